@@ -1,0 +1,366 @@
+//! The naive version of every kernel: the specification in code and the tests' oracle.
+//!
+//! Nothing here is fast or clever. Every function computes in `f64` where that makes the
+//! answer more exact, so that a kernel's error against it is the kernel's own. The shapes are
+//! the same as the safe entry points in [`crate::gemm`] and [`crate::fused`]; the functions here
+//! panic (with a message) on bad shapes, since only tests call them.
+
+use rand_xoshiro::rand_core::Rng;
+use rand_xoshiro::Xoshiro256PlusPlus;
+
+use crate::Trans;
+
+/// Element `(i, p)` of `op(A)` for a row-major `A` with leading dimension `lda`.
+#[inline]
+fn at(a: &[f32], t: Trans, lda: usize, i: usize, p: usize) -> f32 {
+    match t {
+        Trans::N => a[i * lda + p],
+        Trans::T => a[p * lda + i],
+    }
+}
+
+/// `C = alpha * op(A) * op(B) + beta * C`, row-major (cblas convention), accumulated in `f64`.
+///
+/// `op(A)` is `m x k`, `op(B)` is `k x n`, `C` is `m x n` with `C[i,j] = c[i*ldc + j]`.
+/// With `beta == 0`, `C` is not read (it may hold NaN). With `alpha == 0`, `A` and `B` are not
+/// read and `C = beta * C`.
+#[allow(clippy::too_many_arguments)]
+pub fn sgemm(
+    ta: Trans,
+    tb: Trans,
+    m: usize,
+    n: usize,
+    k: usize,
+    alpha: f32,
+    a: &[f32],
+    lda: usize,
+    b: &[f32],
+    ldb: usize,
+    beta: f32,
+    c: &mut [f32],
+    ldc: usize,
+) {
+    for i in 0..m {
+        for j in 0..n {
+            let mut acc = 0.0f64;
+            if alpha != 0.0 {
+                for p in 0..k {
+                    acc += at(a, ta, lda, i, p) as f64 * at(b, tb, ldb, p, j) as f64;
+                }
+            }
+            let cij = &mut c[i * ldc + j];
+            let prev = if beta == 0.0 {
+                0.0
+            } else {
+                beta as f64 * *cij as f64
+            };
+            *cij = (alpha as f64 * acc + prev) as f32;
+        }
+    }
+}
+
+/// The logistic sigmoid `1 / (1 + e^-t)` in `f64`.
+#[inline]
+pub fn sigmoid(t: f64) -> f64 {
+    if t >= 0.0 {
+        1.0 / (1.0 + (-t).exp())
+    } else {
+        let e = t.exp();
+        e / (1.0 + e)
+    }
+}
+
+/// `log(1 + e^t)` without overflow or cancellation.
+#[inline]
+pub fn softplus(t: f64) -> f64 {
+    t.max(0.0) + (-t.abs()).exp().ln_1p()
+}
+
+/// Kernel 1 — forward pass of a layer: `y[r,c] = s(y[r,c] + bias[c])` in place over a
+/// row-major `rows x cols` batch.
+pub fn sigmoid_bias_inplace(y: &mut [f32], rows: usize, cols: usize, bias: &[f32]) {
+    assert_eq!(y.len(), rows * cols);
+    assert_eq!(bias.len(), cols);
+    for r in 0..rows {
+        for c in 0..cols {
+            let v = &mut y[r * cols + c];
+            *v = sigmoid(*v as f64 + bias[c] as f64) as f32;
+        }
+    }
+}
+
+/// Kernel 2 — sigmoid cross-entropy from logits, in one pass.
+///
+/// With `t = a[r,c] + bias[c]` (bias optional), `z = s(t)` and targets `x` in `[0,1]`:
+/// - returns the summed loss `Σ -[x log z + (1-x) log(1-z)] = Σ softplus(t) - x t` (stable for
+///   any finite `t`; no `log(0)`),
+/// - overwrites `a` with the gradient with respect to `t`: `z - x`,
+/// - writes `z` into `z_out` when given,
+/// - writes the column sums of the gradient (the bias gradient) into `bias_grad` when given.
+pub fn sigmoid_xent(
+    a: &mut [f32],
+    x: &[f32],
+    rows: usize,
+    cols: usize,
+    bias: Option<&[f32]>,
+    mut z_out: Option<&mut [f32]>,
+    mut bias_grad: Option<&mut [f32]>,
+) -> f64 {
+    assert_eq!(a.len(), rows * cols);
+    assert_eq!(x.len(), rows * cols);
+    if let Some(g) = bias_grad.as_deref_mut() {
+        assert_eq!(g.len(), cols);
+        g.fill(0.0);
+    }
+    let mut colsum = vec![0.0f64; cols];
+    let mut loss = 0.0f64;
+    for r in 0..rows {
+        for c in 0..cols {
+            let i = r * cols + c;
+            let t = a[i] as f64 + bias.map_or(0.0, |b| b[c] as f64);
+            let xi = x[i] as f64;
+            let z = sigmoid(t);
+            loss += softplus(t) - xi * t;
+            let g = z - xi;
+            a[i] = g as f32;
+            colsum[c] += g;
+            if let Some(zo) = z_out.as_deref_mut() {
+                zo[i] = z as f32;
+            }
+        }
+    }
+    if let Some(g) = bias_grad {
+        for c in 0..cols {
+            g[c] = colsum[c] as f32;
+        }
+    }
+    loss
+}
+
+/// Kernel 2b — sigmoid output with squared error `L = Σ (z - x)^2`, same contract as
+/// [`sigmoid_xent`]; the gradient written into `a` is `dL/dt = 2 (z - x) z (1 - z)`.
+pub fn sigmoid_sqerr(
+    a: &mut [f32],
+    x: &[f32],
+    rows: usize,
+    cols: usize,
+    bias: Option<&[f32]>,
+    mut z_out: Option<&mut [f32]>,
+    mut bias_grad: Option<&mut [f32]>,
+) -> f64 {
+    assert_eq!(a.len(), rows * cols);
+    assert_eq!(x.len(), rows * cols);
+    let mut colsum = vec![0.0f64; cols];
+    let mut loss = 0.0f64;
+    for r in 0..rows {
+        for c in 0..cols {
+            let i = r * cols + c;
+            let t = a[i] as f64 + bias.map_or(0.0, |b| b[c] as f64);
+            let z = sigmoid(t);
+            let e = z - x[i] as f64;
+            loss += e * e;
+            let g = 2.0 * e * z * (1.0 - z);
+            a[i] = g as f32;
+            colsum[c] += g;
+            if let Some(zo) = z_out.as_deref_mut() {
+                zo[i] = z as f32;
+            }
+        }
+    }
+    if let Some(g) = bias_grad.as_deref_mut() {
+        assert_eq!(g.len(), cols);
+        for c in 0..cols {
+            g[c] = colsum[c] as f32;
+        }
+    }
+    loss
+}
+
+/// Kernel 3 — sigmoid backward: `d[r,c] *= h[r,c] * (1 - h[r,c])` in place, and
+/// `bias_grad[c] = Σ_r d[r,c]` (after the product; overwritten, not accumulated).
+pub fn sigmoid_backward(d: &mut [f32], h: &[f32], rows: usize, cols: usize, bias_grad: &mut [f32]) {
+    assert_eq!(d.len(), rows * cols);
+    assert_eq!(h.len(), rows * cols);
+    assert_eq!(bias_grad.len(), cols);
+    let mut colsum = vec![0.0f64; cols];
+    for r in 0..rows {
+        for c in 0..cols {
+            let i = r * cols + c;
+            let hv = h[i] as f64;
+            let v = d[i] as f64 * hv * (1.0 - hv);
+            d[i] = v as f32;
+            colsum[c] += v;
+        }
+    }
+    for c in 0..cols {
+        bias_grad[c] = colsum[c] as f32;
+    }
+}
+
+/// What [`softmax_nll`] reports for a batch.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct SoftmaxStats {
+    /// Summed negative log-likelihood of the labels.
+    pub loss: f64,
+    /// Rows whose arg-max (first maximal column) equals the label.
+    pub correct: usize,
+}
+
+/// Kernel 4 — softmax + negative log-likelihood + gradient, row-wise.
+///
+/// With `t = logits[r,c] + bias[c]`, `p = softmax(t)` per row and integer `labels[r] < cols`:
+/// loss `Σ_r -log p[r, label]`; `logits` is overwritten with the gradient `p - onehot(label)`;
+/// `bias_grad[c] = Σ_r (p - onehot)[r,c]` when given; `pred[r]` = arg-max of `t` when given.
+#[allow(clippy::too_many_arguments)]
+pub fn softmax_nll(
+    logits: &mut [f32],
+    rows: usize,
+    cols: usize,
+    bias: Option<&[f32]>,
+    labels: &[u32],
+    mut bias_grad: Option<&mut [f32]>,
+    mut pred: Option<&mut [u32]>,
+) -> SoftmaxStats {
+    assert_eq!(logits.len(), rows * cols);
+    assert_eq!(labels.len(), rows);
+    let mut colsum = vec![0.0f64; cols];
+    let mut st = SoftmaxStats::default();
+    let mut t = vec![0.0f64; cols];
+    for r in 0..rows {
+        let row = &mut logits[r * cols..(r + 1) * cols];
+        for c in 0..cols {
+            t[c] = row[c] as f64 + bias.map_or(0.0, |b| b[c] as f64);
+        }
+        let mut arg = 0;
+        for c in 1..cols {
+            if t[c] > t[arg] {
+                arg = c;
+            }
+        }
+        let mx = t[arg];
+        let s: f64 = t.iter().map(|v| (v - mx).exp()).sum();
+        let lse = mx + s.ln();
+        let y = labels[r] as usize;
+        assert!(y < cols, "label {y} out of range for {cols} classes");
+        st.loss += lse - t[y];
+        if arg == y {
+            st.correct += 1;
+        }
+        if let Some(p) = pred.as_deref_mut() {
+            p[r] = arg as u32;
+        }
+        for c in 0..cols {
+            let g = (t[c] - lse).exp() - if c == y { 1.0 } else { 0.0 };
+            row[c] = g as f32;
+            colsum[c] += g;
+        }
+    }
+    if let Some(g) = bias_grad.as_deref_mut() {
+        assert_eq!(g.len(), cols);
+        for c in 0..cols {
+            g[c] = colsum[c] as f32;
+        }
+    }
+    st
+}
+
+/// How many components of a `d`-wide example the paper's masking noise forces to 0:
+/// `round(nu * d)`, ties away from zero.
+pub fn masked_count(nu: f64, d: usize) -> usize {
+    (nu * d as f64).round() as usize
+}
+
+/// An integer uniform in `0..n` (`n > 0`) from one or more `next_u32` draws (Lemire's
+/// multiply-shift with rejection: exact, no modulo bias). Every ISA's masking kernel draws its
+/// indices through this one function, so they all consume the generator identically.
+#[inline]
+pub fn uniform_below(rng: &mut Xoshiro256PlusPlus, n: u32) -> u32 {
+    debug_assert!(n > 0);
+    let mut m = rng.next_u32() as u64 * n as u64;
+    if (m as u32) < n {
+        let threshold = n.wrapping_neg() % n;
+        while (m as u32) < threshold {
+            m = rng.next_u32() as u64 * n as u64;
+        }
+    }
+    (m >> 32) as u32
+}
+
+/// Pick `count` distinct indices of `0..d` uniformly: a partial Fisher–Yates shuffle of the
+/// identity in `scratch[..d]`; the chosen indices are `scratch[..count]` on return.
+#[inline]
+pub fn choose_indices(rng: &mut Xoshiro256PlusPlus, d: usize, count: usize, scratch: &mut [u32]) {
+    assert!(count <= d && scratch.len() >= d);
+    for (i, s) in scratch[..d].iter_mut().enumerate() {
+        *s = i as u32;
+    }
+    for i in 0..count {
+        let j = i + uniform_below(rng, (d - i) as u32) as usize;
+        scratch.swap(i, j);
+    }
+}
+
+/// Kernel 5 — the paper's masking noise: `out = x` with exactly `count` randomly chosen
+/// components of each row forced to 0 (rows in order, indices from [`choose_indices`]).
+/// `scratch` holds at least `cols` entries.
+pub fn mask_fixed(
+    x: &[f32],
+    out: &mut [f32],
+    rows: usize,
+    cols: usize,
+    count: usize,
+    rng: &mut Xoshiro256PlusPlus,
+    scratch: &mut [u32],
+) {
+    assert_eq!(x.len(), rows * cols);
+    assert_eq!(out.len(), rows * cols);
+    for r in 0..rows {
+        choose_indices(rng, cols, count, scratch);
+        let o = &mut out[r * cols..(r + 1) * cols];
+        o.copy_from_slice(&x[r * cols..(r + 1) * cols]);
+        for &i in &scratch[..count] {
+            o[i as usize] = 0.0;
+        }
+    }
+}
+
+/// The `u32` threshold under which a uniform `u32` means "drop": `floor(p * 2^32)`, saturated.
+pub fn bernoulli_threshold(p: f32) -> u32 {
+    let t = (p as f64 * 4294967296.0).floor();
+    if t >= 4294967295.0 {
+        u32::MAX
+    } else if t <= 0.0 {
+        0
+    } else {
+        t as u32
+    }
+}
+
+/// Kernel 5b — Bernoulli masking: each component of the flat buffer is forced to 0 with
+/// probability `p`. The draws: one `next_u64` per pair of components, low half for the even
+/// one, high half for the odd one (a trailing odd component uses the low half of one more draw);
+/// a component is dropped when its `u32` is below [`bernoulli_threshold`]`(p)`.
+pub fn mask_bernoulli(x: &[f32], out: &mut [f32], p: f32, rng: &mut Xoshiro256PlusPlus) {
+    assert_eq!(x.len(), out.len());
+    let t = bernoulli_threshold(p);
+    let mut i = 0;
+    while i < x.len() {
+        let v = rng.next_u64();
+        let u = [v as u32, (v >> 32) as u32];
+        for (l, &ul) in u.iter().enumerate() {
+            if i + l < x.len() {
+                out[i + l] = if ul < t { 0.0 } else { x[i + l] };
+            }
+        }
+        i += 2;
+    }
+}
+
+/// Kernel 6 — SGD step in place: `w -= lr * (g + weight_decay * w)`.
+pub fn sgd_update(w: &mut [f32], g: &[f32], lr: f32, weight_decay: f32) {
+    assert_eq!(w.len(), g.len());
+    for (wi, &gi) in w.iter_mut().zip(g) {
+        let v = *wi as f64 - lr as f64 * (gi as f64 + weight_decay as f64 * *wi as f64);
+        *wi = v as f32;
+    }
+}

@@ -1,0 +1,64 @@
+//! The command-line front end: parses arguments, sets the process-wide knobs (ISA, threads)
+//! and hands over to the library. Errors are printed as `sdae: <message>` with a non-zero exit.
+
+use clap::{Parser, Subcommand};
+
+use sdae_kernels::{isa, threads, Isa};
+
+#[derive(Parser, Debug)]
+#[command(name = "sdae", version, about = "Stacked denoising autoencoders on hand-written SIMD kernels")]
+pub struct Cli {
+    /// Threads for the kernels (default: all cores).
+    #[arg(long, global = true)]
+    pub threads: Option<usize>,
+    /// Force an ISA: scalar, avx2, avx512 or neon (default: the fastest the CPU has; env SDAE_ISA).
+    #[arg(long, global = true)]
+    pub isa: Option<String>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Print the detected ISA, every supported ISA, cache sizes, GEMM blocking and thread count.
+    Info,
+    /// Quick throughput benchmarks (criterion benches live in benches/).
+    #[command(subcommand)]
+    Bench(crate::bench::BenchCommand),
+}
+
+/// Apply `--isa` / `SDAE_ISA` and `--threads`; returns the ISA in force.
+pub fn apply_knobs(isa_flag: Option<&str>, threads_flag: Option<usize>) -> Result<Isa, String> {
+    let chosen = match isa_flag {
+        Some(name) => isa::parse_supported(name, "--isa").map_err(|e| e.to_string())?,
+        None => isa::from_env().map_err(|e| e.to_string())?,
+    };
+    isa::force(chosen).map_err(|e| e.to_string())?;
+    if let Some(t) = threads_flag {
+        threads::set_threads(t).map_err(|e| e.to_string())?;
+    }
+    Ok(chosen)
+}
+
+fn run(cli: Cli) -> Result<(), String> {
+    apply_knobs(cli.isa.as_deref(), cli.threads)?;
+    match cli.command {
+        Command::Info => {
+            print!("{}", crate::bench::info_text());
+            Ok(())
+        }
+        Command::Bench(b) => crate::bench::run(b),
+    }
+}
+
+/// Entry point of the binary; returns the process exit code.
+pub fn main() -> i32 {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("sdae: {e}");
+            1
+        }
+    }
+}

@@ -1,0 +1,11 @@
+//! sdae: stacked denoising autoencoders (Vincent, Larochelle, Bengio, Manzagol, ICML 2008) on
+//! CPUs, driven over the SIMD kernels of [`sdae_kernels`].
+//!
+//! Data flows one way: dataset file -> mmap'd `&[f32]` batch view -> corruption -> encoder GEMM
+//! -> fused bias+sigmoid -> decoder GEMM -> fused loss+gradient -> backward GEMMs -> update, in
+//! buffers allocated once per run. This crate has no intrinsics and no `#[target_feature]`.
+
+pub mod bench;
+pub mod cli;
+
+pub use sdae_kernels as kernels;
