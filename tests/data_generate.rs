@@ -230,12 +230,12 @@ fn fast_convexity_test_agrees_with_the_pairwise_definition() {
             (next() % 28) as f64,
             (next() % 14 + 1) as f64,
         );
-        for y in 0..SIDE {
+        for (y, row) in m.iter_mut().enumerate() {
             for x in 0..SIDE {
                 let d = ((x as f64 - cx).powi(2) + (y as f64 - cy).powi(2)).sqrt();
                 let noisy = k % 3 == 0 && next() % 40 == 0;
                 if (d <= r) != noisy {
-                    m[y] |= 1 << x;
+                    *row |= 1 << x;
                 }
             }
         }
