@@ -438,3 +438,41 @@ fn background_errors_are_clear() {
     );
     fs::remove_dir_all(&d).unwrap();
 }
+
+#[test]
+fn a_failing_generation_leaves_no_partial_output() {
+    let src = Sources::load(&source(), &["mnist-basic"]).unwrap();
+    let d = tmp_dir("gen-fail");
+    let out = d.join("data");
+    // rectangles succeeds, then mnist-basic's valid split asks for more digits than it owns
+    let e = generate_tasks(
+        &["rectangles", "mnist-basic"],
+        &out,
+        0,
+        &src,
+        Some((10, 2001, 5)),
+        |_, _, _, _| {},
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("2001 rows of split valid"), "{e}");
+    assert!(!out.exists(), "partial output left in {}", out.display());
+    // an existing output folder keeps its old content and gains nothing
+    fs::create_dir_all(&out).unwrap();
+    fs::write(out.join("keep.txt"), "x").unwrap();
+    assert!(generate_tasks(
+        &["rectangles", "mnist-basic"],
+        &out,
+        0,
+        &src,
+        Some((10, 2001, 5)),
+        |_, _, _, _| {}
+    )
+    .is_err());
+    let names: Vec<_> = fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, vec![std::ffi::OsString::from("keep.txt")]);
+    fs::remove_dir_all(&d).unwrap();
+}

@@ -314,6 +314,10 @@ fn larochelle_errors_leave_nothing_behind() {
         "{e}"
     );
     assert!(all_files(&out).is_empty(), "{:?}", all_files(&out));
+    assert!(
+        !out.exists(),
+        "the output folder was created by the failed run and left"
+    );
     // half a pair
     let (_, b) = larochelle_files("convex").unwrap();
     fs::remove_file(src.join(b)).unwrap();
