@@ -25,6 +25,9 @@ pub enum Command {
     /// Quick throughput benchmarks (criterion benches live in benches/).
     #[command(subcommand)]
     Bench(crate::bench::BenchCommand),
+    /// Datasets: generate, import, inspect, verify, preview.
+    #[command(subcommand)]
+    Data(crate::data::cli::DataCommand),
 }
 
 /// Apply `--isa` / `SDAE_ISA` and `--threads`; returns the ISA in force.
@@ -48,6 +51,7 @@ fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Bench(b) => crate::bench::run(b),
+        Command::Data(d) => crate::data::cli::run(d),
     }
 }
 

@@ -7,5 +7,6 @@
 
 pub mod bench;
 pub mod cli;
+pub mod data;
 
 pub use sdae_kernels as kernels;
