@@ -130,9 +130,12 @@ pub unsafe fn sigmoid_loss<S: Simd>(
                 let (e, r, z) = sigmoid_parts::<S>(t);
                 let (l, g) = match loss {
                     Loss::CrossEntropy => {
-                        // softplus(t) - x t, softplus(t) = max(t, 0) + ln(1 + e^-|t|)
-                        let sp = S::add(S::max(t, S::splat(0.0)), log1p_unit::<S>(e));
-                        (S::neg_mul_add(xv, t, sp), S::sub(z, xv))
+                        // softplus(t) - x t = ln(1 + e^-|t|) + |t| (t >= 0 ? 1 - x : x):
+                        // a sum of non-negative terms for x in [0, 1], so no cancellation
+                        // (softplus(t) - x t itself loses all digits when x ~ 1, t >> 0).
+                        let one_minus_x = S::sub(S::splat(1.0), xv);
+                        let w = S::select(S::ge(t, S::splat(0.0)), one_minus_x, xv);
+                        (S::mul_add(S::abs(t), w, log1p_unit::<S>(e)), S::sub(z, xv))
                     }
                     Loss::SquaredError => {
                         // (z - x)^2 and 2 (z - x) z (1 - z), z (1 - z) = e r^2
@@ -183,8 +186,9 @@ pub unsafe fn sigmoid_backward<S: Simd>(
             // SAFETY: c + n <= cols: all pointers stay within their row / bias_grad.
             unsafe {
                 let hv = ld::<S>(hr.add(c), n, 0.0);
-                // h (1 - h) = h - h*h, with one rounding under FMA.
-                let v = S::mul(ld::<S>(dr.add(c), n, 0.0), S::neg_mul_add(hv, hv, hv));
+                // h (1 - h): 1 - h is exact for h >= 1/2 (Sterbenz), so no cancellation.
+                let hh = S::mul(hv, S::sub(S::splat(1.0), hv));
+                let v = S::mul(ld::<S>(dr.add(c), n, 0.0), hh);
                 st::<S>(dr.add(c), v, n);
                 st::<S>(bg.add(c), S::add(ld::<S>(bg.add(c), n, 0.0), v), n);
             }
@@ -359,7 +363,10 @@ pub unsafe fn mask_bernoulli<S: Simd>(
             unsafe {
                 let drop = S::lt_u32(draws.as_ptr().add(l), t);
                 let v = S::load(x.as_ptr().add(i + l));
-                S::store(out.as_mut_ptr().add(i + l), S::select(drop, S::splat(0.0), v));
+                S::store(
+                    out.as_mut_ptr().add(i + l),
+                    S::select(drop, S::splat(0.0), v),
+                );
             }
             l += S::LANES;
         }

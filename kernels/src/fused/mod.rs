@@ -67,15 +67,8 @@ pub(crate) struct FusedFns {
         Option<&mut [f32]>,
         Option<&mut [u32]>,
     ) -> SoftmaxStats,
-    mask_fixed: unsafe fn(
-        &[f32],
-        &mut [f32],
-        usize,
-        usize,
-        usize,
-        &mut Xoshiro256PlusPlus,
-        &mut [u32],
-    ),
+    mask_fixed:
+        unsafe fn(&[f32], &mut [f32], usize, usize, usize, &mut Xoshiro256PlusPlus, &mut [u32]),
     mask_bernoulli: unsafe fn(&[f32], &mut [f32], f32, &mut Xoshiro256PlusPlus),
     sgd_update: unsafe fn(&mut [f32], &[f32], f32, f32),
     math_inplace: unsafe fn(MathFn, &mut [f32]),
