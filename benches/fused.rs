@@ -98,5 +98,17 @@ fn summary(_: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, bench_fused, summary);
+fn config() -> Criterion {
+    // Short windows: 25 benchmarks; medians are robust to the shared machine's noise.
+    Criterion::default()
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2))
+        .sample_size(30)
+}
+
+criterion_group! {
+    name = benches;
+    config = config();
+    targets = bench_fused, summary
+}
 criterion_main!(benches);

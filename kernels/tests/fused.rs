@@ -541,3 +541,47 @@ fn loss_relative_error_on_a_training_batch_is_small() {
         );
     });
 }
+
+#[test]
+fn empty_batches_are_accepted() {
+    on_every_isa(|k| {
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(3);
+        let before = rng.clone().next_u64();
+        for (rows, cols) in [(0usize, 0usize), (0, 5), (3, 0)] {
+            let n = rows * cols;
+            let mut y = vec![0.5f32; n];
+            let bias = vec![0.0f32; cols];
+            let mut bg = vec![f32::NAN; cols];
+            k.sigmoid_bias_inplace(&mut y, rows, cols, &bias).unwrap();
+            let l = k.sigmoid_xent(&mut y, &vec![0.0; n], rows, cols, None, None, Some(&mut bg));
+            assert_eq!(l.unwrap(), 0.0);
+            assert!(
+                bg.iter().all(|&v| v == 0.0),
+                "{}: bias_grad not zeroed",
+                k.isa()
+            );
+            k.sigmoid_backward(&mut y, &vec![0.0; n], rows, cols, &mut bg)
+                .unwrap();
+            let mut out = vec![0.0f32; n];
+            k.mask_fixed(&y, &mut out, rows, cols, 0, &mut rng, &mut vec![0; cols])
+                .unwrap();
+            k.mask_bernoulli(&y, &mut out, 0.5, &mut rng).unwrap();
+            k.sgd_update(&mut y, &out, 0.1, 0.0).unwrap();
+        }
+        let mut logits: Vec<f32> = vec![];
+        let s = k
+            .softmax_nll(&mut logits, 0, 4, None, &[], None, None)
+            .unwrap();
+        assert_eq!((s.loss, s.correct), (0.0, 0));
+        // Rows of width 0 have no class: every label is out of range.
+        assert!(k
+            .softmax_nll(&mut logits, 1, 0, None, &[0], None, None)
+            .is_err());
+        assert_eq!(
+            rng.next_u64(),
+            before,
+            "{}: empty masks drew numbers",
+            k.isa()
+        );
+    });
+}
