@@ -17,6 +17,9 @@ use crate::simd::{exp, log1p_unit, sigmoid_parts, Simd};
 use crate::Xoshiro256PlusPlus;
 
 /// Load `n <= LANES` values: a full vector or a partial one padded with `fill`.
+///
+/// # Safety
+/// ISA available; `p..p+n` readable.
 #[inline(always)]
 unsafe fn ld<S: Simd>(p: *const f32, n: usize, fill: f32) -> S::V {
     // SAFETY: `p..p+n` readable (caller).
@@ -30,6 +33,9 @@ unsafe fn ld<S: Simd>(p: *const f32, n: usize, fill: f32) -> S::V {
 }
 
 /// Store the first `n <= LANES` lanes.
+///
+/// # Safety
+/// ISA available; `p..p+n` writable.
 #[inline(always)]
 unsafe fn st<S: Simd>(p: *mut f32, v: S::V, n: usize) {
     // SAFETY: `p..p+n` writable (caller).
@@ -43,6 +49,9 @@ unsafe fn st<S: Simd>(p: *mut f32, v: S::V, n: usize) {
 }
 
 /// `v` in the first `n` lanes, 0 in the others (so padding never enters a sum).
+///
+/// # Safety
+/// ISA available; `n <= LANES`.
 #[inline(always)]
 unsafe fn keep<S: Simd>(v: S::V, n: usize) -> S::V {
     // SAFETY: ISA available (caller).

@@ -6,10 +6,10 @@
 //! masking noise (fixed count or Bernoulli), and the SGD update. The specification of each is
 //! in [`crate::reference`].
 //!
-//! Layout: [`generic`] holds every kernel once, written over the SIMD vocabulary of
+//! Layout: `generic.rs` holds every kernel once, written over the SIMD vocabulary of
 //! [`crate::simd`]; `scalar.rs`, `avx2.rs`, `avx512.rs`, `neon.rs` stamp out the same names per
 //! ISA as thin `#[target_feature]` shims (macro in `shims.rs`) and a table of function pointers,
-//! [`FusedFns`]. The safe methods on [`Kernels`] below validate shapes, then make one indirect
+//! `FusedFns`. The safe methods on [`Kernels`] below validate shapes, then make one indirect
 //! call through the table of their ISA.
 //!
 //! Exactness: the masking kernels are bit-identical to the reference on every ISA (same draws,

@@ -9,6 +9,9 @@ use super::Simd;
 pub struct Avx2;
 
 /// A lane mask of the first `n` lanes of 8, as the `__m256i` that maskload/maskstore take.
+///
+/// # Safety
+/// AVX2 is available.
 #[inline(always)]
 unsafe fn prefix_mask(n: usize) -> __m256i {
     // SAFETY: AVX2 is available (caller's contract).
