@@ -9,7 +9,7 @@ mod fused_util;
 
 use fused_util::{assert_close, on_every_isa, Gen, COLS, EPS, ROWS};
 use rand_xoshiro::rand_core::{Rng, SeedableRng};
-use sdae_kernels::{reference, Kernels, Xoshiro256PlusPlus};
+use sdae_kernels::{reference, Isa, Kernels, Xoshiro256PlusPlus};
 
 /// Logits: mostly moderate, some extreme (|a| up to 1e4), some exactly 0.
 fn logits(g: &mut Gen, n: usize) -> Vec<f32> {
@@ -501,7 +501,17 @@ fn bad_shapes_are_errors_naming_the_argument() {
 fn every_expected_isa_is_exercised() {
     let want = fused_util::expected_isas();
     let mut seen = Vec::new();
-    on_every_isa(|k| seen.push(k.isa()));
+    on_every_isa(|k| {
+        seen.push(k.isa());
+        // Each table runs its own ISA's vector code, not a silent scalar fallback.
+        let lanes = match k.isa() {
+            Isa::Scalar => 1,
+            Isa::Avx2 => 8,
+            Isa::Avx512 => 16,
+            Isa::Neon => 4,
+        };
+        assert_eq!(k.fused_lanes(), lanes, "{}: wrong vector width", k.isa());
+    });
     assert_eq!(seen, want);
 }
 
