@@ -9,3 +9,6 @@ pub mod bench;
 pub mod cli;
 
 pub use sdae_kernels as kernels;
+pub mod config;
+pub mod model;
+pub mod train;
