@@ -7,6 +7,7 @@
 
 pub mod bench;
 pub mod cli;
+pub mod data;
 
 pub use sdae_kernels as kernels;
 pub mod config;
