@@ -129,7 +129,13 @@ impl Config {
     /// Defaults (the paper's MNIST-like settings, 3 x 1000) with overrides, no file.
     pub fn defaults(ov: &Overrides) -> Result<Config, String> {
         let raw = RawConfig {
-            layers: vec![RawLayer { width: Some(1000), ..Default::default() }; 3],
+            layers: vec![
+                RawLayer {
+                    width: Some(1000),
+                    ..Default::default()
+                };
+                3
+            ],
             ..Default::default()
         };
         build(raw, ov)
@@ -160,36 +166,62 @@ fn build(raw: RawConfig, ov: &Overrides) -> Result<Config, String> {
         raw_layers = ws
             .iter()
             .enumerate()
-            .map(|(i, &w)| RawLayer { width: Some(w), ..raw_layers.get(i).cloned().unwrap_or_default() })
+            .map(|(i, &w)| RawLayer {
+                width: Some(w),
+                ..raw_layers.get(i).cloned().unwrap_or_default()
+            })
             .collect();
     }
     if raw_layers.is_empty() {
         return Err("no layers: give [[layers]] entries with a width, or --widths".into());
     }
-    let noise_kind = ov.noise.clone().or(raw.noise).unwrap_or_else(|| "mask".into());
+    let noise_kind = ov
+        .noise
+        .clone()
+        .or(raw.noise)
+        .unwrap_or_else(|| "mask".into());
     Noise::parse(&noise_kind, 0.0)?;
     let mut layers = Vec::new();
     for (i, rl) in raw_layers.iter().enumerate() {
         let n = i + 1;
-        let width = rl.width.ok_or_else(|| format!("layer {n}: missing width"))?;
+        let width = rl
+            .width
+            .ok_or_else(|| format!("layer {n}: missing width"))?;
         if width == 0 {
             return Err(format!("layer {n}: width 0: expected at least 1 unit"));
         }
         let nu = ov.nu.or(rl.nu).or(def.nu).unwrap_or(0.25);
-        let nu_ok = if noise_kind == "gaussian" { nu.is_finite() && nu >= 0.0 } else { (0.0..1.0).contains(&nu) };
+        let nu_ok = if noise_kind == "gaussian" {
+            nu.is_finite() && nu >= 0.0
+        } else {
+            (0.0..1.0).contains(&nu)
+        };
         if !nu_ok {
             return Err(format!(
                 "layer {n}: nu = {nu}: expected a corruption level in [0, 1){}",
-                if noise_kind == "gaussian" { " or a Gaussian std >= 0" } else { "" }
+                if noise_kind == "gaussian" {
+                    " or a Gaussian std >= 0"
+                } else {
+                    ""
+                }
             ));
         }
-        let lr = pos_lr(&format!("layer {n}: lr"), ov.lr.or(rl.lr).or(def.lr).unwrap_or(0.01))?;
+        let lr = pos_lr(
+            &format!("layer {n}: lr"),
+            ov.lr.or(rl.lr).or(def.lr).unwrap_or(0.01),
+        )?;
         let epochs = ov.epochs.or(rl.epochs).or(def.epochs).unwrap_or(15);
         let batch = ov.batch.or(rl.batch).or(def.batch).unwrap_or(20);
         if batch == 0 {
             return Err(format!("layer {n}: batch 0: expected a batch size >= 1"));
         }
-        layers.push(LayerConfig { width, nu, lr, epochs, batch });
+        layers.push(LayerConfig {
+            width,
+            nu,
+            lr,
+            epochs,
+            batch,
+        });
     }
     let f = raw.finetune.unwrap_or_default();
     let finetune = FinetuneConfig {

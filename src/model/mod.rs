@@ -57,12 +57,18 @@ impl DaeLayer {
     /// Weights uniform in `±4·sqrt(6/(d+h))` (the sigmoid variant of Glorot's range), biases 0.
     pub fn new(d: usize, h: usize, tied: bool, rng: &mut Xoshiro256PlusPlus) -> DaeLayer {
         let r = 4.0 * (6.0 / (d + h) as f64).sqrt() as f32;
-        let mut draw = |n: usize| -> Vec<f32> {
-            (0..n).map(|_| (2.0 * uniform01(rng) - 1.0) * r).collect()
-        };
+        let mut draw =
+            |n: usize| -> Vec<f32> { (0..n).map(|_| (2.0 * uniform01(rng) - 1.0) * r).collect() };
         let w = draw(d * h);
         let w_dec = if tied { None } else { Some(draw(h * d)) };
-        DaeLayer { d, h, w, b: vec![0.0; h], c: vec![0.0; d], w_dec }
+        DaeLayer {
+            d,
+            h,
+            w,
+            b: vec![0.0; h],
+            c: vec![0.0; d],
+            w_dec,
+        }
     }
 
     /// Whether the decoder uses `W^T`.
@@ -104,7 +110,12 @@ pub struct OutputLayer {
 
 impl OutputLayer {
     pub fn zeros(h: usize, k: usize) -> OutputLayer {
-        OutputLayer { h, k, v: vec![0.0; h * k], bv: vec![0.0; k] }
+        OutputLayer {
+            h,
+            k,
+            v: vec![0.0; h * k],
+            bv: vec![0.0; k],
+        }
     }
 }
 
@@ -132,14 +143,29 @@ impl Model {
     pub fn validate(&self) -> Result<(), ModelError> {
         for (i, l) in self.layers.iter().enumerate() {
             if l.d == 0 || l.h == 0 {
-                return Err(ModelError(format!("layer {}: width {} -> {} has a zero", i + 1, l.d, l.h)));
+                return Err(ModelError(format!(
+                    "layer {}: width {} -> {} has a zero",
+                    i + 1,
+                    l.d,
+                    l.h
+                )));
             }
             if l.w.len() != l.d * l.h || l.b.len() != l.h || l.c.len() != l.d {
-                return Err(ModelError(format!("layer {}: parameter sizes do not match {} x {}", i + 1, l.d, l.h)));
+                return Err(ModelError(format!(
+                    "layer {}: parameter sizes do not match {} x {}",
+                    i + 1,
+                    l.d,
+                    l.h
+                )));
             }
             if let Some(wd) = &l.w_dec {
                 if wd.len() != l.d * l.h {
-                    return Err(ModelError(format!("layer {}: decoder has {} weights, expected {}", i + 1, wd.len(), l.d * l.h)));
+                    return Err(ModelError(format!(
+                        "layer {}: decoder has {} weights, expected {}",
+                        i + 1,
+                        wd.len(),
+                        l.d * l.h
+                    )));
                 }
             }
             if i > 0 && self.layers[i - 1].h != l.d {
@@ -192,17 +218,23 @@ impl Model {
     pub fn from_bytes(bytes: &[u8], what: &str) -> Result<Model, ModelError> {
         let err = |m: String| ModelError(format!("{what}: {m}"));
         if bytes.len() < 8 + 12 + 8 || &bytes[..8] != MODEL_MAGIC {
-            return Err(err("not an sdae model file (expected magic \"SDAEMDL\\0\")".into()));
+            return Err(err(
+                "not an sdae model file (expected magic \"SDAEMDL\\0\")".into(),
+            ));
         }
         let (body, tail) = bytes.split_at(bytes.len() - 8);
         let sum = u64::from_le_bytes(tail.try_into().unwrap());
         if fnv1a64(body) != sum {
-            return Err(err("checksum mismatch: the file is truncated or corrupted".into()));
+            return Err(err(
+                "checksum mismatch: the file is truncated or corrupted".into()
+            ));
         }
         let mut r = Reader { b: body, at: 8 };
         let version = r.u32().map_err(&err)?;
         if version != MODEL_VERSION {
-            return Err(err(format!("format version {version}, this build reads version {MODEL_VERSION}")));
+            return Err(err(format!(
+                "format version {version}, this build reads version {MODEL_VERSION}"
+            )));
         }
         let nl = r.u32().map_err(&err)? as usize;
         let k = r.u32().map_err(&err)? as usize;
@@ -214,8 +246,19 @@ impl Model {
             let w = r.f32s(d * h).map_err(&err)?;
             let b = r.f32s(h).map_err(&err)?;
             let c = r.f32s(d).map_err(&err)?;
-            let w_dec = if tied { None } else { Some(r.f32s(h * d).map_err(&err)?) };
-            m.layers.push(DaeLayer { d, h, w, b, c, w_dec });
+            let w_dec = if tied {
+                None
+            } else {
+                Some(r.f32s(h * d).map_err(&err)?)
+            };
+            m.layers.push(DaeLayer {
+                d,
+                h,
+                w,
+                b,
+                c,
+                w_dec,
+            });
         }
         if k > 0 {
             let h = m.layers.last().map_or(0, |l| l.h);
@@ -224,7 +267,10 @@ impl Model {
             m.output = Some(OutputLayer { h, k, v, bv });
         }
         if r.at != body.len() {
-            return Err(err(format!("{} trailing bytes after the model", body.len() - r.at)));
+            return Err(err(format!(
+                "{} trailing bytes after the model",
+                body.len() - r.at
+            )));
         }
         m.validate().map_err(|e| err(e.0))?;
         Ok(m)
@@ -244,8 +290,13 @@ impl Model {
 
     /// Whether every parameter is finite.
     pub fn all_finite(&self) -> bool {
-        self.layers.iter().all(|l| l.params().iter().all(|p| p.iter().all(|v| v.is_finite())))
-            && self.output.as_ref().is_none_or(|o| o.v.iter().chain(&o.bv).all(|v| v.is_finite()))
+        self.layers
+            .iter()
+            .all(|l| l.params().iter().all(|p| p.iter().all(|v| v.is_finite())))
+            && self
+                .output
+                .as_ref()
+                .is_none_or(|o| o.v.iter().chain(&o.bv).all(|v| v.is_finite()))
     }
 
     /// Copy every parameter of `src` (same shapes) into `self` without allocating.
@@ -268,7 +319,10 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => std::path::PathBuf::from("."),
     };
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
     let res = (|| -> std::io::Result<()> {
         let mut f = std::fs::File::create(&tmp)?;
@@ -316,7 +370,10 @@ pub(crate) struct Reader<'a> {
 impl Reader<'_> {
     pub(crate) fn take(&mut self, n: usize) -> Result<&[u8], String> {
         if self.b.len() - self.at < n {
-            return Err(format!("truncated at byte {} (wanted {n} more bytes)", self.at));
+            return Err(format!(
+                "truncated at byte {} (wanted {n} more bytes)",
+                self.at
+            ));
         }
         let s = &self.b[self.at..self.at + n];
         self.at += n;
@@ -329,9 +386,13 @@ impl Reader<'_> {
         Ok(u64::from_le_bytes(self.take(8)?.try_into().unwrap()))
     }
     pub(crate) fn f32s(&mut self, n: usize) -> Result<Vec<f32>, String> {
-        let bytes = n.checked_mul(4).ok_or_else(|| format!("size {n} overflows"))?;
+        let bytes = n
+            .checked_mul(4)
+            .ok_or_else(|| format!("size {n} overflows"))?;
         let s = self.take(bytes)?;
-        Ok(s.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect())
+        Ok(s.chunks_exact(4)
+            .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+            .collect())
     }
 }
 

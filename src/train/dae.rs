@@ -67,7 +67,16 @@ impl DaeStep {
         rng: &mut Xoshiro256PlusPlus,
     ) -> Result<(), TrainError> {
         let n = rows * self.d;
-        super::corrupt(k, noise, &x[..n], &mut self.xs[..n], rows, self.d, rng, &mut self.scratch)
+        super::corrupt(
+            k,
+            noise,
+            &x[..n],
+            &mut self.xs[..n],
+            rows,
+            self.d,
+            rng,
+            &mut self.scratch,
+        )
     }
 
     /// Loss and gradient pass over an already corrupted batch (in place of [`DaeStep::step`]'s
@@ -102,11 +111,39 @@ impl DaeStep {
         let (xt, da) = self.xs[..2 * rows * d].split_at_mut(rows * d);
         let (dy, y) = self.yy[..2 * rows * h].split_at_mut(rows * h);
         // Y = s(X~ W + b)
-        k.sgemm(Trans::N, Trans::N, rows, h, d, 1.0, xt, d, &layer.w, h, 0.0, y, h)?;
+        k.sgemm(
+            Trans::N,
+            Trans::N,
+            rows,
+            h,
+            d,
+            1.0,
+            xt,
+            d,
+            &layer.w,
+            h,
+            0.0,
+            y,
+            h,
+        )?;
         k.sigmoid_bias_inplace(y, rows, h, &layer.b)?;
         // A = Y W'  (W' = W^T when tied)
         match &layer.w_dec {
-            None => k.sgemm(Trans::N, Trans::T, rows, d, h, 1.0, y, h, &layer.w, h, 0.0, da, d)?,
+            None => k.sgemm(
+                Trans::N,
+                Trans::T,
+                rows,
+                d,
+                h,
+                1.0,
+                y,
+                h,
+                &layer.w,
+                h,
+                0.0,
+                da,
+                d,
+            )?,
             Some(wd) => k.sgemm(Trans::N, Trans::N, rows, d, h, 1.0, y, h, wd, d, 0.0, da, d)?,
         }
         // dA and gc, fused with the loss.
@@ -120,8 +157,36 @@ impl DaeStep {
         };
         // dY = (dA W'^T) * Y * (1 - Y)
         match &layer.w_dec {
-            None => k.sgemm(Trans::N, Trans::N, rows, h, d, 1.0, da, d, &layer.w, h, 0.0, dy, h)?,
-            Some(wd) => k.sgemm(Trans::N, Trans::T, rows, h, d, 1.0, da, d, wd, d, 0.0, dy, h)?,
+            None => k.sgemm(
+                Trans::N,
+                Trans::N,
+                rows,
+                h,
+                d,
+                1.0,
+                da,
+                d,
+                &layer.w,
+                h,
+                0.0,
+                dy,
+                h,
+            )?,
+            Some(wd) => k.sgemm(
+                Trans::N,
+                Trans::T,
+                rows,
+                h,
+                d,
+                1.0,
+                da,
+                d,
+                wd,
+                d,
+                0.0,
+                dy,
+                h,
+            )?,
         }
         k.sigmoid_backward(dy, y, rows, h, &mut self.gb)?;
         let step = lr / rows as f32;
@@ -146,8 +211,36 @@ impl DaeStep {
                 )?;
             }
             Some(wd) => {
-                k.sgemm(Trans::T, Trans::N, d, h, rows, -step, xt, d, dy, h, keep, &mut layer.w, h)?;
-                k.sgemm(Trans::T, Trans::N, h, d, rows, -step, y, h, da, d, keep, wd, d)?;
+                k.sgemm(
+                    Trans::T,
+                    Trans::N,
+                    d,
+                    h,
+                    rows,
+                    -step,
+                    xt,
+                    d,
+                    dy,
+                    h,
+                    keep,
+                    &mut layer.w,
+                    h,
+                )?;
+                k.sgemm(
+                    Trans::T,
+                    Trans::N,
+                    h,
+                    d,
+                    rows,
+                    -step,
+                    y,
+                    h,
+                    da,
+                    d,
+                    keep,
+                    wd,
+                    d,
+                )?;
             }
         }
         k.sgd_update(&mut layer.b, &self.gb, step, 0.0)?;

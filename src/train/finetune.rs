@@ -27,7 +27,14 @@ pub struct Forward {
 }
 
 fn check_shape(model: &Model, widths: &[usize], classes: usize) -> Result<(), TrainError> {
-    if model.widths() != widths || model.output.as_ref().map_or(0, |o| o.k) != classes {
+    let same = widths.len() == model.layers.len() + 1
+        && widths[0] == model.input_dim()
+        && model
+            .layers
+            .iter()
+            .zip(&widths[1..])
+            .all(|(l, &w)| l.h == w);
+    if !same || model.output.as_ref().map_or(0, |o| o.k) != classes {
         return Err(TrainError::new(format!(
             "buffers sized for widths {widths:?} and {classes} classes, model has {:?} and {}",
             model.widths(),
@@ -42,7 +49,11 @@ impl Forward {
     pub fn new(model: &Model, max_batch: usize) -> Forward {
         Forward {
             max_batch,
-            hs: model.layers.iter().map(|l| vec![0.0; max_batch * l.h]).collect(),
+            hs: model
+                .layers
+                .iter()
+                .map(|l| vec![0.0; max_batch * l.h])
+                .collect(),
             logits: vec![0.0; max_batch * model.output.as_ref().map_or(0, |o| o.k)],
         }
     }
@@ -56,7 +67,8 @@ impl Forward {
         x: &'s [f32],
         rows: usize,
     ) -> Result<&'s [f32], TrainError> {
-        if rows > self.max_batch || upto > model.layers.len() || self.hs.len() != model.layers.len() {
+        if rows > self.max_batch || upto > model.layers.len() || self.hs.len() != model.layers.len()
+        {
             return Err(TrainError::new(format!(
                 "forward: {rows} rows through {upto} layers, buffers hold {} rows and {} layers",
                 self.max_batch,
@@ -69,9 +81,27 @@ impl Forward {
         }
         for (l, layer) in model.layers[..upto].iter().enumerate() {
             let (prev, cur) = self.hs.split_at_mut(l);
-            let input: &[f32] = if l == 0 { &x[..rows * d0] } else { &prev[l - 1][..rows * layer.d] };
+            let input: &[f32] = if l == 0 {
+                &x[..rows * d0]
+            } else {
+                &prev[l - 1][..rows * layer.d]
+            };
             let out = &mut cur[0][..rows * layer.h];
-            k.sgemm(Trans::N, Trans::N, rows, layer.h, layer.d, 1.0, input, layer.d, &layer.w, layer.h, 0.0, out, layer.h)?;
+            k.sgemm(
+                Trans::N,
+                Trans::N,
+                rows,
+                layer.h,
+                layer.d,
+                1.0,
+                input,
+                layer.d,
+                &layer.w,
+                layer.h,
+                0.0,
+                out,
+                layer.h,
+            )?;
             k.sigmoid_bias_inplace(out, rows, layer.h, &layer.b)?;
         }
         Ok(&self.hs[upto - 1][..rows * model.layers[upto - 1].h])
@@ -92,9 +122,27 @@ impl Forward {
             .ok_or_else(|| TrainError::new("the model has no output layer: fine-tune it first"))?;
         let nl = model.layers.len();
         self.encode(k, model, nl, x, rows)?;
-        let top: &[f32] = if nl == 0 { &x[..rows * o.h] } else { &self.hs[nl - 1][..rows * o.h] };
+        let top: &[f32] = if nl == 0 {
+            &x[..rows * o.h]
+        } else {
+            &self.hs[nl - 1][..rows * o.h]
+        };
         let logits = &mut self.logits[..rows * o.k];
-        k.sgemm(Trans::N, Trans::N, rows, o.k, o.h, 1.0, top, o.h, &o.v, o.k, 0.0, logits, o.k)?;
+        k.sgemm(
+            Trans::N,
+            Trans::N,
+            rows,
+            o.k,
+            o.h,
+            1.0,
+            top,
+            o.h,
+            &o.v,
+            o.k,
+            0.0,
+            logits,
+            o.k,
+        )?;
         Ok(k.softmax_nll(logits, rows, o.k, Some(&o.bv), &labels[..rows], None, None)?)
     }
 }
@@ -143,12 +191,22 @@ pub fn evaluate(
     let mut start = 0;
     while start < rows {
         let r = fwd.max_batch.min(rows - start);
-        let st = fwd.classify(k, model, &x[start * d..(start + r) * d], &y[start..start + r], r)?;
+        let st = fwd.classify(
+            k,
+            model,
+            &x[start * d..(start + r) * d],
+            &y[start..start + r],
+            r,
+        )?;
         errors += r - st.correct;
         nll += st.loss;
         start += r;
     }
-    Ok(EvalResult { rows, errors, nll: if rows == 0 { 0.0 } else { nll / rows as f64 } })
+    Ok(EvalResult {
+        rows,
+        errors,
+        nll: if rows == 0 { 0.0 } else { nll / rows as f64 },
+    })
 }
 
 /// Buffers of one fine-tuning step for batches of at most `max_batch` rows.
@@ -170,7 +228,11 @@ impl FinetuneStep {
             widths: model.widths(),
             classes: model.output.as_ref().map_or(0, |o| o.k),
             fwd: Forward::new(model, max_batch),
-            ds: model.layers.iter().map(|l| vec![0.0; max_batch * l.h]).collect(),
+            ds: model
+                .layers
+                .iter()
+                .map(|l| vec![0.0; max_batch * l.h])
+                .collect(),
             gbs: model.layers.iter().map(|l| vec![0.0; l.h]).collect(),
             gbv: vec![0.0; model.output.as_ref().map_or(0, |o| o.k)],
         }
@@ -215,16 +277,70 @@ impl FinetuneStep {
         let step = lr / rows as f32;
         let keep = 1.0 - lr * weight_decay;
         let hs = &self.fwd.hs;
-        let top: &[f32] = if nl == 0 { x } else { &hs[nl - 1][..rows * o.h] };
+        let top: &[f32] = if nl == 0 {
+            x
+        } else {
+            &hs[nl - 1][..rows * o.h]
+        };
         let g = &mut self.fwd.logits[..rows * o.k];
-        k.sgemm(Trans::N, Trans::N, rows, o.k, o.h, 1.0, top, o.h, &o.v, o.k, 0.0, g, o.k)?;
-        let st = k.softmax_nll(g, rows, o.k, Some(&o.bv), &labels[..rows], Some(&mut self.gbv), None)?;
+        k.sgemm(
+            Trans::N,
+            Trans::N,
+            rows,
+            o.k,
+            o.h,
+            1.0,
+            top,
+            o.h,
+            &o.v,
+            o.k,
+            0.0,
+            g,
+            o.k,
+        )?;
+        let st = k.softmax_nll(
+            g,
+            rows,
+            o.k,
+            Some(&o.bv),
+            &labels[..rows],
+            Some(&mut self.gbv),
+            None,
+        )?;
         if nl > 0 {
             // dH_L = G V^T before V moves.
             let dtop = &mut self.ds[nl - 1][..rows * o.h];
-            k.sgemm(Trans::N, Trans::T, rows, o.h, o.k, 1.0, g, o.k, &o.v, o.k, 0.0, dtop, o.h)?;
+            k.sgemm(
+                Trans::N,
+                Trans::T,
+                rows,
+                o.h,
+                o.k,
+                1.0,
+                g,
+                o.k,
+                &o.v,
+                o.k,
+                0.0,
+                dtop,
+                o.h,
+            )?;
         }
-        k.sgemm(Trans::T, Trans::N, o.h, o.k, rows, -step, top, o.h, g, o.k, keep, &mut o.v, o.k)?;
+        k.sgemm(
+            Trans::T,
+            Trans::N,
+            o.h,
+            o.k,
+            rows,
+            -step,
+            top,
+            o.h,
+            g,
+            o.k,
+            keep,
+            &mut o.v,
+            o.k,
+        )?;
         k.sgd_update(&mut o.bv, &self.gbv, step, 0.0)?;
         for l in (0..nl).rev() {
             let layer = &mut model.layers[l];
@@ -232,12 +348,44 @@ impl FinetuneStep {
             let dl = &mut upper[0][..rows * layer.h];
             let hl = &hs[l][..rows * layer.h];
             k.sigmoid_backward(dl, hl, rows, layer.h, &mut self.gbs[l])?;
-            let input: &[f32] = if l == 0 { x } else { &hs[l - 1][..rows * layer.d] };
+            let input: &[f32] = if l == 0 {
+                x
+            } else {
+                &hs[l - 1][..rows * layer.d]
+            };
             if l > 0 {
                 let dprev = &mut lower[l - 1][..rows * layer.d];
-                k.sgemm(Trans::N, Trans::T, rows, layer.d, layer.h, 1.0, dl, layer.h, &layer.w, layer.h, 0.0, dprev, layer.d)?;
+                k.sgemm(
+                    Trans::N,
+                    Trans::T,
+                    rows,
+                    layer.d,
+                    layer.h,
+                    1.0,
+                    dl,
+                    layer.h,
+                    &layer.w,
+                    layer.h,
+                    0.0,
+                    dprev,
+                    layer.d,
+                )?;
             }
-            k.sgemm(Trans::T, Trans::N, layer.d, layer.h, rows, -step, input, layer.d, dl, layer.h, keep, &mut layer.w, layer.h)?;
+            k.sgemm(
+                Trans::T,
+                Trans::N,
+                layer.d,
+                layer.h,
+                rows,
+                -step,
+                input,
+                layer.d,
+                dl,
+                layer.h,
+                keep,
+                &mut layer.w,
+                layer.h,
+            )?;
             k.sgd_update(&mut layer.b, &self.gbs[l], step, 0.0)?;
         }
         Ok(st)
@@ -266,7 +414,12 @@ pub fn nll_reference(model: &Model, x: &[f32], labels: &[u32], rows: usize) -> f
             h = nh;
         }
         let t: Vec<f64> = (0..o.k)
-            .map(|c| o.bv[c] as f64 + (0..o.h).map(|j| h[j] * o.v[j * o.k + c] as f64).sum::<f64>())
+            .map(|c| {
+                o.bv[c] as f64
+                    + (0..o.h)
+                        .map(|j| h[j] * o.v[j * o.k + c] as f64)
+                        .sum::<f64>()
+            })
             .collect();
         let mx = t.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
         let lse = mx + t.iter().map(|v| (v - mx).exp()).sum::<f64>().ln();

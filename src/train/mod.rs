@@ -73,7 +73,13 @@ impl<'a> SplitView<'a> {
                 y.len()
             )));
         }
-        Ok(SplitView { x, y, rows: y.len(), cols, classes })
+        Ok(SplitView {
+            x,
+            y,
+            rows: y.len(),
+            cols,
+            classes,
+        })
     }
 }
 

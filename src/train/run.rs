@@ -10,8 +10,8 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use rand_xoshiro::Xoshiro256PlusPlus;
-use serde::{Deserialize, Serialize};
 use sdae_kernels::Kernels;
+use serde::{Deserialize, Serialize};
 
 use super::dae::DaeStep;
 use super::finetune::{evaluate, EvalResult, FinetuneStep, Forward};
@@ -38,7 +38,15 @@ pub struct EpochReport {
 /// Hooks the driver calls: progress within an epoch and a report after each.
 pub trait Observer {
     /// `done` of `total` batches of the current epoch are finished.
-    fn batches(&mut self, _done: usize, _total: usize, _phase: &'static str, _layer: usize, _epoch: usize) {}
+    fn batches(
+        &mut self,
+        _done: usize,
+        _total: usize,
+        _phase: &'static str,
+        _layer: usize,
+        _epoch: usize,
+    ) {
+    }
     fn epoch(&mut self, _r: &EpochReport) {}
     /// Pre-training of a layer is starting (`layer` 1-based).
     fn layer_start(&mut self, _layer: usize, _epochs: usize) {}
@@ -86,7 +94,11 @@ impl Checkpoint {
         let json = serde_json::to_vec(&self.state).expect("state serialises");
         let mut out = Vec::new();
         out.extend_from_slice(CKPT_MAGIC);
-        for blob in [json, self.model.to_bytes(), self.best.as_ref().map_or(Vec::new(), |b| b.to_bytes())] {
+        for blob in [
+            json,
+            self.model.to_bytes(),
+            self.best.as_ref().map_or(Vec::new(), |b| b.to_bytes()),
+        ] {
             out.extend_from_slice(&(blob.len() as u64).to_le_bytes());
             out.extend_from_slice(&blob);
         }
@@ -114,7 +126,11 @@ impl Checkpoint {
         let best_b = blob(&mut r).map_err(&err)?;
         let state: TrainState = serde_json::from_slice(&json).map_err(|e| err(e.to_string()))?;
         let model = Model::from_bytes(&model_b, what)?;
-        let best = if best_b.is_empty() { None } else { Some(Model::from_bytes(&best_b, what)?) };
+        let best = if best_b.is_empty() {
+            None
+        } else {
+            Some(Model::from_bytes(&best_b, what)?)
+        };
         Ok(Checkpoint { state, model, best })
     }
 }
@@ -165,7 +181,17 @@ pub fn pretrain_epoch(
     for (i, &b) in order.iter().enumerate() {
         let start = b as usize * batch;
         let r = batch.min(rows - start);
-        total += step.step(k, layer, noise, loss, &input[start * d..(start + r) * d], r, lr, weight_decay, noise_rng)?;
+        total += step.step(
+            k,
+            layer,
+            noise,
+            loss,
+            &input[start * d..(start + r) * d],
+            r,
+            lr,
+            weight_decay,
+            noise_rng,
+        )?;
         progress(i + 1, nb);
     }
     Ok(total)
@@ -193,7 +219,15 @@ pub fn finetune_epoch(
     for (i, &b) in order.iter().enumerate() {
         let start = b as usize * batch;
         let r = batch.min(train.rows - start);
-        let st = step.step(k, model, &train.x[start * d..(start + r) * d], &train.y[start..start + r], r, lr, weight_decay)?;
+        let st = step.step(
+            k,
+            model,
+            &train.x[start * d..(start + r) * d],
+            &train.y[start..start + r],
+            r,
+            lr,
+            weight_decay,
+        )?;
         total += st.loss;
         correct += st.correct;
         progress(i + 1, nb);
@@ -202,10 +236,20 @@ pub fn finetune_epoch(
 }
 
 /// Encode a whole split through the first `upto` layers (the next layer's training input).
-pub fn encode_all(k: &Kernels, model: &Model, upto: usize, x: &[f32], rows: usize) -> Result<Vec<f32>, TrainError> {
+pub fn encode_all(
+    k: &Kernels,
+    model: &Model,
+    upto: usize,
+    x: &[f32],
+    rows: usize,
+) -> Result<Vec<f32>, TrainError> {
     let chunk = 256;
     let d = model.input_dim();
-    let h = if upto == 0 { d } else { model.layers[upto - 1].h };
+    let h = if upto == 0 {
+        d
+    } else {
+        model.layers[upto - 1].h
+    };
     let mut out = vec![0.0f32; rows * h];
     let mut fwd = Forward::new(model, chunk);
     let mut start = 0;
@@ -255,10 +299,15 @@ pub fn run(
         best_epoch: 0,
         since_best: 0,
     };
-    let first_phase = if opts.pretrain { Phase::Pretrain(0) } else { Phase::Finetune };
+    let first_phase = if opts.pretrain {
+        Phase::Pretrain(0)
+    } else {
+        Phase::Finetune
+    };
     let (mut state, mut model, mut best) = match (&opts.checkpoint, opts.resume) {
         (Some(p), true) if p.exists() => {
-            let bytes = std::fs::read(p).map_err(|e| TrainError(format!("cannot read checkpoint {}: {e}", p.display())))?;
+            let bytes = std::fs::read(p)
+                .map_err(|e| TrainError(format!("cannot read checkpoint {}: {e}", p.display())))?;
             let ck = Checkpoint::from_bytes(&bytes, &p.display().to_string())?;
             if ck.state.config_fingerprint != fp {
                 return Err(TrainError(format!(
@@ -277,7 +326,12 @@ pub fn run(
         // Fine-tuning without pre-training still needs the stack: initialise it.
         let mut d = train.cols;
         for (l, lc) in cfg.layers.iter().enumerate() {
-            model.layers.push(DaeLayer::new(d, lc.width, cfg.tied, &mut rng_for(cfg.seed, 100 + l as u64)));
+            model.layers.push(DaeLayer::new(
+                d,
+                lc.width,
+                cfg.tied,
+                &mut rng_for(cfg.seed, 100 + l as u64),
+            ));
             d = lc.width;
         }
     }
@@ -292,13 +346,29 @@ pub fn run(
     // ---- greedy layer-wise pre-training
     while let Phase::Pretrain(l) = state.phase {
         if !opts.pretrain || l >= cfg.layers.len() {
-            state = TrainState { phase: if opts.finetune { Phase::Finetune } else { Phase::Done }, ..fresh_state(Phase::Done) };
+            state = TrainState {
+                phase: if opts.finetune {
+                    Phase::Finetune
+                } else {
+                    Phase::Done
+                },
+                ..fresh_state(Phase::Done)
+            };
             continue;
         }
         let lc = &cfg.layers[l];
         if model.layers.len() == l {
-            let d = if l == 0 { train.cols } else { model.layers[l - 1].h };
-            model.layers.push(DaeLayer::new(d, lc.width, cfg.tied, &mut rng_for(cfg.seed, 100 + l as u64)));
+            let d = if l == 0 {
+                train.cols
+            } else {
+                model.layers[l - 1].h
+            };
+            model.layers.push(DaeLayer::new(
+                d,
+                lc.width,
+                cfg.tied,
+                &mut rng_for(cfg.seed, 100 + l as u64),
+            ));
             state.epoch = 0;
             state.noise_rng = rng_for(cfg.seed, 200 + l as u64);
             state.shuffle_rng = rng_for(cfg.seed, 300 + l as u64);
@@ -338,8 +408,16 @@ pub fn run(
                 &mut progress,
             )?;
             let secs = t0.elapsed().as_secs_f64();
-            if !total.is_finite() || !model.layers[l].params().iter().all(|p| p.iter().all(|v| v.is_finite())) {
-                return Err(nan_error(opts, format!("pre-training layer {} epoch {}", l + 1, e + 1)));
+            if !total.is_finite()
+                || !model.layers[l]
+                    .params()
+                    .iter()
+                    .all(|p| p.iter().all(|v| v.is_finite()))
+            {
+                return Err(nan_error(
+                    opts,
+                    format!("pre-training layer {} epoch {}", l + 1, e + 1),
+                ));
             }
             state.epoch += 1;
             opts.observer.epoch(&EpochReport {
@@ -351,7 +429,14 @@ pub fn run(
                 examples_per_s: train.rows as f64 / secs.max(1e-9),
                 seconds: secs,
             });
-            save_ckpt(opts, &Checkpoint { state: state.clone(), model: model.clone(), best: None })?;
+            save_ckpt(
+                opts,
+                &Checkpoint {
+                    state: state.clone(),
+                    model: model.clone(),
+                    best: None,
+                },
+            )?;
         }
         state.phase = Phase::Pretrain(l + 1);
     }
@@ -360,12 +445,19 @@ pub fn run(
     let mut best_epoch = state.best_epoch;
     if state.phase == Phase::Finetune {
         let fc = &cfg.finetune;
-        let valid = valid.ok_or_else(|| TrainError("fine-tuning needs a validation split".into()))?;
+        let valid =
+            valid.ok_or_else(|| TrainError("fine-tuning needs a validation split".into()))?;
         if train.classes < 2 {
-            return Err(TrainError(format!("fine-tuning needs at least 2 classes, the training set has {}", train.classes)));
+            return Err(TrainError(format!(
+                "fine-tuning needs at least 2 classes, the training set has {}",
+                train.classes
+            )));
         }
         if valid.cols != train.cols {
-            return Err(TrainError(format!("validation set has {} columns, training set {}", valid.cols, train.cols)));
+            return Err(TrainError(format!(
+                "validation set has {} columns, training set {}",
+                valid.cols, train.cols
+            )));
         }
         if model.output.is_none() {
             let top = model.layers.last().map_or(train.cols, |l| l.h);
@@ -420,7 +512,14 @@ pub fn run(
                 examples_per_s: train.rows as f64 / secs.max(1e-9),
                 seconds: secs,
             });
-            save_ckpt(opts, &Checkpoint { state: state.clone(), model: model.clone(), best: Some(best_model.clone()) })?;
+            save_ckpt(
+                opts,
+                &Checkpoint {
+                    state: state.clone(),
+                    model: model.clone(),
+                    best: Some(best_model.clone()),
+                },
+            )?;
         }
         model = best_model;
         best_epoch = state.best_epoch;
@@ -436,11 +535,27 @@ pub fn run(
         }
         if let Some(t) = test {
             if t.cols != model.input_dim() {
-                return Err(TrainError(format!("test set has {} columns, the model takes {}", t.cols, model.input_dim())));
+                return Err(TrainError(format!(
+                    "test set has {} columns, the model takes {}",
+                    t.cols,
+                    model.input_dim()
+                )));
             }
             tres = Some(evaluate(k, &model, &mut fwd, t.x, t.y, t.rows)?);
         }
     }
-    save_ckpt(opts, &Checkpoint { state, model: model.clone(), best: None })?;
-    Ok(RunResult { model, valid: vres, test: tres, best_epoch })
+    save_ckpt(
+        opts,
+        &Checkpoint {
+            state,
+            model: model.clone(),
+            best: None,
+        },
+    )?;
+    Ok(RunResult {
+        model,
+        valid: vres,
+        test: tres,
+        best_epoch,
+    })
 }
