@@ -4,6 +4,7 @@
 //! Everything here works on [`SplitView`]s — plain slices of a split's features and labels —
 //! so the engine is independent of the file format and tests can build tiny tasks in memory.
 
+pub mod commands;
 pub mod dae;
 pub mod finetune;
 pub mod run;

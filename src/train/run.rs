@@ -75,7 +75,7 @@ pub struct TrainState {
     pub noise_rng: Xoshiro256PlusPlus,
     pub shuffle_rng: Xoshiro256PlusPlus,
     /// Best validation error rate so far (fine-tuning), its epoch, and epochs since.
-    pub best_valid: f64,
+    pub best_valid: Option<f64>,
     pub best_epoch: usize,
     pub since_best: usize,
 }
@@ -295,7 +295,7 @@ pub fn run(
         epoch: 0,
         noise_rng: rng_for(cfg.seed, 0),
         shuffle_rng: rng_for(cfg.seed, 0),
-        best_valid: f64::INFINITY,
+        best_valid: None,
         best_epoch: 0,
         since_best: 0,
     };
@@ -464,7 +464,7 @@ pub fn run(
             model.output = Some(OutputLayer::zeros(top, train.classes));
             state.epoch = 0;
             state.shuffle_rng = rng_for(cfg.seed, 400);
-            state.best_valid = f64::INFINITY;
+            state.best_valid = None;
             state.since_best = 0;
         }
         let mut best_model = best.take().unwrap_or_else(|| model.clone());
@@ -495,8 +495,8 @@ pub fn run(
             }
             let v = evaluate(k, &model, &mut fwd, valid.x, valid.y, valid.rows)?;
             state.epoch += 1;
-            if v.error_rate() < state.best_valid {
-                state.best_valid = v.error_rate();
+            if state.best_valid.is_none_or(|b| v.error_rate() < b) {
+                state.best_valid = Some(v.error_rate());
                 state.best_epoch = e + 1;
                 state.since_best = 0;
                 best_model.copy_from(&model);
