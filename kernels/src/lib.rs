@@ -25,6 +25,7 @@ pub mod fused;
 pub mod gemm;
 pub mod isa;
 pub mod reference;
+pub mod simd;
 pub mod threads;
 
 pub use dispatch::{kernels, Kernels};
