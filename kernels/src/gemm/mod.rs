@@ -28,6 +28,7 @@
 //! streams B's rows directly from the caller's matrix (B row stride `ldb` instead of `NR`);
 //! only the ragged last panel (n not a multiple of NR) is packed.
 
+pub mod baseline;
 pub mod blocking;
 pub(crate) mod microkernel;
 #[cfg(target_arch = "aarch64")]
@@ -563,7 +564,7 @@ pub fn fma_peak_gflops(isa: Isa, seconds: f64) -> Result<f64, KernelError> {
         Isa::Avx512 => (
             // SAFETY: AVX-512F checked above (is_supported).
             |n, s| unsafe { x86::avx512_fma_loop(n, s) },
-            2.0 * 16.0 * 24.0,
+            2.0 * 16.0 * 16.0,
         ),
         #[cfg(target_arch = "aarch64")]
         Isa::Neon => (
