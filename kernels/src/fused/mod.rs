@@ -55,9 +55,7 @@ impl Kernels {
     ) -> Result<f64, KernelError> {
         check_len("sigmoid_xent", "a", a.len(), rows * cols)?;
         check_len("sigmoid_xent", "x", x.len(), rows * cols)?;
-        Ok(reference::sigmoid_xent(
-            a, x, rows, cols, bias, z_out, bias_grad,
-        ))
+        Ok(reference::sigmoid_xent(a, x, rows, cols, bias, z_out, bias_grad))
     }
 
     /// Kernel 2b: sigmoid squared error; see [`reference::sigmoid_sqerr`].
@@ -74,9 +72,7 @@ impl Kernels {
     ) -> Result<f64, KernelError> {
         check_len("sigmoid_sqerr", "a", a.len(), rows * cols)?;
         check_len("sigmoid_sqerr", "x", x.len(), rows * cols)?;
-        Ok(reference::sigmoid_sqerr(
-            a, x, rows, cols, bias, z_out, bias_grad,
-        ))
+        Ok(reference::sigmoid_sqerr(a, x, rows, cols, bias, z_out, bias_grad))
     }
 
     /// Kernel 3: sigmoid backward with bias-gradient column sums; see [`reference::sigmoid_backward`].
@@ -109,9 +105,7 @@ impl Kernels {
     ) -> Result<SoftmaxStats, KernelError> {
         check_len("softmax_nll", "logits", logits.len(), rows * cols)?;
         check_len("softmax_nll", "labels", labels.len(), rows)?;
-        Ok(reference::softmax_nll(
-            logits, rows, cols, bias, labels, bias_grad, pred,
-        ))
+        Ok(reference::softmax_nll(logits, rows, cols, bias, labels, bias_grad, pred))
     }
 
     /// Kernel 5: masking noise with exactly `count` zeros per row; see [`reference::mask_fixed`].
