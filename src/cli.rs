@@ -6,11 +6,7 @@ use clap::{Parser, Subcommand};
 use sdae_kernels::{isa, threads, Isa};
 
 #[derive(Parser, Debug)]
-#[command(
-    name = "sdae",
-    version,
-    about = "Stacked denoising autoencoders on hand-written SIMD kernels"
-)]
+#[command(name = "sdae", version, about = "Stacked denoising autoencoders on hand-written SIMD kernels")]
 pub struct Cli {
     /// Threads for the kernels (default: all cores).
     #[arg(long, global = true)]
