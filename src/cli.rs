@@ -51,13 +51,16 @@ pub fn apply_knobs(isa_flag: Option<&str>, threads_flag: Option<usize>) -> Resul
 }
 
 fn run(cli: Cli) -> Result<(), String> {
-    apply_knobs(cli.isa.as_deref(), cli.threads)?;
+    // `--isa all` is for `sdae bench`: measure every supported ISA in one run.
+    let isa_all = cli.isa.as_deref() == Some("all") && matches!(cli.command, Command::Bench(_));
+    let isa_flag = if isa_all { None } else { cli.isa.as_deref() };
+    apply_knobs(isa_flag, cli.threads)?;
     match cli.command {
         Command::Info => {
             print!("{}", crate::bench::info_text());
             Ok(())
         }
-        Command::Bench(b) => crate::bench::run(b),
+        Command::Bench(b) => crate::bench::run(b, isa_all),
         Command::Pretrain(a) => crate::train::commands::train_command(a, crate::train::commands::Phases::Pretrain),
         Command::Finetune(a) => crate::train::commands::train_command(a, crate::train::commands::Phases::Finetune),
         Command::Train(a) => crate::train::commands::train_command(a, crate::train::commands::Phases::Both),
