@@ -35,6 +35,9 @@ pub enum Command {
     Eval(crate::train::commands::EvalArgs),
     /// Write a dataset's representation at layer k as a new dataset file.
     Encode(crate::train::commands::EncodeArgs),
+    /// Datasets: generate, import, inspect, verify, preview.
+    #[command(subcommand)]
+    Data(crate::data::cli::DataCommand),
 }
 
 /// Apply `--isa` / `SDAE_ISA` and `--threads`; returns the ISA in force.
@@ -66,6 +69,7 @@ fn run(cli: Cli) -> Result<(), String> {
         Command::Train(a) => crate::train::commands::train_command(a, crate::train::commands::Phases::Both),
         Command::Eval(a) => crate::train::commands::eval_command(a),
         Command::Encode(a) => crate::train::commands::encode_command(a),
+        Command::Data(d) => crate::data::cli::run(d),
     }
 }
 

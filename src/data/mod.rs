@@ -4,8 +4,15 @@
 //! Training reads a split through [`Dataset`]: one mmap, a validated header, zero-copy `&[f32]`
 //! and `&[u32]` views. The format is specified byte by byte in datasets/README.md.
 
+pub mod amat;
+pub mod cli;
 mod error;
 mod format;
+pub mod generate;
+pub mod idx;
+pub mod images;
+pub mod inspect;
+pub mod rng;
 pub mod xxh64;
 
 pub use error::{DataError, Location};
