@@ -60,11 +60,12 @@ fn training_epochs_allocate_nothing() {
         .map(|_| sdae::model::uniform01(&mut rng))
         .collect();
     let y: Vec<u32> = (0..rows).map(|i| (i % classes) as u32).collect();
-    for (tied, noise, loss) in [
-        (true, Noise::Mask(0.25), Loss::CrossEntropy),
-        (false, Noise::Bernoulli(0.25), Loss::SquaredError),
-        (true, Noise::SaltPepper(0.1), Loss::CrossEntropy),
-        (true, Noise::Gaussian(0.1), Loss::CrossEntropy),
+    for (tied, noise, loss, batch) in [
+        (true, Noise::Mask(0.25), Loss::CrossEntropy, batch),
+        (false, Noise::Bernoulli(0.25), Loss::SquaredError, batch),
+        (true, Noise::SaltPepper(0.1), Loss::CrossEntropy, batch),
+        (true, Noise::Gaussian(0.1), Loss::CrossEntropy, batch),
+        (true, Noise::Mask(0.25), Loss::CrossEntropy, 1), // the fused online path
     ] {
         let mut layer = DaeLayer::new(d, h, tied, &mut rng);
         let mut step = DaeStep::new(d, h, batch);

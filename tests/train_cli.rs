@@ -121,7 +121,7 @@ fn resume_after_kill_is_bit_identical() {
     // The same run, killed (SIGKILL) after its 8th epoch line, then resumed.
     let cut = dir.join("cut.sdae");
     let mut child = Command::new(BIN)
-        .args(&[&common[..], &["--out", cut.to_str().unwrap()]].concat())
+        .args([&common[..], &["--out", cut.to_str().unwrap()]].concat())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

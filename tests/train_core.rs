@@ -38,9 +38,9 @@ fn check_close(what: &str, analytic: &[f64], numeric: &[f64]) {
     );
 }
 
-fn dae_gradcheck(tied: bool, loss: Loss) {
+fn dae_gradcheck(tied: bool, loss: Loss, rows: usize) {
     let k = kernels();
-    let (d, h, rows) = (9, 6, 4);
+    let (d, h) = (9, 6);
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(7);
     let mut layer = DaeLayer::new(d, h, tied, &mut rng);
     for v in layer.b.iter_mut().chain(layer.c.iter_mut()) {
@@ -82,25 +82,33 @@ fn dae_gradcheck(tied: bool, loss: Loss) {
             let lo = p.params()[pi][i] as f64;
             numeric.push((up - dn) / (hi - lo));
         }
-        check_close(&format!("tied={tied} {loss:?} {name}"), &analytic, &numeric);
+        check_close(
+            &format!("tied={tied} {loss:?} rows={rows} {name}"),
+            &analytic,
+            &numeric,
+        );
     }
 }
 
 #[test]
 fn dae_gradient_tied_xent() {
-    dae_gradcheck(true, Loss::CrossEntropy);
+    dae_gradcheck(true, Loss::CrossEntropy, 4);
+    dae_gradcheck(true, Loss::CrossEntropy, 1); // batch 1: the fused online path when tied
 }
 #[test]
 fn dae_gradient_tied_sqerr() {
-    dae_gradcheck(true, Loss::SquaredError);
+    dae_gradcheck(true, Loss::SquaredError, 4);
+    dae_gradcheck(true, Loss::SquaredError, 1); // batch 1: the fused online path when tied
 }
 #[test]
 fn dae_gradient_untied_xent() {
-    dae_gradcheck(false, Loss::CrossEntropy);
+    dae_gradcheck(false, Loss::CrossEntropy, 4);
+    dae_gradcheck(false, Loss::CrossEntropy, 1); // batch 1: the fused online path when tied
 }
 #[test]
 fn dae_gradient_untied_sqerr() {
-    dae_gradcheck(false, Loss::SquaredError);
+    dae_gradcheck(false, Loss::SquaredError, 4);
+    dae_gradcheck(false, Loss::SquaredError, 1); // batch 1: the fused online path when tied
 }
 
 #[test]

@@ -2,6 +2,7 @@
 //! and their drivers, over [`super::run`]. Progress bars go to stderr; `--json` prints one JSON
 //! object per epoch on stdout instead; `--quiet` prints only the final result.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -203,7 +204,7 @@ impl Observer for Console {
     ) {
         if let Some(b) = &self.bar {
             // Touch the bar about 100 times per epoch: its redraws stay out of the hot loop.
-            if done == 1 || done == total || done % (total / 100).max(1) == 0 {
+            if done == 1 || done == total || done.is_multiple_of((total / 100).max(1)) {
                 if done == 1 {
                     b.set_length(total as u64);
                     b.set_message(format!("epoch {epoch}"));
@@ -215,7 +216,12 @@ impl Observer for Console {
 
     fn epoch(&mut self, r: &EpochReport) {
         if self.json {
-            println!("{}", serde_json::to_string(r).expect("report serialises"));
+            // A closed pipe (`| head`) must not abort training: ignore write errors here.
+            let _ = writeln!(
+                std::io::stdout(),
+                "{}",
+                serde_json::to_string(r).expect("report serialises")
+            );
         } else if !self.quiet {
             let v = r
                 .valid_error

@@ -406,8 +406,8 @@ pub fn nll_reference(model: &Model, x: &[f32], labels: &[u32], rows: usize) -> f
             let mut nh = vec![0.0; l.h];
             for (j, v) in nh.iter_mut().enumerate() {
                 let mut t = l.b[j] as f64;
-                for i in 0..l.d {
-                    t += h[i] * l.w[i * l.h + j] as f64;
+                for (i, hi) in h.iter().enumerate() {
+                    t += hi * l.w[i * l.h + j] as f64;
                 }
                 *v = sigmoid(t);
             }

@@ -67,7 +67,7 @@ impl<'a> SplitView<'a> {
         cols: usize,
         classes: usize,
     ) -> Result<SplitView<'a>, TrainError> {
-        if cols == 0 || x.len() % cols != 0 || x.len() / cols != y.len() {
+        if cols == 0 || !x.len().is_multiple_of(cols) || x.len() / cols != y.len() {
             return Err(TrainError::new(format!(
                 "{name}: {} features and {} labels do not form rows of {cols} columns",
                 x.len(),
