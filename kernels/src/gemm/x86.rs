@@ -154,7 +154,7 @@ pub(crate) unsafe fn avx512_fma_loop(iters: usize, seed: f32) -> f32 {
 /// readable for `k` floats; C rows `0..MI` (stride `ldc`) readable (unless `beta == 0`) and
 /// writable for `NJ` floats.
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
+#[allow(clippy::too_many_arguments, clippy::needless_range_loop)] // tile indices read clearer
 unsafe fn nt_dot_tile<const MI: usize, const NJ: usize>(
     k: usize,
     alpha: f32,
