@@ -76,8 +76,20 @@ pub(crate) struct GemmTable {
 
 /// The micro-kernels available for `isa` as `(name, MR, NR, kernel)`; the first is the default.
 ///
-/// AVX-512 tiles measured with `sdae bench gemm --isa avx512 --threads 1` (SDAE_GEMM_TILE picks a
-/// candidate); see the tile table in README/doc of [`GemmTable::for_supported_isa`].
+/// AVX-512 tile chosen by measurement (one thread, GFLOP per CPU-second so that other processes
+/// on this shared 2-core Zen 5 matter less; two rounds each, KC/MC/NC derived per tile):
+///
+/// ```text
+/// tile     1000^3 NN   128x784x1000 NN   20x784x1000 NN   784x1000x128 TN   128x784x1000 NT
+/// 12x32    190 231     188 215           165 171          227 246           172 180
+/// 8x48     207 226     208 211           171 181          241 262           180 185
+/// 10x48    207 207     194 201           101 200          111 241           165 167
+/// 14x32    191         196               149
+/// 6x64     205         191               165
+/// ```
+///
+/// 8x48 (24 zmm accumulators, 3 B loads + 8 broadcasts per step of k) is never behind. The
+/// other candidates stay selectable with `SDAE_GEMM_TILE=<name>` for re-measuring.
 fn candidates(isa: Isa) -> Vec<(&'static str, usize, usize, MicroKernel)> {
     match isa {
         Isa::Scalar => vec![("scalar_4x8", 4, 8, microkernel::scalar_4x8 as MicroKernel)],
@@ -85,9 +97,9 @@ fn candidates(isa: Isa) -> Vec<(&'static str, usize, usize, MicroKernel)> {
         Isa::Avx2 => vec![("avx2_6x16", 6, 16, x86::avx2_6x16 as MicroKernel)],
         #[cfg(target_arch = "x86_64")]
         Isa::Avx512 => vec![
+            ("avx512_8x48", 8, 48, x86::avx512_8x48 as MicroKernel),
             ("avx512_12x32", 12, 32, x86::avx512_12x32 as MicroKernel),
             ("avx512_14x32", 14, 32, x86::avx512_14x32 as MicroKernel),
-            ("avx512_8x48", 8, 48, x86::avx512_8x48 as MicroKernel),
             ("avx512_10x48", 10, 48, x86::avx512_10x48 as MicroKernel),
             ("avx512_6x64", 6, 64, x86::avx512_6x64 as MicroKernel),
         ],
