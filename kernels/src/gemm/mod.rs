@@ -46,7 +46,10 @@ use pack::{pack_a_block, pack_b_panel, Operand};
 use crate::{threads, Isa, KernelError, Kernels, Trans};
 
 /// Up to this many rows of C, an `op(B) = N` product streams B unpacked (see module doc).
-pub const DIRECT_B_MAX_M: usize = 64;
+/// Measured (1 thread, AVX-512, GFLOP per CPU-second, 3 rounds): 64 -> 256 took 128x784x1000
+/// from 197-204 to 204-215 and 128x1000x1000 from 194-203 to 213-225; 256 and 512 rows were
+/// no slower unpacked (172-177 vs 172-188, 155-190 vs 160-190).
+pub const DIRECT_B_MAX_M: usize = 256;
 
 /// Up to this many rows of C, `A * B^T` (op(A) = N, op(B) = T) on an ISA with a dot-product
 /// routine skips packing: packing B^T means transposing all of B (k x n) for only 2*m*n*k FLOP.
