@@ -467,3 +467,56 @@ fn fma_peak_is_positive_on_every_isa() {
         }
     }
 }
+
+/// alpha = 0 (and k = 0) scale C by beta without reading A or B, as the reference does.
+#[test]
+fn alpha_zero_reads_neither_a_nor_b() {
+    for isa in isas() {
+        let kern = Kernels::for_isa(isa).unwrap();
+        let (m, n, k) = (5, 7, 3);
+        let a = vec![f32::NAN; m * k];
+        let b = vec![f32::INFINITY; k * n];
+        let mut c: Vec<f32> = (0..m * n).map(|v| v as f32).collect();
+        kern.sgemm(
+            Trans::N,
+            Trans::N,
+            m,
+            n,
+            k,
+            0.0,
+            &a,
+            k,
+            &b,
+            n,
+            0.5,
+            &mut c,
+            n,
+        )
+        .unwrap();
+        assert!(
+            c.iter().enumerate().all(|(i, &v)| v == i as f32 * 0.5),
+            "{isa}: {c:?}"
+        );
+        let mut c = vec![f32::NAN; m * n];
+        kern.sgemm(
+            Trans::T,
+            Trans::T,
+            m,
+            n,
+            0,
+            1.0,
+            &[],
+            m,
+            &[],
+            1,
+            0.0,
+            &mut c,
+            n,
+        )
+        .unwrap();
+        assert!(
+            c.iter().all(|&v| v == 0.0),
+            "{isa}: k = 0, beta = 0 must give zeros"
+        );
+    }
+}

@@ -46,7 +46,15 @@ use pack::{pack_a_block, pack_b_panel, Operand};
 use crate::{threads, Isa, KernelError, Kernels, Trans};
 
 /// Up to this many rows of C, an `op(B) = N` product streams B unpacked (see module doc).
-pub const DIRECT_B_MAX_M: usize = 64;
+/// Measured (1 thread, AVX-512, GFLOP per CPU-second, 3 rounds): 64 -> 256 took 128x784x1000
+/// from 197-204 to 204-215 and 128x1000x1000 from 194-203 to 213-225; 256 and 512 rows were
+/// no slower unpacked (172-177 vs 172-188, 155-190 vs 160-190).
+pub const DIRECT_B_MAX_M: usize = 256;
+
+/// Up to this many rows of C, `A * B^T` (op(A) = N, op(B) = T) on an ISA with a dot-product
+/// routine skips packing: packing B^T means transposing all of B (k x n) for only 2*m*n*k FLOP.
+/// Instead each element is a dot product of two rows read where they are (k contiguous).
+pub const NT_DOT_MAX_M: usize = 64;
 
 /// A product uses one more thread only for every this many FLOP (2*m*n*k) of work.
 pub const MIN_FLOPS_PER_THREAD: usize = 40_000_000;
@@ -54,9 +62,16 @@ pub const MIN_FLOPS_PER_THREAD: usize = 40_000_000;
 /// Largest micro-tile of any ISA (for the stack buffer of partial tiles).
 const MAX_TILE: usize = 16 * 64;
 
+/// A small-m `A * B^T` routine over a whole rectangle: `(m, n, k, alpha, a, lda, b, ldb, beta,
+/// c, ldc)`; both operands are read with k contiguous, nothing is packed.
+pub(crate) type NtDot =
+    unsafe fn(usize, usize, usize, f32, *const f32, usize, *const f32, usize, f32, *mut f32, usize);
+
 /// The GEMM part of a kernel table: the micro-kernel of the ISA and its blocking.
 pub(crate) struct GemmTable {
     kernel: MicroKernel,
+    /// The ISA's small-m NT routine, if it has one (see [`NT_DOT_MAX_M`]).
+    nt_dot: Option<NtDot>,
     /// The kernel's name, carrying its tile shape.
     name: &'static str,
     blocking: GemmBlocking,
@@ -64,8 +79,20 @@ pub(crate) struct GemmTable {
 
 /// The micro-kernels available for `isa` as `(name, MR, NR, kernel)`; the first is the default.
 ///
-/// AVX-512 tiles measured with `sdae bench gemm --isa avx512 --threads 1` (SDAE_GEMM_TILE picks a
-/// candidate); see the tile table in README/doc of [`GemmTable::for_supported_isa`].
+/// AVX-512 tile chosen by measurement (one thread, GFLOP per CPU-second so that other processes
+/// on this shared 2-core Zen 5 matter less; two rounds each, KC/MC/NC derived per tile):
+///
+/// ```text
+/// tile     1000^3 NN   128x784x1000 NN   20x784x1000 NN   784x1000x128 TN   128x784x1000 NT
+/// 12x32    190 231     188 215           165 171          227 246           172 180
+/// 8x48     207 226     208 211           171 181          241 262           180 185
+/// 10x48    207 207     194 201           101 200          111 241           165 167
+/// 14x32    191         196               149
+/// 6x64     205         191               165
+/// ```
+///
+/// 8x48 (24 zmm accumulators, 3 B loads + 8 broadcasts per step of k) is never behind. The
+/// other candidates stay selectable with `SDAE_GEMM_TILE=<name>` for re-measuring.
 fn candidates(isa: Isa) -> Vec<(&'static str, usize, usize, MicroKernel)> {
     match isa {
         Isa::Scalar => vec![("scalar_4x8", 4, 8, microkernel::scalar_4x8 as MicroKernel)],
@@ -73,9 +100,9 @@ fn candidates(isa: Isa) -> Vec<(&'static str, usize, usize, MicroKernel)> {
         Isa::Avx2 => vec![("avx2_6x16", 6, 16, x86::avx2_6x16 as MicroKernel)],
         #[cfg(target_arch = "x86_64")]
         Isa::Avx512 => vec![
+            ("avx512_8x48", 8, 48, x86::avx512_8x48 as MicroKernel),
             ("avx512_12x32", 12, 32, x86::avx512_12x32 as MicroKernel),
             ("avx512_14x32", 14, 32, x86::avx512_14x32 as MicroKernel),
-            ("avx512_8x48", 8, 48, x86::avx512_8x48 as MicroKernel),
             ("avx512_10x48", 10, 48, x86::avx512_10x48 as MicroKernel),
             ("avx512_6x64", 6, 64, x86::avx512_6x64 as MicroKernel),
         ],
@@ -91,6 +118,7 @@ impl GemmTable {
     ///
     /// `SDAE_GEMM_TILE=<name>` (e.g. `avx512_14x32`) selects another candidate tile of the ISA:
     /// a tuning knob for measuring tiles, not meant for users. Unknown names are ignored.
+    /// `SDAE_GEMM_KC`, `SDAE_GEMM_MC`, `SDAE_GEMM_NC` likewise override the derived blocking.
     pub(crate) fn for_supported_isa(isa: Isa) -> GemmTable {
         let cands = candidates(isa);
         let wanted = std::env::var("SDAE_GEMM_TILE").ok();
@@ -99,10 +127,35 @@ impl GemmTable {
             .copied()
             .find(|c| wanted.as_deref() == Some(c.0))
             .unwrap_or(cands[0]);
+        let mut blocking = GemmBlocking::derive(isa, mr, nr, CacheSizes::detect());
+        // Tuning knobs like SDAE_GEMM_TILE (rounded to the tile; invalid values ignored).
+        let knob = |name: &str| {
+            std::env::var(name)
+                .ok()
+                .and_then(|v| v.parse::<usize>().ok())
+                .filter(|&v| v > 0)
+        };
+        if let Some(kc) = knob("SDAE_GEMM_KC") {
+            blocking.kc = kc;
+        }
+        if let Some(mc) = knob("SDAE_GEMM_MC") {
+            blocking.mc = mc.div_ceil(mr) * mr;
+        }
+        if let Some(nc) = knob("SDAE_GEMM_NC") {
+            blocking.nc = nc.div_ceil(nr) * nr;
+        }
+        #[cfg(target_arch = "x86_64")]
+        let nt_dot = match isa {
+            Isa::Avx512 => Some(x86::avx512_nt_dot as NtDot),
+            _ => None,
+        };
+        #[cfg(not(target_arch = "x86_64"))]
+        let nt_dot = None;
         GemmTable {
             kernel,
+            nt_dot,
             name,
-            blocking: GemmBlocking::derive(isa, mr, nr, CacheSizes::detect()),
+            blocking,
         }
     }
 }
@@ -290,6 +343,29 @@ fn run_block_with(
                 }
             }
         }
+    }
+}
+
+/// Rows `m0..m1`, columns `n0..n1` of C by the ISA's dot-product routine (op(A) = N, op(B) = T).
+fn run_nt_dot(job: &Job<'_>, f: NtDot, m0: usize, m1: usize, n0: usize, n1: usize) {
+    let (a, b) = (job.a, job.b);
+    // SAFETY: the ISA is supported (Kernels invariant); op(A) = N: rows m0..m1 of A hold k
+    // floats at stride lda; op(B) = T: rows n0..n1 of B hold k floats at stride ldb (both
+    // validated by check_matrix); this thread owns rows m0..m1 x columns n0..n1 of C.
+    unsafe {
+        f(
+            m1 - m0,
+            n1 - n0,
+            job.k,
+            job.alpha,
+            a.data.as_ptr().add(m0 * a.ld),
+            a.ld,
+            b.data.as_ptr().add(n0 * b.ld),
+            b.ld,
+            job.beta,
+            job.c.ptr.add(m0 * job.c.ldc + n0),
+            job.c.ldc,
+        )
     }
 }
 
@@ -497,17 +573,25 @@ impl Kernels {
                 ldc,
             },
         };
+        // The path depends only on the whole product, never on the thread split.
+        let nt_dot = table
+            .nt_dot
+            .filter(|_| ta == Trans::N && tb == Trans::T && m <= NT_DOT_MAX_M);
+        let run = |m0: usize, m1: usize, n0: usize, n1: usize| match nt_dot {
+            Some(f) => run_nt_dot(&job, f, m0, m1, n0, n1),
+            None => run_block(&job, m0, m1, n0, n1),
+        };
         let work = split_work(parts.max(1), m, n, table.blocking.mr, table.blocking.nr);
         if work.len() == 1 {
-            run_block(&job, 0, m, 0, n);
+            run(0, m, 0, n);
         } else {
             rayon::scope(|s| {
                 for &((m0, m1), (n0, n1)) in &work[1..] {
-                    let job = &job;
-                    s.spawn(move |_| run_block(job, m0, m1, n0, n1));
+                    let run = &run;
+                    s.spawn(move |_| run(m0, m1, n0, n1));
                 }
                 let ((m0, m1), (n0, n1)) = work[0];
-                run_block(&job, m0, m1, n0, n1);
+                run(m0, m1, n0, n1);
             });
         }
         Ok(())

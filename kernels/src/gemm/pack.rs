@@ -95,7 +95,24 @@ pub(crate) fn pack_b_panel(
                 while j + 8 <= cols {
                     let rows: [&[f32]; 8] =
                         std::array::from_fn(|t| &b.data[(jb + j + t) * b.ld + p0..][..kc]);
-                    for p in 0..kc {
+                    // 8 x 8 blocks through registers: 8 contiguous reads per row, 8 contiguous
+                    // writes per step of p.
+                    let mut p = 0;
+                    while p + 8 <= kc {
+                        let blk: [[f32; 8]; 8] = std::array::from_fn(|t| {
+                            rows[t][p..p + 8].try_into().expect("8 elements")
+                        });
+                        for q in 0..8 {
+                            let out: &mut [f32; 8] = (&mut panel[(p + q) * nr + j..][..8])
+                                .try_into()
+                                .expect("8 elements");
+                            for t in 0..8 {
+                                out[t] = blk[t][q];
+                            }
+                        }
+                        p += 8;
+                    }
+                    for p in p..kc {
                         let out = &mut panel[p * nr + j..p * nr + j + 8];
                         for t in 0..8 {
                             out[t] = rows[t][p];

@@ -140,3 +140,112 @@ pub(crate) unsafe fn avx512_fma_loop(iters: usize, seed: f32) -> f32 {
     // SAFETY: features enabled on this function.
     unsafe { fma_loop_body::<Avx512, 16>(iters, seed) }
 }
+
+/// Dot-product tile for `C = alpha * A * B^T + beta * C` when both operands are stored with k
+/// contiguous (A `m x k`, B `n x k`): `C[i, j] = alpha * sum_p A[i, p] B[j, p] + beta * C[i, j]`.
+///
+/// Each of the `MI x NJ` accumulators holds 16 partial sums (lane `l` sums `p = l (mod 16)`, one
+/// FMA per step in order; the k tail is a masked load of zeros); a horizontal add folds them at
+/// the end. Every element gets the same operation sequence whatever the tile it lies in.
+///
+/// # Safety
+///
+/// AVX-512F available; rows `0..MI` of `a` (stride `lda`) and `0..NJ` of `b` (stride `ldb`)
+/// readable for `k` floats; C rows `0..MI` (stride `ldc`) readable (unless `beta == 0`) and
+/// writable for `NJ` floats.
+#[inline(always)]
+#[allow(clippy::too_many_arguments, clippy::needless_range_loop)] // tile indices read clearer
+unsafe fn nt_dot_tile<const MI: usize, const NJ: usize>(
+    k: usize,
+    alpha: f32,
+    a: *const f32,
+    lda: usize,
+    b: *const f32,
+    ldb: usize,
+    beta: f32,
+    c: *mut f32,
+    ldc: usize,
+) {
+    // SAFETY (whole body): the caller guarantees AVX-512F and the extents above; loads cover
+    // p < k only (full vectors while p + 16 <= k, then a masked tail).
+    unsafe {
+        let mut acc = [[_mm512_setzero_ps(); NJ]; MI];
+        let mut p = 0;
+        while p + 16 <= k {
+            let av: [__m512; MI] = std::array::from_fn(|i| _mm512_loadu_ps(a.add(i * lda + p)));
+            for j in 0..NJ {
+                let bv = _mm512_loadu_ps(b.add(j * ldb + p));
+                for i in 0..MI {
+                    acc[i][j] = _mm512_fmadd_ps(av[i], bv, acc[i][j]);
+                }
+            }
+            p += 16;
+        }
+        if p < k {
+            let mask: __mmask16 = ((1u32 << (k - p)) - 1) as __mmask16;
+            let av: [__m512; MI] =
+                std::array::from_fn(|i| _mm512_maskz_loadu_ps(mask, a.add(i * lda + p)));
+            for j in 0..NJ {
+                let bv = _mm512_maskz_loadu_ps(mask, b.add(j * ldb + p));
+                for i in 0..MI {
+                    acc[i][j] = _mm512_fmadd_ps(av[i], bv, acc[i][j]);
+                }
+            }
+        }
+        for (i, row) in acc.iter().enumerate() {
+            for (j, &v) in row.iter().enumerate() {
+                let cp = c.add(i * ldc + j);
+                let r = alpha * _mm512_reduce_add_ps(v);
+                *cp = if beta == 0.0 { r } else { beta.mul_add(*cp, r) };
+            }
+        }
+    }
+}
+
+/// Small-m `A * B^T` (see [`nt_dot_tile`]) over rows `0..m`, columns `0..n` of C: 4 x 6 tiles,
+/// remainders one row / one column at a time.
+///
+/// # Safety
+///
+/// AVX-512F available; `a` holds `m` rows of `k` floats at stride `lda`, `b` holds `n` rows of
+/// `k` floats at stride `ldb`, `c` holds `m` rows of `n` floats at stride `ldc`, uniquely ours.
+#[target_feature(enable = "avx512f")]
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn avx512_nt_dot(
+    m: usize,
+    n: usize,
+    k: usize,
+    alpha: f32,
+    a: *const f32,
+    lda: usize,
+    b: *const f32,
+    ldb: usize,
+    beta: f32,
+    c: *mut f32,
+    ldc: usize,
+) {
+    const MI: usize = 4;
+    const NJ: usize = 6;
+    // SAFETY: every tile below addresses rows/columns inside 0..m x 0..n (the caller's extents).
+    unsafe {
+        let mut j = 0;
+        while j < n {
+            let nj = if j + NJ <= n { NJ } else { 1 };
+            let bj = b.add(j * ldb);
+            let mut i = 0;
+            while i < m {
+                let mi = if i + MI <= m { MI } else { 1 };
+                let ai = a.add(i * lda);
+                let cij = c.add(i * ldc + j);
+                match (mi, nj) {
+                    (MI, NJ) => nt_dot_tile::<MI, NJ>(k, alpha, ai, lda, bj, ldb, beta, cij, ldc),
+                    (MI, _) => nt_dot_tile::<MI, 1>(k, alpha, ai, lda, bj, ldb, beta, cij, ldc),
+                    (_, NJ) => nt_dot_tile::<1, NJ>(k, alpha, ai, lda, bj, ldb, beta, cij, ldc),
+                    _ => nt_dot_tile::<1, 1>(k, alpha, ai, lda, bj, ldb, beta, cij, ldc),
+                }
+                i += mi;
+            }
+            j += nj;
+        }
+    }
+}
