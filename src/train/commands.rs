@@ -16,6 +16,13 @@ use crate::config::{Config, Overrides};
 use crate::data::{split_path, write_dataset, Dataset};
 use crate::model::Model;
 
+/// `println!` that ignores a closed stdout (`sdae ... | head`) instead of panicking.
+macro_rules! say {
+    ($($t:tt)*) => {{
+        let _ = writeln!(std::io::stdout(), $($t)*);
+    }};
+}
+
 /// Where the splits come from.
 #[derive(Args, Debug, Clone)]
 pub struct DataArgs {
@@ -242,7 +249,7 @@ impl Observer for Console {
             );
             match &self.bar {
                 Some(b) => b.println(line),
-                None => eprintln!("{line}"),
+                None => esay!("{line}"),
             }
         }
     }
@@ -361,11 +368,11 @@ pub fn train_command(a: TrainArgs, phases: Phases) -> Result<(), String> {
             "test_ci95": res.test.as_ref().map(|v| pct(v).1),
             "seconds": secs,
         });
-        println!("{obj}");
+        say!("{obj}");
     } else {
-        println!("model written to {} ({secs:.1}s)", a.out.display());
+        say!("model written to {} ({secs:.1}s)", a.out.display());
         if let Some(v) = &res.valid {
-            println!(
+            say!(
                 "valid error {:.2}% (best epoch {})",
                 pct(v).0,
                 res.best_epoch
@@ -373,7 +380,7 @@ pub fn train_command(a: TrainArgs, phases: Phases) -> Result<(), String> {
         }
         if let Some(t) = &res.test {
             let (e, ci) = pct(t);
-            println!(
+            say!(
                 "test error {e:.2}% ± {ci:.2}% (95% interval, n = {})",
                 t.rows
             );
@@ -414,15 +421,17 @@ pub fn eval_command(a: EvalArgs) -> Result<(), String> {
         .map_err(|e: TrainError| e.0)?;
     let (e, ci) = (100.0 * r.error_rate(), 100.0 * r.ci95());
     if a.json {
-        println!(
+        say!(
             "{}",
             serde_json::json!({"model": a.model.display().to_string(), "dataset": a.dataset.display().to_string(),
                 "rows": r.rows, "errors": r.errors, "error": e, "ci95": ci, "nll": r.nll})
         );
     } else {
-        println!(
+        say!(
             "error {e:.2}% ± {ci:.2}% (95% interval; {} of {} wrong), mean NLL {:.4}",
-            r.errors, r.rows, r.nll
+            r.errors,
+            r.rows,
+            r.nll
         );
     }
     Ok(())
@@ -452,7 +461,7 @@ pub fn encode_command(a: EncodeArgs) -> Result<(), String> {
     let rep = encode_all(kernels(), &model, layer, ds.features(), ds.rows()).map_err(|e| e.0)?;
     let h = model.layers[layer - 1].h;
     write_dataset(&a.out, &rep, ds.labels(), h, ds.classes()).map_err(|e| e.to_string())?;
-    println!(
+    say!(
         "wrote {} ({} rows x {h} columns, layer {layer})",
         a.out.display(),
         ds.rows()

@@ -87,21 +87,27 @@ impl Forward {
                 &prev[l - 1][..rows * layer.d]
             };
             let out = &mut cur[0][..rows * layer.h];
-            k.sgemm(
-                Trans::N,
-                Trans::N,
-                rows,
-                layer.h,
-                layer.d,
-                1.0,
-                input,
-                layer.d,
-                &layer.w,
-                layer.h,
-                0.0,
-                out,
-                layer.h,
-            )?;
+            if rows == 1 {
+                // One example: a sum of the rows of W picked by the non-zero inputs (MNIST's
+                // blank pixels are skipped), streamed at full vector width.
+                row_combination(k, out, input, &layer.w, -1.0)?;
+            } else {
+                k.sgemm(
+                    Trans::N,
+                    Trans::N,
+                    rows,
+                    layer.h,
+                    layer.d,
+                    1.0,
+                    input,
+                    layer.d,
+                    &layer.w,
+                    layer.h,
+                    0.0,
+                    out,
+                    layer.h,
+                )?;
+            }
             k.sigmoid_bias_inplace(out, rows, layer.h, &layer.b)?;
         }
         Ok(&self.hs[upto - 1][..rows * model.layers[upto - 1].h])
@@ -145,6 +151,25 @@ impl Forward {
         )?;
         Ok(k.softmax_nll(logits, rows, o.k, Some(&o.bv), &labels[..rows], None, None)?)
     }
+}
+
+/// `out = -sign · Σ_i input[i] · W[i, :]` over the non-zero `input[i]` (AXPYs through the SGD
+/// kernel: `w -= lr g` with `lr = sign · input[i]`); `sign = -1` gives the plain sum.
+fn row_combination(
+    k: &Kernels,
+    out: &mut [f32],
+    input: &[f32],
+    w: &[f32],
+    sign: f32,
+) -> Result<(), TrainError> {
+    let h = out.len();
+    out.fill(0.0);
+    for (i, &v) in input.iter().enumerate() {
+        if v != 0.0 {
+            k.sgd_update(out, &w[i * h..(i + 1) * h], sign * v, 0.0)?;
+        }
+    }
+    Ok(())
 }
 
 /// Errors of a classifier over a whole split.
@@ -371,21 +396,35 @@ impl FinetuneStep {
                     layer.d,
                 )?;
             }
-            k.sgemm(
-                Trans::T,
-                Trans::N,
-                layer.d,
-                layer.h,
-                rows,
-                -step,
-                input,
-                layer.d,
-                dl,
-                layer.h,
-                keep,
-                &mut layer.w,
-                layer.h,
-            )?;
+            if rows == 1 && weight_decay == 0.0 {
+                // W -= lr input dl^T: only the rows of the non-zero inputs move.
+                for (i, &v) in input.iter().enumerate() {
+                    if v != 0.0 {
+                        k.sgd_update(
+                            &mut layer.w[i * layer.h..(i + 1) * layer.h],
+                            dl,
+                            step * v,
+                            0.0,
+                        )?;
+                    }
+                }
+            } else {
+                k.sgemm(
+                    Trans::T,
+                    Trans::N,
+                    layer.d,
+                    layer.h,
+                    rows,
+                    -step,
+                    input,
+                    layer.d,
+                    dl,
+                    layer.h,
+                    keep,
+                    &mut layer.w,
+                    layer.h,
+                )?;
+            }
             k.sgd_update(&mut layer.b, &self.gbs[l], step, 0.0)?;
         }
         Ok(st)
