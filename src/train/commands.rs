@@ -249,7 +249,7 @@ impl Observer for Console {
             );
             match &self.bar {
                 Some(b) => b.println(line),
-                None => esay!("{line}"),
+                None => eprintln!("{line}"),
             }
         }
     }
