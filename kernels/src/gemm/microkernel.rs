@@ -61,6 +61,12 @@ pub(crate) unsafe trait SimdF32 {
     /// # Safety
     /// The ISA must be available.
     unsafe fn mul(a: Self::V, b: Self::V) -> Self::V;
+    /// Hint that the cache line holding `p` will be used soon (no-op where there is no
+    /// stable prefetch intrinsic). Never faults, whatever `p` is.
+    /// # Safety
+    /// The ISA must be available.
+    #[inline(always)]
+    unsafe fn prefetch(_p: *const f32) {}
 }
 
 /// A micro-kernel entry point: `(k, alpha, a, b, ldb, beta, c, ldc)`, see the module contract.
@@ -89,6 +95,15 @@ pub(crate) unsafe fn kernel_body<S: SimdF32, const MR: usize, const NV: usize>(
     // SAFETY (whole body): the caller guarantees the ISA and the extents stated above; every
     // pointer offset below stays inside them (p < k, i < MR, v < NV).
     unsafe {
+        // The tile of C is read and written after the k loop: start fetching it now.
+        for i in 0..MR {
+            let mut off = 0;
+            while off < NV * S::LANES {
+                S::prefetch(c.wrapping_add(i * ldc + off));
+                off += 16;
+            }
+            S::prefetch(c.wrapping_add(i * ldc + NV * S::LANES - 1));
+        }
         let mut acc = [[S::zero(); NV]; MR];
         let mut ap = a;
         let mut bp = b;

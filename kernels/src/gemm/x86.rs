@@ -43,6 +43,11 @@ unsafe impl SimdF32 for Avx2 {
         // SAFETY: AVX available (trait contract).
         unsafe { _mm256_mul_ps(a, b) }
     }
+    #[inline(always)]
+    unsafe fn prefetch(p: *const f32) {
+        // SAFETY: prefetch is a hint and never faults, whatever the address.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(p as *const i8) }
+    }
 }
 
 /// AVX-512F: 16 lanes, 32 zmm registers.
@@ -82,6 +87,11 @@ unsafe impl SimdF32 for Avx512 {
     unsafe fn mul(a: __m512, b: __m512) -> __m512 {
         // SAFETY: AVX-512F available (trait contract).
         unsafe { _mm512_mul_ps(a, b) }
+    }
+    #[inline(always)]
+    unsafe fn prefetch(p: *const f32) {
+        // SAFETY: prefetch is a hint and never faults, whatever the address.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(p as *const i8) }
     }
 }
 
