@@ -356,7 +356,10 @@ fn two_threads_equal_one() {
             continue; // same code path, and slow at this size
         }
         let kern = Kernels::for_isa(isa).unwrap();
-        let (m, n, k) = (150, 300, 700); // 63 MFLOP: enough work for 2 threads
+        // Enough work that sgemm_threads(2, ..) really uses 2 threads, with ragged edges.
+        let (m, k) = (150, 700);
+        let n = 2 * sdae_kernels::gemm::MIN_FLOPS_PER_THREAD / (2 * m * k) + 13;
+        assert!(2 * m * n * k >= 2 * sdae_kernels::gemm::MIN_FLOPS_PER_THREAD);
         let mut rng = Rng(3);
         let a = rng.vec(m * k);
         let b = rng.vec(k * n);

@@ -26,7 +26,8 @@
 //! Small m: when `op(B)` is `N` and `m <= DIRECT_B_MAX_M`, packing B (k x n, read once, reused
 //! by only a few A micro-panels) would cost as much as the arithmetic, so the micro-kernel
 //! streams B's rows directly from the caller's matrix (B row stride `ldb` instead of `NR`);
-//! only the ragged last panel (n not a multiple of NR) is packed.
+//! only the ragged last panel (n not a multiple of NR) is packed. Small-m `A * B^T` on AVX-512
+//! leaves the five loops altogether: see [`NT_DOT_MAX_M`].
 
 pub mod baseline;
 pub mod blocking;
