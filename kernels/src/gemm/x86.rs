@@ -98,6 +98,9 @@ unsafe impl SimdF32 for Avx512 {
 /// Defines a `#[target_feature]` shim `$name` for the tile `$mr x ($nv * LANES)` of `$simd`.
 macro_rules! shim {
     ($name:ident, $simd:ty, $feat:literal, $mr:literal, $nv:literal) => {
+        shim!($name, $simd, $feat, $mr, $nv, $mr);
+    };
+    ($name:ident, $simd:ty, $feat:literal, $mr:literal, $nv:literal, $astep:literal) => {
         /// Micro-kernel shim (tile in the name).
         ///
         /// # Safety
@@ -117,7 +120,7 @@ macro_rules! shim {
             ldc: usize,
         ) {
             // SAFETY: features enabled on this function; pointer contract forwarded.
-            unsafe { kernel_body::<$simd, $mr, $nv>(k, alpha, a, b, ldb, beta, c, ldc) }
+            unsafe { kernel_body::<$simd, $mr, $nv, $astep>(k, alpha, a, b, ldb, beta, c, ldc) }
         }
     };
 }
@@ -128,6 +131,10 @@ shim!(avx512_14x32, Avx512, "avx512f", 14, 2);
 shim!(avx512_8x48, Avx512, "avx512f", 8, 3);
 shim!(avx512_10x48, Avx512, "avx512f", 10, 3);
 shim!(avx512_6x64, Avx512, "avx512f", 6, 4);
+// Edge kernels of the 8x48 tile: narrower (ragged n) and shorter (ragged m, A panels of 8).
+shim!(avx512_8x16, Avx512, "avx512f", 8, 1);
+shim!(avx512_8x32, Avx512, "avx512f", 8, 2);
+shim!(avx512_4x48_of8, Avx512, "avx512f", 4, 3, 8);
 
 /// Register-only FMA loop, AVX2 (12 chains: 2 FMA pipes x 4-cycle latency, with slack).
 ///
