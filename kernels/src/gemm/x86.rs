@@ -126,6 +126,10 @@ macro_rules! shim {
 }
 
 shim!(avx2_6x16, Avx2, "avx2,fma", 6, 2);
+// Edge kernels of the 6x16 tile: narrower (ragged n) and shorter (ragged m, A panels of 6).
+shim!(avx2_6x8, Avx2, "avx2,fma", 6, 1);
+shim!(avx2_2x16_of6, Avx2, "avx2,fma", 2, 2, 6);
+shim!(avx2_4x16_of6, Avx2, "avx2,fma", 4, 2, 6);
 shim!(avx512_12x32, Avx512, "avx512f", 12, 2);
 shim!(avx512_14x32, Avx512, "avx512f", 14, 2);
 shim!(avx512_8x48, Avx512, "avx512f", 8, 3);
