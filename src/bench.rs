@@ -18,7 +18,7 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
         /// Timed repetitions per implementation and shape (the median is reported).
-        #[arg(long, default_value_t = 15)]
+        #[arg(long, default_value_t = 31)]
         reps: usize,
     },
     /// One denoising step of a 784->1000 tied layer (nu=0.25, cross-entropy, SGD): examples/s.
@@ -169,30 +169,54 @@ impl Operands {
     }
 }
 
-/// GFLOP/s medians of every implementation on one shape, measured interleaved.
-fn measure(s: GemmShape, impls: &[Impl], threads: usize, reps: usize) -> Result<Vec<f64>, String> {
-    let mut ops = Operands::new(s);
-    let flop = 2.0 * (s.m * s.n * s.k) as f64;
-    // Calls per sample so that one sample lasts about 5 ms.
-    let mut calls = Vec::new();
-    for &w in impls {
-        ops.run(w, s, threads)?;
-        let t = Instant::now();
-        ops.run(w, s, threads)?;
-        let dt = t.elapsed().as_secs_f64().max(1e-7);
-        calls.push(((5e-3 / dt).ceil() as usize).clamp(1, 1000));
-    }
-    let mut times = vec![Vec::with_capacity(reps); impls.len()];
-    for _ in 0..reps {
+/// GFLOP/s of every implementation on every shape (`[shape][impl]`): (median, best sample).
+///
+/// Interleaved at the finest useful grain: the outer loop is the repetition, so each shape's
+/// and each library's samples are spread over the whole run, and a burst of load from other
+/// processes hits all of them alike instead of one shape or one library.
+fn measure_all(
+    shapes: &[GemmShape],
+    impls: &[Impl],
+    threads: usize,
+    reps: usize,
+) -> Result<Vec<Vec<(f64, f64)>>, String> {
+    let mut ops: Vec<Operands> = shapes.iter().map(|&s| Operands::new(s)).collect();
+    // Calls per sample so that one sample lasts about 2 ms.
+    let mut calls = vec![vec![1usize; impls.len()]; shapes.len()];
+    for (si, &s) in shapes.iter().enumerate() {
         for (i, &w) in impls.iter().enumerate() {
+            ops[si].run(w, s, threads)?;
             let t = Instant::now();
-            for _ in 0..calls[i] {
-                ops.run(w, s, threads)?;
-            }
-            times[i].push(t.elapsed().as_secs_f64() / calls[i] as f64);
+            ops[si].run(w, s, threads)?;
+            let dt = t.elapsed().as_secs_f64().max(1e-7);
+            calls[si][i] = ((2e-3 / dt).ceil() as usize).clamp(1, 1000);
         }
     }
-    Ok(times.into_iter().map(|t| flop / median(t) / 1e9).collect())
+    let mut times = vec![vec![Vec::with_capacity(reps); impls.len()]; shapes.len()];
+    for _ in 0..reps {
+        for (si, &s) in shapes.iter().enumerate() {
+            for (i, &w) in impls.iter().enumerate() {
+                let t = Instant::now();
+                for _ in 0..calls[si][i] {
+                    ops[si].run(w, s, threads)?;
+                }
+                times[si][i].push(t.elapsed().as_secs_f64() / calls[si][i] as f64);
+            }
+        }
+    }
+    Ok(shapes
+        .iter()
+        .zip(times)
+        .map(|(s, t)| {
+            let flop = 2.0 * (s.m * s.n * s.k) as f64;
+            t.into_iter()
+                .map(|t| {
+                    let best = t.iter().copied().fold(f64::INFINITY, f64::min);
+                    (flop / median(t) / 1e9, flop / best / 1e9)
+                })
+                .collect()
+        })
+        .collect())
 }
 
 /// `sdae bench ...`. `isa_all`: the global `--isa all` (every supported ISA).
@@ -234,28 +258,28 @@ fn bench_gemm(json: bool, reps: usize, isa_all: bool) -> Result<(), String> {
         }
     } else {
         println!(
-            "sdae bench gemm: threads {threads}, median of {reps} interleaved reps, GFLOP/s (% of the FMA peak measured now)"
+            "sdae bench gemm: threads {threads}, median of {reps} interleaved reps, GFLOP/s (% of the FMA peak measured now); after |: best sample"
         );
         for (isa, p) in isas.iter().zip(&peaks) {
             println!("  FMA peak {isa}: {p:.1} GFLOP/s on {threads} thread(s)");
         }
         println!(
-            "{:>5} {:>5} {:>5} {:>3} {:>7} {:>16} {:>15} {:>7}",
-            "m", "n", "k", "op", "isa", "sdae", "matrixmultiply", "ratio"
+            "{:>5} {:>5} {:>5} {:>3} {:>7} {:>16} {:>15} {:>6} | {:>6} {:>6} {:>6}",
+            "m", "n", "k", "op", "isa", "sdae", "matrixmultiply", "ratio", "best", "mm", "ratio"
         );
     }
-    for s in GEMM_SHAPES {
-        let mut impls: Vec<Impl> = isas
-            .iter()
-            .map(|&i| {
-                Kernels::for_isa(i)
-                    .map(Impl::Sdae)
-                    .map_err(|e| e.to_string())
-            })
-            .collect::<Result<_, _>>()?;
-        impls.push(Impl::MatrixMultiply);
-        let g = measure(s, &impls, threads, reps)?;
-        let mm = *g.last().expect("matrixmultiply measured");
+    let mut impls: Vec<Impl> = isas
+        .iter()
+        .map(|&i| {
+            Kernels::for_isa(i)
+                .map(Impl::Sdae)
+                .map_err(|e| e.to_string())
+        })
+        .collect::<Result<_, _>>()?;
+    impls.push(Impl::MatrixMultiply);
+    let all = measure_all(&GEMM_SHAPES, &impls, threads, reps)?;
+    for (s, g) in GEMM_SHAPES.into_iter().zip(all) {
+        let (mm, mm_best) = *g.last().expect("matrixmultiply measured");
         let op = format!("{}{}", s.ta.name(), s.tb.name());
         for (i, w) in impls.iter().enumerate() {
             let isa = match w {
@@ -272,21 +296,24 @@ fn bench_gemm(json: bool, reps: usize, isa_all: bool) -> Result<(), String> {
                 };
                 println!(
                     "{{\"op\":\"sgemm\",\"m\":{},\"n\":{},\"k\":{},\"ta\":\"{}\",\"tb\":\"{}\",\"isa\":\"{}\",\"threads\":{},\"impl\":\"{}\",\"gflops\":{:.1}}}",
-                    s.m, s.n, s.k, s.ta.name(), s.tb.name(), isa, threads, w.name(), g[i]
+                    s.m, s.n, s.k, s.ta.name(), s.tb.name(), isa, threads, w.name(), g[i].0
                 );
             } else if let Impl::Sdae(_) = w {
-                let pct = 100.0 * g[i] / peaks[i];
+                let (med, best) = g[i];
                 println!(
-                    "{:>5} {:>5} {:>5} {:>3} {:>7} {:>8.1} ({:>3.0}%) {:>15.1} {:>7.2}",
+                    "{:>5} {:>5} {:>5} {:>3} {:>7} {:>8.1} ({:>3.0}%) {:>15.1} {:>6.2} | {:>6.1} {:>6.1} {:>6.2}",
                     s.m,
                     s.n,
                     s.k,
                     op,
                     isa,
-                    g[i],
-                    pct,
+                    med,
+                    100.0 * med / peaks[i],
                     mm,
-                    g[i] / mm
+                    med / mm,
+                    best,
+                    mm_best,
+                    best / mm_best
                 );
             }
         }

@@ -215,7 +215,7 @@ fn every_expected_isa_is_exercised() {
     }
 }
 
-/// m in 0..=2MR, n in 0..=2NR, k in a small set; every transpose pair; alpha/beta cycled.
+/// m in 0..=2MR, n in 0..=2NR, k in a small set, every transpose pair; alpha/beta cycled.
 #[test]
 fn exhaustive_small_sizes() {
     for isa in isas() {
@@ -224,21 +224,22 @@ fn exhaustive_small_sizes() {
         let mut idx = 0usize;
         for m in 0..=2 * bl.mr {
             for n in 0..=2 * bl.nr {
-                for k in [0usize, 1, 2, 5, 16, 17] {
-                    let (ta, tb) = TRANS[idx % 4];
-                    let (alpha, beta) = ALPHA_BETA[(idx / 4) % ALPHA_BETA.len()];
-                    let case = Case {
-                        ta,
-                        tb,
-                        m,
-                        n,
-                        k,
-                        pad: idx % 3,
-                        alpha,
-                        beta,
-                    };
-                    check(kern, case, 1, idx as u64);
-                    idx += 1;
+                for k in [0usize, 1, 2, 3, 5, 8, 16, 17, 33] {
+                    for (ta, tb) in TRANS {
+                        let (alpha, beta) = ALPHA_BETA[idx % ALPHA_BETA.len()];
+                        let case = Case {
+                            ta,
+                            tb,
+                            m,
+                            n,
+                            k,
+                            pad: idx % 3,
+                            alpha,
+                            beta,
+                        };
+                        check(kern, case, 1, idx as u64);
+                        idx += 1;
+                    }
                 }
             }
         }
@@ -356,7 +357,10 @@ fn two_threads_equal_one() {
             continue; // same code path, and slow at this size
         }
         let kern = Kernels::for_isa(isa).unwrap();
-        let (m, n, k) = (150, 300, 700); // 63 MFLOP: enough work for 2 threads
+        // Enough work that sgemm_threads(2, ..) really uses 2 threads, with ragged edges.
+        let (m, k) = (150, 700);
+        let n = 2 * sdae_kernels::gemm::MIN_FLOPS_PER_THREAD / (2 * m * k) + 13;
+        assert!(2 * m * n * k >= 2 * sdae_kernels::gemm::MIN_FLOPS_PER_THREAD);
         let mut rng = Rng(3);
         let a = rng.vec(m * k);
         let b = rng.vec(k * n);

@@ -61,6 +61,12 @@ pub(crate) unsafe trait SimdF32 {
     /// # Safety
     /// The ISA must be available.
     unsafe fn mul(a: Self::V, b: Self::V) -> Self::V;
+    /// Hint that the cache line holding `p` will be used soon (no-op where there is no
+    /// stable prefetch intrinsic). Never faults, whatever `p` is.
+    /// # Safety
+    /// The ISA must be available.
+    #[inline(always)]
+    unsafe fn prefetch(_p: *const f32) {}
 }
 
 /// A micro-kernel entry point: `(k, alpha, a, b, ldb, beta, c, ldc)`, see the module contract.
@@ -69,14 +75,23 @@ pub(crate) type MicroKernel =
 
 /// The micro-kernel of tile `MR x (NV * S::LANES)` over the vocabulary `S`.
 ///
+/// `ASTEP` is the stride of packed A between steps of k: `MR` for the tile's own panels; a
+/// larger value lets a short-tile kernel (fewer rows) read the first rows of a taller panel,
+/// which is how LOOP 1 finishes ragged m without computing padded rows.
+///
 /// # Safety
 ///
 /// The ISA of `S` must be available; `a` must be readable for `k*MR` floats, `b` for `k` rows
-/// of `NV*LANES` floats at stride `ldb`, and `c` readable (unless `beta == 0`) and writable for
+/// of `NV*LANES` floats at stride `ldb` (`a` as `k` steps of `ASTEP >= MR` floats), and `c` readable (unless `beta == 0`) and writable for
 /// `MR` rows of `NV*LANES` floats at stride `ldc`.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-pub(crate) unsafe fn kernel_body<S: SimdF32, const MR: usize, const NV: usize>(
+pub(crate) unsafe fn kernel_body<
+    S: SimdF32,
+    const MR: usize,
+    const NV: usize,
+    const ASTEP: usize,
+>(
     k: usize,
     alpha: f32,
     a: *const f32,
@@ -89,6 +104,15 @@ pub(crate) unsafe fn kernel_body<S: SimdF32, const MR: usize, const NV: usize>(
     // SAFETY (whole body): the caller guarantees the ISA and the extents stated above; every
     // pointer offset below stays inside them (p < k, i < MR, v < NV).
     unsafe {
+        // The tile of C is read and written after the k loop: start fetching it now.
+        for i in 0..MR {
+            let mut off = 0;
+            while off < NV * S::LANES {
+                S::prefetch(c.wrapping_add(i * ldc + off));
+                off += 16;
+            }
+            S::prefetch(c.wrapping_add(i * ldc + NV * S::LANES - 1));
+        }
         let mut acc = [[S::zero(); NV]; MR];
         let mut ap = a;
         let mut bp = b;
@@ -103,7 +127,7 @@ pub(crate) unsafe fn kernel_body<S: SimdF32, const MR: usize, const NV: usize>(
                     row[v] = S::mul_add(ai, bv[v], row[v]);
                 }
             }
-            ap = ap.add(MR);
+            ap = ap.add(ASTEP);
             bp = bp.add(ldb);
         }
         let alpha_v = S::splat(alpha);
@@ -207,7 +231,7 @@ pub(crate) unsafe fn scalar_4x8(
     ldc: usize,
 ) {
     // SAFETY: forwarded contract; Scalar needs no CPU feature.
-    unsafe { kernel_body::<Scalar, 4, 8>(k, alpha, a, b, ldb, beta, c, ldc) }
+    unsafe { kernel_body::<Scalar, 4, 8, 4>(k, alpha, a, b, ldb, beta, c, ldc) }
 }
 
 /// Register-only FMA loop for the scalar path (8 chains).

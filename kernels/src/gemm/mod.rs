@@ -12,8 +12,10 @@
 //!     LOOP 1 (IR) mc by MR    micro-kernel on one MR x NR tile of C
 //! ```
 //!
-//! Edges: packing zero-pads the ragged panels, and LOOP 1 routes a partial tile through a stack
-//! buffer, so the micro-kernel only ever sees full tiles.
+//! Edges: packing zero-pads the ragged panels; LOOP 1 picks an edge kernel of a smaller tile
+//! where the ISA has one (e.g. 8x16 for a 16-column remainder of 8x48, 4x48 for 4 remaining
+//! rows) and routes any other partial tile through a stack buffer, so a micro-kernel only ever
+//! sees its own full tile.
 //!
 //! Semantics are exactly those of [`crate::reference::sgemm`]: with `beta == 0` C is never read; with
 //! `alpha == 0` (or `k == 0`) A and B are not read and `C = beta * C`.
@@ -26,7 +28,8 @@
 //! Small m: when `op(B)` is `N` and `m <= DIRECT_B_MAX_M`, packing B (k x n, read once, reused
 //! by only a few A micro-panels) would cost as much as the arithmetic, so the micro-kernel
 //! streams B's rows directly from the caller's matrix (B row stride `ldb` instead of `NR`);
-//! only the ragged last panel (n not a multiple of NR) is packed.
+//! only the ragged last panel (n not a multiple of NR) is packed. Small-m `A * B^T` on AVX-512
+//! and AVX2 leaves the five loops altogether: see [`NT_DOT_MAX_M`].
 
 pub mod baseline;
 pub mod blocking;
@@ -54,7 +57,11 @@ pub const DIRECT_B_MAX_M: usize = 256;
 /// Up to this many rows of C, `A * B^T` (op(A) = N, op(B) = T) on an ISA with a dot-product
 /// routine skips packing: packing B^T means transposing all of B (k x n) for only 2*m*n*k FLOP.
 /// Instead each element is a dot product of two rows read where they are (k contiguous).
-pub const NT_DOT_MAX_M: usize = 64;
+/// Measured (1 thread, GFLOP per CPU-second, 3 rounds, dot vs packed): m = 20: 179 vs 66;
+/// m = 100: 182-187 vs 151-157; m = 128: 183-186 vs 165-173; m = 256: 179-193 vs 189-201;
+/// m = 512: 163-169 vs 185-214 (A no longer fits in L2: the dot loop has no k blocking).
+/// AVX2 (3 x 3 dot tiles): m = 20: 92-95 vs 47-55; m = 128: 96-106 vs 96-100.
+pub const NT_DOT_MAX_M: usize = 128;
 
 /// A product uses one more thread only for every this many FLOP (2*m*n*k) of work.
 pub const MIN_FLOPS_PER_THREAD: usize = 40_000_000;
@@ -70,6 +77,11 @@ pub(crate) type NtDot =
 /// The GEMM part of a kernel table: the micro-kernel of the ISA and its blocking.
 pub(crate) struct GemmTable {
     kernel: MicroKernel,
+    /// Narrower kernels `(width, kernel)` (same MR, ascending width < NR) for ragged n.
+    edge_n: Vec<(usize, MicroKernel)>,
+    /// Shorter kernels `(rows, kernel)` (same NR, ascending rows < MR, reading A panels of MR)
+    /// for ragged m.
+    edge_m: Vec<(usize, MicroKernel)>,
     /// The ISA's small-m NT routine, if it has one (see [`NT_DOT_MAX_M`]).
     nt_dot: Option<NtDot>,
     /// The kernel's name, carrying its tile shape.
@@ -113,6 +125,33 @@ fn candidates(isa: Isa) -> Vec<(&'static str, usize, usize, MicroKernel)> {
     }
 }
 
+/// The edge kernels of a main kernel (by name): `(narrower, shorter)`, see [`GemmTable`].
+/// On AVX-512 8x48, 20 rows leave 4 and 784 columns leave 16: 20x784x1000 NN went from
+/// 170-174 to 202-209 GFLOP per CPU-second (3 rounds); 128x784x1000 stayed at 215-223.
+/// AVX2 6x16 (20 rows leave 2): 20x784x1000 from 101-105 to 108-112; 1000^3 unchanged.
+#[allow(clippy::type_complexity)]
+fn edge_kernels(name: &str) -> (Vec<(usize, MicroKernel)>, Vec<(usize, MicroKernel)>) {
+    match name {
+        #[cfg(target_arch = "x86_64")]
+        "avx512_8x48" => (
+            vec![
+                (16, x86::avx512_8x16 as MicroKernel),
+                (32, x86::avx512_8x32 as MicroKernel),
+            ],
+            vec![(4, x86::avx512_4x48_of8 as MicroKernel)],
+        ),
+        #[cfg(target_arch = "x86_64")]
+        "avx2_6x16" => (
+            vec![(8, x86::avx2_6x8 as MicroKernel)],
+            vec![
+                (2, x86::avx2_2x16_of6 as MicroKernel),
+                (4, x86::avx2_4x16_of6 as MicroKernel),
+            ],
+        ),
+        _ => (Vec::new(), Vec::new()),
+    }
+}
+
 impl GemmTable {
     /// The table for an ISA the CPU supports (the caller checked).
     ///
@@ -147,12 +186,16 @@ impl GemmTable {
         #[cfg(target_arch = "x86_64")]
         let nt_dot = match isa {
             Isa::Avx512 => Some(x86::avx512_nt_dot as NtDot),
+            Isa::Avx2 => Some(x86::avx2_nt_dot as NtDot),
             _ => None,
         };
         #[cfg(not(target_arch = "x86_64"))]
         let nt_dot = None;
+        let (edge_n, edge_m) = edge_kernels(name);
         GemmTable {
             kernel,
+            edge_n,
+            edge_m,
             nt_dot,
             name,
             blocking,
@@ -320,12 +363,30 @@ fn run_block_with(
                         let aptr = abuf[(ir / mr) * mr * kcur..].as_ptr();
                         let row = ic + ir;
                         let col = jc + jr;
-                        if mrc == mr && nrc == nr {
+                        // The kernel for this tile: the full one, or an edge kernel of the
+                        // smallest shape covering a ragged m or n (same arithmetic per element).
+                        let (kern, kr, kc_cols) = if mrc == mr && nrc == nr {
+                            (kernel, mr, nr)
+                        } else if let Some(&(w, f)) = (mrc == mr)
+                            .then(|| job.table.edge_n.iter().find(|e| e.0 >= nrc))
+                            .flatten()
+                        {
+                            (f, mr, w)
+                        } else if let Some(&(h, f)) = (nrc == nr)
+                            .then(|| job.table.edge_m.iter().find(|e| e.0 >= mrc))
+                            .flatten()
+                        {
+                            (f, h, nr)
+                        } else {
+                            (kernel, mr, nr)
+                        };
+                        if mrc == kr && nrc == kc_cols {
                             // SAFETY: the table's ISA is supported (Kernels invariant); A and
-                            // B panels hold kcur full rows (packed or validated stride);
-                            // the MR x NR tile at (row, col) lies inside C (mrc, nrc full).
+                            // B panels hold kcur full rows (packed or validated stride, at
+                            // least kc_cols wide); the kr x kc_cols tile at (row, col) lies
+                            // inside C (it is exactly the valid part).
                             unsafe {
-                                kernel(
+                                kern(
                                     kcur,
                                     job.alpha,
                                     aptr,
@@ -337,7 +398,13 @@ fn run_block_with(
                                 )
                             }
                         } else {
-                            edge_tile(job, kcur, aptr, bptr, bstride, beta, row, col, mrc, nrc);
+                            let tile = EdgeTile {
+                                kernel: kern,
+                                cols: kc_cols,
+                                rows: mrc,
+                                valid_cols: nrc,
+                            };
+                            edge_tile(job, tile, kcur, aptr, bptr, bstride, beta, row, col);
                         }
                     }
                 }
@@ -369,12 +436,21 @@ fn run_nt_dot(job: &Job<'_>, f: NtDot, m0: usize, m1: usize, n0: usize, n1: usiz
     }
 }
 
-/// A partial `mrc x nrc` tile: the kernel computes a full tile into a stack buffer (C copied in
-/// first unless beta == 0), and only the valid part is copied back. Same arithmetic per element
-/// as a full tile.
+/// A partial tile: `rows x valid_cols` of C computed by `kernel`, whose tile is `cols` wide.
+struct EdgeTile {
+    kernel: MicroKernel,
+    cols: usize,
+    rows: usize,
+    valid_cols: usize,
+}
+
+/// A partial tile: the kernel computes its full tile into a stack buffer (C copied in first
+/// unless beta == 0), and only the valid part is copied back. Same arithmetic per element as a
+/// full tile.
 #[allow(clippy::too_many_arguments)]
 fn edge_tile(
     job: &Job<'_>,
+    t: EdgeTile,
     kcur: usize,
     aptr: *const f32,
     bptr: *const f32,
@@ -382,25 +458,23 @@ fn edge_tile(
     beta: f32,
     row: usize,
     col: usize,
-    mrc: usize,
-    nrc: usize,
 ) {
-    let nr = job.table.blocking.nr;
+    let (w, nrc) = (t.cols, t.valid_cols);
     let ldc = job.c.ldc;
     let mut tile = [0.0f32; MAX_TILE];
-    for i in 0..mrc {
-        // SAFETY: rows row..row+mrc, columns col..col+nrc lie inside the validated C, and this
+    for i in 0..t.rows {
+        // SAFETY: rows row..row+rows, columns col..col+nrc lie inside the validated C, and this
         // thread owns that rectangle.
         let crow =
             unsafe { std::slice::from_raw_parts_mut(job.c.ptr.add((row + i) * ldc + col), nrc) };
         if beta != 0.0 {
-            tile[i * nr..i * nr + nrc].copy_from_slice(crow);
+            tile[i * w..i * w + nrc].copy_from_slice(crow);
         }
     }
     // SAFETY: supported ISA (Kernels invariant); A/B panels as for a full tile; the stack
-    // tile holds MR x NR floats (MR*NR <= MAX_TILE) at row stride NR.
+    // tile holds the kernel's tile (at most MR x NR <= MAX_TILE floats) at row stride w.
     unsafe {
-        (job.table.kernel)(
+        (t.kernel)(
             kcur,
             job.alpha,
             aptr,
@@ -408,14 +482,14 @@ fn edge_tile(
             bstride,
             beta,
             tile.as_mut_ptr(),
-            nr,
+            w,
         )
     };
-    for i in 0..mrc {
+    for i in 0..t.rows {
         // SAFETY: as above.
         let crow =
             unsafe { std::slice::from_raw_parts_mut(job.c.ptr.add((row + i) * ldc + col), nrc) };
-        crow.copy_from_slice(&tile[i * nr..i * nr + nrc]);
+        crow.copy_from_slice(&tile[i * w..i * w + nrc]);
     }
 }
 

@@ -65,7 +65,7 @@ pub(crate) unsafe fn neon_8x12(
     ldc: usize,
 ) {
     // SAFETY: feature enabled on this function; pointer contract forwarded.
-    unsafe { kernel_body::<Neon, 8, 3>(k, alpha, a, b, ldb, beta, c, ldc) }
+    unsafe { kernel_body::<Neon, 8, 3, 8>(k, alpha, a, b, ldb, beta, c, ldc) }
 }
 
 /// Register-only FMA loop, NEON (16 chains).
