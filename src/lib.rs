@@ -7,6 +7,7 @@
 
 pub mod bench;
 pub mod bench_train;
+pub mod bench_fused;
 pub mod cli;
 pub mod data;
 
