@@ -29,6 +29,7 @@ pub mod simd;
 pub mod threads;
 
 pub use dispatch::{kernels, Kernels};
+pub use gemm::{fma_peak_gflops, CacheSizes, GemmBlocking};
 pub use isa::Isa;
 pub use rand_xoshiro::Xoshiro256PlusPlus;
 pub use reference::SoftmaxStats;

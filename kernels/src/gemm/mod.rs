@@ -1,18 +1,205 @@
 //! SGEMM: `C = alpha * op(A) * op(B) + beta * C`, row-major, cblas argument order.
 //!
-//! PLACEHOLDER (skeleton commit): validates and calls the reference. The blocked GEMM replaces it.
+//! BLIS design. A and B are packed into zero-padded micro-panels ([`pack`]), five loops walk
+//! the cache blocks, and one register-tiled micro-kernel per ISA ([`microkernel`]) computes an
+//! `MR x NR` tile of C:
+//!
+//! ```text
+//! LOOP 5 (JC) n by NC    B panel  KC x NC  -> L3
+//!  LOOP 4 (PC) k by KC     pack B panel (or stream it unpacked when m is small)
+//!   LOOP 3 (IC) m by MC     pack A block MC x KC -> L2
+//!    LOOP 2 (JR) nc by NR    B micro-panel KC x NR -> L1
+//!     LOOP 1 (IR) mc by MR    micro-kernel on one MR x NR tile of C
+//! ```
+//!
+//! Edges: packing zero-pads the ragged panels; LOOP 1 picks an edge kernel of a smaller tile
+//! where the ISA has one (e.g. 8x16 for a 16-column remainder of 8x48, 4x48 for 4 remaining
+//! rows) and routes any other partial tile through a stack buffer, so a micro-kernel only ever
+//! sees its own full tile.
+//!
+//! Semantics are exactly those of [`crate::reference::sgemm`]: with `beta == 0` C is never read; with
+//! `alpha == 0` (or `k == 0`) A and B are not read and `C = beta * C`.
+//!
+//! Threads: rayon, splitting the n (JC) or m (IC) range into contiguous, tile-aligned chunks,
+//! one per thread, never the k loop. Every element of C is computed by the same sequence of
+//! operations whatever the split (see the micro-kernel contract), so the result is bit-identical
+//! for any thread count. Products under [`MIN_FLOPS_PER_THREAD`] per thread use fewer threads.
+//!
+//! Small m: when `op(B)` is `N` and `m <= DIRECT_B_MAX_M`, packing B (k x n, read once, reused
+//! by only a few A micro-panels) would cost as much as the arithmetic, so the micro-kernel
+//! streams B's rows directly from the caller's matrix (B row stride `ldb` instead of `NR`);
+//! only the ragged last panel (n not a multiple of NR) is packed. Small-m `A * B^T` on AVX-512
+//! and AVX2 leaves the five loops altogether: see [`NT_DOT_MAX_M`].
 
-use crate::{reference, threads, Isa, KernelError, Kernels, Trans};
+pub mod baseline;
+pub mod blocking;
+pub(crate) mod microkernel;
+#[cfg(target_arch = "aarch64")]
+pub(crate) mod neon;
+pub(crate) mod pack;
+#[cfg(target_arch = "x86_64")]
+pub(crate) mod x86;
 
-/// The GEMM part of a kernel table.
+use std::cell::RefCell;
+
+pub use blocking::{CacheSizes, GemmBlocking};
+use microkernel::MicroKernel;
+use pack::{pack_a_block, pack_b_panel, Operand};
+
+use crate::{threads, Isa, KernelError, Kernels, Trans};
+
+/// Up to this many rows of C, an `op(B) = N` product streams B unpacked (see module doc).
+/// Measured (1 thread, AVX-512, GFLOP per CPU-second, 3 rounds): 64 -> 256 took 128x784x1000
+/// from 197-204 to 204-215 and 128x1000x1000 from 194-203 to 213-225; 256 and 512 rows were
+/// no slower unpacked (172-177 vs 172-188, 155-190 vs 160-190).
+pub const DIRECT_B_MAX_M: usize = 256;
+
+/// Up to this many rows of C, `A * B^T` (op(A) = N, op(B) = T) on an ISA with a dot-product
+/// routine skips packing: packing B^T means transposing all of B (k x n) for only 2*m*n*k FLOP.
+/// Instead each element is a dot product of two rows read where they are (k contiguous).
+/// Measured (1 thread, GFLOP per CPU-second, 3 rounds, dot vs packed): m = 20: 179 vs 66;
+/// m = 100: 182-187 vs 151-157; m = 128: 183-186 vs 165-173; m = 256: 179-193 vs 189-201;
+/// m = 512: 163-169 vs 185-214 (A no longer fits in L2: the dot loop has no k blocking).
+/// AVX2 (3 x 3 dot tiles): m = 20: 92-95 vs 47-55; m = 128: 96-106 vs 96-100.
+pub const NT_DOT_MAX_M: usize = 128;
+
+/// A product uses one more thread only for every this many FLOP (2*m*n*k) of work.
+pub const MIN_FLOPS_PER_THREAD: usize = 40_000_000;
+
+/// Largest micro-tile of any ISA (for the stack buffer of partial tiles).
+const MAX_TILE: usize = 16 * 64;
+
+/// A small-m `A * B^T` routine over a whole rectangle: `(m, n, k, alpha, a, lda, b, ldb, beta,
+/// c, ldc)`; both operands are read with k contiguous, nothing is packed.
+pub(crate) type NtDot =
+    unsafe fn(usize, usize, usize, f32, *const f32, usize, *const f32, usize, f32, *mut f32, usize);
+
+/// The GEMM part of a kernel table: the micro-kernel of the ISA and its blocking.
 pub(crate) struct GemmTable {
-    #[allow(dead_code)]
-    isa: Isa,
+    kernel: MicroKernel,
+    /// Narrower kernels `(width, kernel)` (same MR, ascending width < NR) for ragged n.
+    edge_n: Vec<(usize, MicroKernel)>,
+    /// Shorter kernels `(rows, kernel)` (same NR, ascending rows < MR, reading A panels of MR)
+    /// for ragged m.
+    edge_m: Vec<(usize, MicroKernel)>,
+    /// The ISA's small-m NT routine, if it has one (see [`NT_DOT_MAX_M`]).
+    nt_dot: Option<NtDot>,
+    /// The kernel's name, carrying its tile shape.
+    name: &'static str,
+    blocking: GemmBlocking,
+}
+
+/// The micro-kernels available for `isa` as `(name, MR, NR, kernel)`; the first is the default.
+///
+/// AVX-512 tile chosen by measurement (one thread, GFLOP per CPU-second so that other processes
+/// on this shared 2-core Zen 5 matter less; two rounds each, KC/MC/NC derived per tile):
+///
+/// ```text
+/// tile     1000^3 NN   128x784x1000 NN   20x784x1000 NN   784x1000x128 TN   128x784x1000 NT
+/// 12x32    190 231     188 215           165 171          227 246           172 180
+/// 8x48     207 226     208 211           171 181          241 262           180 185
+/// 10x48    207 207     194 201           101 200          111 241           165 167
+/// 14x32    191         196               149
+/// 6x64     205         191               165
+/// ```
+///
+/// 8x48 (24 zmm accumulators, 3 B loads + 8 broadcasts per step of k) is never behind. The
+/// other candidates stay selectable with `SDAE_GEMM_TILE=<name>` for re-measuring.
+fn candidates(isa: Isa) -> Vec<(&'static str, usize, usize, MicroKernel)> {
+    match isa {
+        Isa::Scalar => vec![("scalar_4x8", 4, 8, microkernel::scalar_4x8 as MicroKernel)],
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 => vec![("avx2_6x16", 6, 16, x86::avx2_6x16 as MicroKernel)],
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx512 => vec![
+            ("avx512_8x48", 8, 48, x86::avx512_8x48 as MicroKernel),
+            ("avx512_12x32", 12, 32, x86::avx512_12x32 as MicroKernel),
+            ("avx512_14x32", 14, 32, x86::avx512_14x32 as MicroKernel),
+            ("avx512_10x48", 10, 48, x86::avx512_10x48 as MicroKernel),
+            ("avx512_6x64", 6, 64, x86::avx512_6x64 as MicroKernel),
+        ],
+        #[cfg(target_arch = "aarch64")]
+        Isa::Neon => vec![("neon_8x12", 8, 12, neon::neon_8x12 as MicroKernel)],
+        #[allow(unreachable_patterns)]
+        _ => unreachable!("no GEMM kernel for {isa} on this architecture"),
+    }
+}
+
+/// The edge kernels of a main kernel (by name): `(narrower, shorter)`, see [`GemmTable`].
+/// On AVX-512 8x48, 20 rows leave 4 and 784 columns leave 16: 20x784x1000 NN went from
+/// 170-174 to 202-209 GFLOP per CPU-second (3 rounds); 128x784x1000 stayed at 215-223.
+/// AVX2 6x16 (20 rows leave 2): 20x784x1000 from 101-105 to 108-112; 1000^3 unchanged.
+#[allow(clippy::type_complexity)]
+fn edge_kernels(name: &str) -> (Vec<(usize, MicroKernel)>, Vec<(usize, MicroKernel)>) {
+    match name {
+        #[cfg(target_arch = "x86_64")]
+        "avx512_8x48" => (
+            vec![
+                (16, x86::avx512_8x16 as MicroKernel),
+                (32, x86::avx512_8x32 as MicroKernel),
+            ],
+            vec![(4, x86::avx512_4x48_of8 as MicroKernel)],
+        ),
+        #[cfg(target_arch = "x86_64")]
+        "avx2_6x16" => (
+            vec![(8, x86::avx2_6x8 as MicroKernel)],
+            vec![
+                (2, x86::avx2_2x16_of6 as MicroKernel),
+                (4, x86::avx2_4x16_of6 as MicroKernel),
+            ],
+        ),
+        _ => (Vec::new(), Vec::new()),
+    }
 }
 
 impl GemmTable {
+    /// The table for an ISA the CPU supports (the caller checked).
+    ///
+    /// `SDAE_GEMM_TILE=<name>` (e.g. `avx512_14x32`) selects another candidate tile of the ISA:
+    /// a tuning knob for measuring tiles, not meant for users. Unknown names are ignored.
+    /// `SDAE_GEMM_KC`, `SDAE_GEMM_MC`, `SDAE_GEMM_NC` likewise override the derived blocking.
     pub(crate) fn for_supported_isa(isa: Isa) -> GemmTable {
-        GemmTable { isa }
+        let cands = candidates(isa);
+        let wanted = std::env::var("SDAE_GEMM_TILE").ok();
+        let (name, mr, nr, kernel) = cands
+            .iter()
+            .copied()
+            .find(|c| wanted.as_deref() == Some(c.0))
+            .unwrap_or(cands[0]);
+        let mut blocking = GemmBlocking::derive(isa, mr, nr, CacheSizes::detect());
+        // Tuning knobs like SDAE_GEMM_TILE (rounded to the tile; invalid values ignored).
+        let knob = |name: &str| {
+            std::env::var(name)
+                .ok()
+                .and_then(|v| v.parse::<usize>().ok())
+                .filter(|&v| v > 0)
+        };
+        if let Some(kc) = knob("SDAE_GEMM_KC") {
+            blocking.kc = kc;
+        }
+        if let Some(mc) = knob("SDAE_GEMM_MC") {
+            blocking.mc = mc.div_ceil(mr) * mr;
+        }
+        if let Some(nc) = knob("SDAE_GEMM_NC") {
+            blocking.nc = nc.div_ceil(nr) * nr;
+        }
+        #[cfg(target_arch = "x86_64")]
+        let nt_dot = match isa {
+            Isa::Avx512 => Some(x86::avx512_nt_dot as NtDot),
+            Isa::Avx2 => Some(x86::avx2_nt_dot as NtDot),
+            _ => None,
+        };
+        #[cfg(not(target_arch = "x86_64"))]
+        let nt_dot = None;
+        let (edge_n, edge_m) = edge_kernels(name);
+        GemmTable {
+            kernel,
+            edge_n,
+            edge_m,
+            nt_dot,
+            name,
+            blocking,
+        }
     }
 }
 
@@ -45,6 +232,295 @@ pub fn check_matrix(
     Ok(())
 }
 
+/// A 64-byte aligned, growable f32 scratch buffer (packed panels).
+#[derive(Default)]
+struct Scratch {
+    buf: Vec<f32>,
+}
+
+impl Scratch {
+    fn slice(&mut self, len: usize) -> &mut [f32] {
+        let need = len + 16;
+        if self.buf.len() < need {
+            self.buf = vec![0.0; need];
+        }
+        let off = self.buf.as_ptr().align_offset(64).min(15);
+        &mut self.buf[off..off + len]
+    }
+}
+
+thread_local! {
+    /// Packing buffers of this thread (A block, B panel), reused across calls.
+    static SCRATCH: RefCell<(Scratch, Scratch)> = RefCell::new(Default::default());
+}
+
+/// The output matrix as a raw pointer, shared by the threads of one product.
+#[derive(Clone, Copy)]
+struct COut {
+    ptr: *mut f32,
+    ldc: usize,
+}
+
+// SAFETY: the threads of one product write disjoint rectangles of C (split_work), all inside
+// the slice validated by check_matrix, and the slice's borrow outlives the rayon scope.
+unsafe impl Send for COut {}
+// SAFETY: as above; no two threads touch the same element.
+unsafe impl Sync for COut {}
+
+/// Everything one thread needs to compute a rectangle of C.
+#[derive(Clone, Copy)]
+struct Job<'a> {
+    table: &'a GemmTable,
+    k: usize,
+    alpha: f32,
+    a: Operand<'a>,
+    b: Operand<'a>,
+    beta: f32,
+    c: COut,
+}
+
+/// The five loops over rows `m0..m1`, columns `n0..n1` of C, on the calling thread.
+fn run_block(job: &Job<'_>, m0: usize, m1: usize, n0: usize, n1: usize) {
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut s) => {
+            let (sa, sb) = &mut *s;
+            run_block_with(job, m0, m1, n0, n1, sa, sb)
+        }
+        // Re-entered on this thread (a rayon steal inside a product): use fresh buffers.
+        Err(_) => run_block_with(
+            job,
+            m0,
+            m1,
+            n0,
+            n1,
+            &mut Scratch::default(),
+            &mut Scratch::default(),
+        ),
+    })
+}
+
+fn run_block_with(
+    job: &Job<'_>,
+    m0: usize,
+    m1: usize,
+    n0: usize,
+    n1: usize,
+    sa: &mut Scratch,
+    sb: &mut Scratch,
+) {
+    let bl = &job.table.blocking;
+    let (mr, nr) = (bl.mr, bl.nr);
+    let kernel = job.table.kernel;
+    let k = job.k;
+    let direct_b = job.b.trans == Trans::N && m1 - m0 <= DIRECT_B_MAX_M;
+    let kc_max = bl.kc.min(k);
+    let mc_max = bl.mc.min((m1 - m0).div_ceil(mr) * mr);
+    let nc_max = bl.nc.min((n1 - n0).div_ceil(nr) * nr);
+    let abuf = sa.slice(mc_max * kc_max);
+    let bbuf = sb.slice(if direct_b { nr } else { nc_max } * kc_max);
+    let ldc = job.c.ldc;
+
+    // LOOP 5 (JC): columns of C by NC.
+    for jc in (n0..n1).step_by(bl.nc) {
+        let ncur = bl.nc.min(n1 - jc);
+        // LOOP 4 (PC): the k dimension by KC; never split across threads.
+        for pc in (0..k).step_by(bl.kc) {
+            let kcur = bl.kc.min(k - pc);
+            // The first k block applies the caller's beta, later ones accumulate.
+            let beta = if pc == 0 { job.beta } else { 1.0 };
+            let ragged = ncur % nr;
+            if direct_b {
+                if ragged != 0 {
+                    pack_b_panel(job.b, pc, kcur, jc + ncur - ragged, ragged, nr, bbuf);
+                }
+            } else {
+                pack_b_panel(job.b, pc, kcur, jc, ncur, nr, bbuf);
+            }
+            // LOOP 3 (IC): rows of C by MC.
+            for ic in (m0..m1).step_by(bl.mc) {
+                let mcur = bl.mc.min(m1 - ic);
+                pack_a_block(job.a, ic, mcur, pc, kcur, mr, abuf);
+                // LOOP 2 (JR): one B micro-panel (KC x NR).
+                for jr in (0..ncur).step_by(nr) {
+                    let nrc = nr.min(ncur - jr);
+                    let (bptr, bstride) = if direct_b && nrc == nr {
+                        // SAFETY: rows pc..pc+kcur, columns jc+jr..jc+jr+nr of B exist
+                        // (validated by check_matrix; nrc == nr full columns).
+                        let p = unsafe { job.b.data.as_ptr().add(pc * job.b.ld + jc + jr) };
+                        (p, job.b.ld)
+                    } else if direct_b {
+                        (bbuf.as_ptr(), nr)
+                    } else {
+                        (bbuf[(jr / nr) * nr * kcur..].as_ptr(), nr)
+                    };
+                    // LOOP 1 (IR): one A micro-panel (MR x KC), one tile of C.
+                    for ir in (0..mcur).step_by(mr) {
+                        let mrc = mr.min(mcur - ir);
+                        let aptr = abuf[(ir / mr) * mr * kcur..].as_ptr();
+                        let row = ic + ir;
+                        let col = jc + jr;
+                        // The kernel for this tile: the full one, or an edge kernel of the
+                        // smallest shape covering a ragged m or n (same arithmetic per element).
+                        let (kern, kr, kc_cols) = if mrc == mr && nrc == nr {
+                            (kernel, mr, nr)
+                        } else if let Some(&(w, f)) = (mrc == mr)
+                            .then(|| job.table.edge_n.iter().find(|e| e.0 >= nrc))
+                            .flatten()
+                        {
+                            (f, mr, w)
+                        } else if let Some(&(h, f)) = (nrc == nr)
+                            .then(|| job.table.edge_m.iter().find(|e| e.0 >= mrc))
+                            .flatten()
+                        {
+                            (f, h, nr)
+                        } else {
+                            (kernel, mr, nr)
+                        };
+                        if mrc == kr && nrc == kc_cols {
+                            // SAFETY: the table's ISA is supported (Kernels invariant); A and
+                            // B panels hold kcur full rows (packed or validated stride, at
+                            // least kc_cols wide); the kr x kc_cols tile at (row, col) lies
+                            // inside C (it is exactly the valid part).
+                            unsafe {
+                                kern(
+                                    kcur,
+                                    job.alpha,
+                                    aptr,
+                                    bptr,
+                                    bstride,
+                                    beta,
+                                    job.c.ptr.add(row * ldc + col),
+                                    ldc,
+                                )
+                            }
+                        } else {
+                            let tile = EdgeTile {
+                                kernel: kern,
+                                cols: kc_cols,
+                                rows: mrc,
+                                valid_cols: nrc,
+                            };
+                            edge_tile(job, tile, kcur, aptr, bptr, bstride, beta, row, col);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Rows `m0..m1`, columns `n0..n1` of C by the ISA's dot-product routine (op(A) = N, op(B) = T).
+fn run_nt_dot(job: &Job<'_>, f: NtDot, m0: usize, m1: usize, n0: usize, n1: usize) {
+    let (a, b) = (job.a, job.b);
+    // SAFETY: the ISA is supported (Kernels invariant); op(A) = N: rows m0..m1 of A hold k
+    // floats at stride lda; op(B) = T: rows n0..n1 of B hold k floats at stride ldb (both
+    // validated by check_matrix); this thread owns rows m0..m1 x columns n0..n1 of C.
+    unsafe {
+        f(
+            m1 - m0,
+            n1 - n0,
+            job.k,
+            job.alpha,
+            a.data.as_ptr().add(m0 * a.ld),
+            a.ld,
+            b.data.as_ptr().add(n0 * b.ld),
+            b.ld,
+            job.beta,
+            job.c.ptr.add(m0 * job.c.ldc + n0),
+            job.c.ldc,
+        )
+    }
+}
+
+/// A partial tile: `rows x valid_cols` of C computed by `kernel`, whose tile is `cols` wide.
+struct EdgeTile {
+    kernel: MicroKernel,
+    cols: usize,
+    rows: usize,
+    valid_cols: usize,
+}
+
+/// A partial tile: the kernel computes its full tile into a stack buffer (C copied in first
+/// unless beta == 0), and only the valid part is copied back. Same arithmetic per element as a
+/// full tile.
+#[allow(clippy::too_many_arguments)]
+fn edge_tile(
+    job: &Job<'_>,
+    t: EdgeTile,
+    kcur: usize,
+    aptr: *const f32,
+    bptr: *const f32,
+    bstride: usize,
+    beta: f32,
+    row: usize,
+    col: usize,
+) {
+    let (w, nrc) = (t.cols, t.valid_cols);
+    let ldc = job.c.ldc;
+    let mut tile = [0.0f32; MAX_TILE];
+    for i in 0..t.rows {
+        // SAFETY: rows row..row+rows, columns col..col+nrc lie inside the validated C, and this
+        // thread owns that rectangle.
+        let crow =
+            unsafe { std::slice::from_raw_parts_mut(job.c.ptr.add((row + i) * ldc + col), nrc) };
+        if beta != 0.0 {
+            tile[i * w..i * w + nrc].copy_from_slice(crow);
+        }
+    }
+    // SAFETY: supported ISA (Kernels invariant); A/B panels as for a full tile; the stack
+    // tile holds the kernel's tile (at most MR x NR <= MAX_TILE floats) at row stride w.
+    unsafe {
+        (t.kernel)(
+            kcur,
+            job.alpha,
+            aptr,
+            bptr,
+            bstride,
+            beta,
+            tile.as_mut_ptr(),
+            w,
+        )
+    };
+    for i in 0..t.rows {
+        // SAFETY: as above.
+        let crow =
+            unsafe { std::slice::from_raw_parts_mut(job.c.ptr.add((row + i) * ldc + col), nrc) };
+        crow.copy_from_slice(&tile[i * w..i * w + nrc]);
+    }
+}
+
+/// How to cut C among `t` threads: `(m_chunks, n_chunks)` as lists of half-open ranges.
+#[allow(clippy::type_complexity)]
+fn split_work(
+    t: usize,
+    m: usize,
+    n: usize,
+    mr: usize,
+    nr: usize,
+) -> Vec<((usize, usize), (usize, usize))> {
+    let chunks = |len: usize, unit: usize, parts: usize| -> Vec<(usize, usize)> {
+        let units = len.div_ceil(unit);
+        let parts = parts.min(units).max(1);
+        (0..parts)
+            .map(|p| {
+                let s = (units * p / parts * unit).min(len);
+                let e = (units * (p + 1) / parts * unit).min(len);
+                (s, e)
+            })
+            .filter(|(s, e)| e > s)
+            .collect()
+    };
+    // Prefer splitting n (JC): each thread then packs only its share of B; A is small.
+    let (ms, ns) = if n.div_ceil(nr) >= 2 * t || n.div_ceil(nr) >= m.div_ceil(mr) {
+        (vec![(0, m)], chunks(n, nr, t))
+    } else {
+        (chunks(m, mr, t), vec![(0, n)])
+    };
+    ms.iter()
+        .flat_map(|&mm| ns.iter().map(move |&nn| (mm, nn)))
+        .collect()
+}
+
 impl Kernels {
     /// `C = alpha * op(A) * op(B) + beta * C` with the process-wide thread count.
     #[allow(clippy::too_many_arguments)]
@@ -67,11 +543,39 @@ impl Kernels {
         self.sgemm_threads(threads::threads(), ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
     }
 
-    /// As [`Kernels::sgemm`] with at most `max_threads` threads.
+    /// As [`Kernels::sgemm`] with at most `max_threads` threads (fewer for small products).
     #[allow(clippy::too_many_arguments)]
     pub fn sgemm_threads(
         &self,
-        _max_threads: usize,
+        max_threads: usize,
+        ta: Trans,
+        tb: Trans,
+        m: usize,
+        n: usize,
+        k: usize,
+        alpha: f32,
+        a: &[f32],
+        lda: usize,
+        b: &[f32],
+        ldb: usize,
+        beta: f32,
+        c: &mut [f32],
+        ldc: usize,
+    ) -> Result<(), KernelError> {
+        let flops = 2usize.saturating_mul(m).saturating_mul(n).saturating_mul(k);
+        let t = max_threads
+            .max(1)
+            .min((flops / MIN_FLOPS_PER_THREAD).max(1));
+        self.sgemm_split(t, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+    }
+
+    /// As [`Kernels::sgemm`] cut into exactly `parts` pieces (one rayon task each) whatever the
+    /// size: lets tests exercise the thread split on small shapes. Not a tuning knob.
+    #[doc(hidden)]
+    #[allow(clippy::too_many_arguments)]
+    pub fn sgemm_split(
+        &self,
+        parts: usize,
         ta: Trans,
         tb: Trans,
         m: usize,
@@ -91,8 +595,71 @@ impl Kernels {
         check_matrix("A", ar, ac, lda, a.len())?;
         check_matrix("B", br, bc, ldb, b.len())?;
         check_matrix("C", m, n, ldc, c.len())?;
-        reference::sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        if m == 0 || n == 0 {
+            return Ok(());
+        }
+        if alpha == 0.0 || k == 0 {
+            // C = beta * C; A and B are not read (reference semantics).
+            for row in c.chunks_mut(ldc).take(m) {
+                for v in &mut row[..n] {
+                    *v = if beta == 0.0 { 0.0 } else { beta * *v };
+                }
+            }
+            return Ok(());
+        }
+        let table = &self.gemm;
+        let job = Job {
+            table,
+            k,
+            alpha,
+            a: Operand {
+                data: a,
+                ld: lda,
+                trans: ta,
+            },
+            b: Operand {
+                data: b,
+                ld: ldb,
+                trans: tb,
+            },
+            beta,
+            c: COut {
+                ptr: c.as_mut_ptr(),
+                ldc,
+            },
+        };
+        // The path depends only on the whole product, never on the thread split.
+        let nt_dot = table
+            .nt_dot
+            .filter(|_| ta == Trans::N && tb == Trans::T && m <= NT_DOT_MAX_M);
+        let run = |m0: usize, m1: usize, n0: usize, n1: usize| match nt_dot {
+            Some(f) => run_nt_dot(&job, f, m0, m1, n0, n1),
+            None => run_block(&job, m0, m1, n0, n1),
+        };
+        let work = split_work(parts.max(1), m, n, table.blocking.mr, table.blocking.nr);
+        if work.len() == 1 {
+            run(0, m, 0, n);
+        } else {
+            rayon::scope(|s| {
+                for &((m0, m1), (n0, n1)) in &work[1..] {
+                    let run = &run;
+                    s.spawn(move |_| run(m0, m1, n0, n1));
+                }
+                let ((m0, m1), (n0, n1)) = work[0];
+                run(m0, m1, n0, n1);
+            });
+        }
         Ok(())
+    }
+
+    /// The GEMM blocking of this table's ISA (micro-tile, KC, MC, NC and the cache sizes).
+    pub fn gemm_blocking(&self) -> GemmBlocking {
+        self.gemm.blocking
+    }
+
+    /// The name of this table's GEMM micro-kernel, tile shape included (e.g. `avx512_12x32`).
+    pub fn gemm_kernel_name(&self) -> &'static str {
+        self.gemm.name
     }
 }
 
@@ -114,4 +681,56 @@ pub fn sgemm(
     ldc: usize,
 ) -> Result<(), KernelError> {
     crate::kernels().sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+/// The machine's measured single-thread FMA peak on `isa`, in GFLOP/s: a register-only loop of
+/// independent fused multiply-adds (no memory traffic), run for about `seconds`; the best of
+/// ~1 ms chunks is reported. Benchmarks print GEMM throughput as a fraction of it.
+pub fn fma_peak_gflops(isa: Isa, seconds: f64) -> Result<f64, KernelError> {
+    if !isa.is_supported() {
+        crate::isa::parse_supported(isa.name(), "fma_peak_gflops")?;
+    }
+    // (FMA loop, lanes * chains): flops per iteration = 2 * lanes * chains.
+    let (run, per_iter): (fn(usize, f32) -> f32, f64) = match isa {
+        Isa::Scalar => (microkernel::scalar_fma_loop, 2.0 * 8.0),
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 => (
+            // SAFETY: AVX2+FMA checked above (is_supported).
+            |n, s| unsafe { x86::avx2_fma_loop(n, s) },
+            2.0 * 8.0 * 12.0,
+        ),
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx512 => (
+            // SAFETY: AVX-512F checked above (is_supported).
+            |n, s| unsafe { x86::avx512_fma_loop(n, s) },
+            2.0 * 16.0 * 16.0,
+        ),
+        #[cfg(target_arch = "aarch64")]
+        Isa::Neon => (
+            // SAFETY: NEON checked above (is_supported).
+            |n, s| unsafe { neon::neon_fma_loop(n, s) },
+            2.0 * 4.0 * 16.0,
+        ),
+        #[allow(unreachable_patterns)]
+        _ => unreachable!("supported ISA without an FMA loop"),
+    };
+    // Calibrate a chunk of about 1 ms.
+    let mut iters = 1000usize;
+    loop {
+        let t = std::time::Instant::now();
+        std::hint::black_box(run(std::hint::black_box(iters), 1.0));
+        if t.elapsed().as_secs_f64() > 1e-3 || iters > 1 << 30 {
+            break;
+        }
+        iters *= 2;
+    }
+    let start = std::time::Instant::now();
+    let mut best = 0.0f64;
+    while best == 0.0 || start.elapsed().as_secs_f64() < seconds {
+        let t = std::time::Instant::now();
+        std::hint::black_box(run(std::hint::black_box(iters), 1.0));
+        let dt = t.elapsed().as_secs_f64();
+        best = best.max(per_iter * iters as f64 / dt / 1e9);
+    }
+    Ok(best)
 }

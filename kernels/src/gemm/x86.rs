@@ -1,0 +1,370 @@
+//! x86-64 vocabularies (AVX2+FMA, AVX-512F) and the thin `#[target_feature]` shims around the
+//! generic micro-kernel body.
+
+use std::arch::x86_64::*;
+
+use super::microkernel::{fma_loop_body, kernel_body, SimdF32};
+
+/// AVX2 + FMA: 8 lanes, 16 ymm registers.
+pub(crate) struct Avx2;
+
+// SAFETY: every method uses AVX/FMA intrinsics only; callers are shims compiled with
+// `avx2,fma` and reached only through a table built after detecting those features.
+unsafe impl SimdF32 for Avx2 {
+    type V = __m256;
+    const LANES: usize = 8;
+    #[inline(always)]
+    unsafe fn zero() -> __m256 {
+        // SAFETY: AVX available (trait contract).
+        unsafe { _mm256_setzero_ps() }
+    }
+    #[inline(always)]
+    unsafe fn splat(x: f32) -> __m256 {
+        // SAFETY: AVX available (trait contract).
+        unsafe { _mm256_set1_ps(x) }
+    }
+    #[inline(always)]
+    unsafe fn load(p: *const f32) -> __m256 {
+        // SAFETY: AVX available; the caller guarantees 8 readable floats at p.
+        unsafe { _mm256_loadu_ps(p) }
+    }
+    #[inline(always)]
+    unsafe fn store(p: *mut f32, v: __m256) {
+        // SAFETY: AVX available; the caller guarantees 8 writable floats at p.
+        unsafe { _mm256_storeu_ps(p, v) }
+    }
+    #[inline(always)]
+    unsafe fn mul_add(a: __m256, b: __m256, c: __m256) -> __m256 {
+        // SAFETY: FMA available (trait contract).
+        unsafe { _mm256_fmadd_ps(a, b, c) }
+    }
+    #[inline(always)]
+    unsafe fn mul(a: __m256, b: __m256) -> __m256 {
+        // SAFETY: AVX available (trait contract).
+        unsafe { _mm256_mul_ps(a, b) }
+    }
+    #[inline(always)]
+    unsafe fn prefetch(p: *const f32) {
+        // SAFETY: prefetch is a hint and never faults, whatever the address.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(p as *const i8) }
+    }
+}
+
+/// AVX-512F: 16 lanes, 32 zmm registers.
+pub(crate) struct Avx512;
+
+// SAFETY: every method uses AVX-512F intrinsics only; callers are shims compiled with
+// `avx512f` and reached only through a table built after detecting it.
+unsafe impl SimdF32 for Avx512 {
+    type V = __m512;
+    const LANES: usize = 16;
+    #[inline(always)]
+    unsafe fn zero() -> __m512 {
+        // SAFETY: AVX-512F available (trait contract).
+        unsafe { _mm512_setzero_ps() }
+    }
+    #[inline(always)]
+    unsafe fn splat(x: f32) -> __m512 {
+        // SAFETY: AVX-512F available (trait contract).
+        unsafe { _mm512_set1_ps(x) }
+    }
+    #[inline(always)]
+    unsafe fn load(p: *const f32) -> __m512 {
+        // SAFETY: AVX-512F available; the caller guarantees 16 readable floats at p.
+        unsafe { _mm512_loadu_ps(p) }
+    }
+    #[inline(always)]
+    unsafe fn store(p: *mut f32, v: __m512) {
+        // SAFETY: AVX-512F available; the caller guarantees 16 writable floats at p.
+        unsafe { _mm512_storeu_ps(p, v) }
+    }
+    #[inline(always)]
+    unsafe fn mul_add(a: __m512, b: __m512, c: __m512) -> __m512 {
+        // SAFETY: AVX-512F available (trait contract).
+        unsafe { _mm512_fmadd_ps(a, b, c) }
+    }
+    #[inline(always)]
+    unsafe fn mul(a: __m512, b: __m512) -> __m512 {
+        // SAFETY: AVX-512F available (trait contract).
+        unsafe { _mm512_mul_ps(a, b) }
+    }
+    #[inline(always)]
+    unsafe fn prefetch(p: *const f32) {
+        // SAFETY: prefetch is a hint and never faults, whatever the address.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(p as *const i8) }
+    }
+}
+
+/// Defines a `#[target_feature]` shim `$name` for the tile `$mr x ($nv * LANES)` of `$simd`.
+macro_rules! shim {
+    ($name:ident, $simd:ty, $feat:literal, $mr:literal, $nv:literal) => {
+        shim!($name, $simd, $feat, $mr, $nv, $mr);
+    };
+    ($name:ident, $simd:ty, $feat:literal, $mr:literal, $nv:literal, $astep:literal) => {
+        /// Micro-kernel shim (tile in the name).
+        ///
+        /// # Safety
+        ///
+        /// The CPU must have the shim's target features; the pointers must satisfy the
+        /// micro-kernel contract (see `microkernel.rs`) for this tile.
+        #[target_feature(enable = $feat)]
+        #[allow(clippy::too_many_arguments)]
+        pub(crate) unsafe fn $name(
+            k: usize,
+            alpha: f32,
+            a: *const f32,
+            b: *const f32,
+            ldb: usize,
+            beta: f32,
+            c: *mut f32,
+            ldc: usize,
+        ) {
+            // SAFETY: features enabled on this function; pointer contract forwarded.
+            unsafe { kernel_body::<$simd, $mr, $nv, $astep>(k, alpha, a, b, ldb, beta, c, ldc) }
+        }
+    };
+}
+
+shim!(avx2_6x16, Avx2, "avx2,fma", 6, 2);
+// Edge kernels of the 6x16 tile: narrower (ragged n) and shorter (ragged m, A panels of 6).
+shim!(avx2_6x8, Avx2, "avx2,fma", 6, 1);
+shim!(avx2_2x16_of6, Avx2, "avx2,fma", 2, 2, 6);
+shim!(avx2_4x16_of6, Avx2, "avx2,fma", 4, 2, 6);
+shim!(avx512_12x32, Avx512, "avx512f", 12, 2);
+shim!(avx512_14x32, Avx512, "avx512f", 14, 2);
+shim!(avx512_8x48, Avx512, "avx512f", 8, 3);
+shim!(avx512_10x48, Avx512, "avx512f", 10, 3);
+shim!(avx512_6x64, Avx512, "avx512f", 6, 4);
+// Edge kernels of the 8x48 tile: narrower (ragged n) and shorter (ragged m, A panels of 8).
+shim!(avx512_8x16, Avx512, "avx512f", 8, 1);
+shim!(avx512_8x32, Avx512, "avx512f", 8, 2);
+shim!(avx512_4x48_of8, Avx512, "avx512f", 4, 3, 8);
+
+/// Register-only FMA loop, AVX2 (12 chains: 2 FMA pipes x 4-cycle latency, with slack).
+///
+/// # Safety
+///
+/// The CPU must have AVX2 and FMA.
+#[target_feature(enable = "avx2,fma")]
+pub(crate) unsafe fn avx2_fma_loop(iters: usize, seed: f32) -> f32 {
+    // SAFETY: features enabled on this function.
+    unsafe { fma_loop_body::<Avx2, 12>(iters, seed) }
+}
+
+/// Register-only FMA loop, AVX-512 (16 chains: 2 FMA pipes x 4-cycle latency, twice over).
+///
+/// # Safety
+///
+/// The CPU must have AVX-512F.
+#[target_feature(enable = "avx512f")]
+pub(crate) unsafe fn avx512_fma_loop(iters: usize, seed: f32) -> f32 {
+    // SAFETY: features enabled on this function.
+    unsafe { fma_loop_body::<Avx512, 16>(iters, seed) }
+}
+
+/// What the dot-product path needs beyond [`SimdF32`]: a zero-filled partial load (the k tail)
+/// and a horizontal sum.
+///
+/// # Safety
+///
+/// As [`SimdF32`]: only callable when the ISA is available.
+unsafe trait DotSimd: SimdF32 {
+    /// Load `len < LANES` floats at `p`, zeros in the other lanes.
+    /// # Safety
+    /// The ISA must be available and `p..p+len` readable.
+    unsafe fn load_partial(p: *const f32, len: usize) -> Self::V;
+    /// The sum of the lanes, in a fixed order.
+    /// # Safety
+    /// The ISA must be available.
+    unsafe fn hsum(v: Self::V) -> f32;
+}
+
+// SAFETY: AVX-512F intrinsics only (trait contract).
+unsafe impl DotSimd for Avx512 {
+    #[inline(always)]
+    unsafe fn load_partial(p: *const f32, len: usize) -> __m512 {
+        // SAFETY: AVX-512F available; the masked load touches only the first len lanes.
+        unsafe { _mm512_maskz_loadu_ps(((1u32 << len) - 1) as __mmask16, p) }
+    }
+    #[inline(always)]
+    unsafe fn hsum(v: __m512) -> f32 {
+        // SAFETY: AVX-512F available.
+        unsafe { _mm512_reduce_add_ps(v) }
+    }
+}
+
+// SAFETY: AVX/AVX2 intrinsics only (trait contract).
+unsafe impl DotSimd for Avx2 {
+    #[inline(always)]
+    unsafe fn load_partial(p: *const f32, len: usize) -> __m256 {
+        // SAFETY: AVX available; maskload reads only the lanes whose mask sign bit is set
+        // (lanes < len) and never faults on the others.
+        unsafe {
+            let lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+            let mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(len as i32), lanes);
+            _mm256_maskload_ps(p, mask)
+        }
+    }
+    #[inline(always)]
+    unsafe fn hsum(v: __m256) -> f32 {
+        // SAFETY: AVX available.
+        unsafe {
+            let s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps::<1>(v));
+            let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+            let s = _mm_add_ss(s, _mm_shuffle_ps::<0b01>(s, s));
+            _mm_cvtss_f32(s)
+        }
+    }
+}
+
+/// Dot-product tile for `C = alpha * A * B^T + beta * C` when both operands are stored with k
+/// contiguous (A `m x k`, B `n x k`): `C[i, j] = alpha * sum_p A[i, p] B[j, p] + beta * C[i, j]`.
+///
+/// Each of the `MI x NJ` accumulators holds LANES partial sums (lane `l` sums `p = l (mod
+/// LANES)`, one FMA per step in order; the k tail is a zero-filled partial load); a horizontal
+/// add folds them at the end. Every element gets the same operation sequence whatever the tile
+/// it lies in.
+///
+/// # Safety
+///
+/// The ISA of `S` available; rows `0..MI` of `a` (stride `lda`) and `0..NJ` of `b` (stride
+/// `ldb`) readable for `k` floats; C rows `0..MI` (stride `ldc`) readable (unless `beta == 0`)
+/// and writable for `NJ` floats.
+#[inline(always)]
+#[allow(clippy::too_many_arguments, clippy::needless_range_loop)] // tile indices read clearer
+unsafe fn nt_dot_tile<S: DotSimd, const MI: usize, const NJ: usize>(
+    k: usize,
+    alpha: f32,
+    a: *const f32,
+    lda: usize,
+    b: *const f32,
+    ldb: usize,
+    beta: f32,
+    c: *mut f32,
+    ldc: usize,
+) {
+    // SAFETY (whole body): the caller guarantees the ISA and the extents above; loads cover
+    // p < k only (full vectors while p + LANES <= k, then a partial tail).
+    unsafe {
+        let mut acc = [[S::zero(); NJ]; MI];
+        let mut p = 0;
+        while p + S::LANES <= k {
+            let av: [S::V; MI] = std::array::from_fn(|i| S::load(a.add(i * lda + p)));
+            for j in 0..NJ {
+                let bv = S::load(b.add(j * ldb + p));
+                for i in 0..MI {
+                    acc[i][j] = S::mul_add(av[i], bv, acc[i][j]);
+                }
+            }
+            p += S::LANES;
+        }
+        if p < k {
+            let av: [S::V; MI] =
+                std::array::from_fn(|i| S::load_partial(a.add(i * lda + p), k - p));
+            for j in 0..NJ {
+                let bv = S::load_partial(b.add(j * ldb + p), k - p);
+                for i in 0..MI {
+                    acc[i][j] = S::mul_add(av[i], bv, acc[i][j]);
+                }
+            }
+        }
+        for (i, row) in acc.iter().enumerate() {
+            for (j, &v) in row.iter().enumerate() {
+                let cp = c.add(i * ldc + j);
+                let r = alpha * S::hsum(v);
+                *cp = if beta == 0.0 { r } else { beta.mul_add(*cp, r) };
+            }
+        }
+    }
+}
+
+/// Small-m `A * B^T` (see [`nt_dot_tile`]) over rows `0..m`, columns `0..n` of C: `MI x NJ`
+/// tiles, remainders one row / one column at a time.
+///
+/// # Safety
+///
+/// The ISA of `S` available; `a` holds `m` rows of `k` floats at stride `lda`, `b` holds `n`
+/// rows of `k` floats at stride `ldb`, `c` holds `m` rows of `n` floats at stride `ldc`,
+/// uniquely ours.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn nt_dot_body<S: DotSimd, const MI: usize, const NJ: usize>(
+    m: usize,
+    n: usize,
+    k: usize,
+    alpha: f32,
+    a: *const f32,
+    lda: usize,
+    b: *const f32,
+    ldb: usize,
+    beta: f32,
+    c: *mut f32,
+    ldc: usize,
+) {
+    // SAFETY: every tile below addresses rows/columns inside 0..m x 0..n (the caller's extents).
+    unsafe {
+        let mut j = 0;
+        while j < n {
+            let nj = if j + NJ <= n { NJ } else { 1 };
+            let bj = b.add(j * ldb);
+            let mut i = 0;
+            while i < m {
+                let mi = if i + MI <= m { MI } else { 1 };
+                let ai = a.add(i * lda);
+                let cij = c.add(i * ldc + j);
+                match (mi == MI, nj == NJ) {
+                    (true, true) => {
+                        nt_dot_tile::<S, MI, NJ>(k, alpha, ai, lda, bj, ldb, beta, cij, ldc)
+                    }
+                    (true, false) => {
+                        nt_dot_tile::<S, MI, 1>(k, alpha, ai, lda, bj, ldb, beta, cij, ldc)
+                    }
+                    (false, true) => {
+                        nt_dot_tile::<S, 1, NJ>(k, alpha, ai, lda, bj, ldb, beta, cij, ldc)
+                    }
+                    (false, false) => {
+                        nt_dot_tile::<S, 1, 1>(k, alpha, ai, lda, bj, ldb, beta, cij, ldc)
+                    }
+                }
+                i += mi;
+            }
+            j += nj;
+        }
+    }
+}
+
+/// Defines a `#[target_feature]` shim for the small-m `A * B^T` path with `MI x NJ` tiles.
+macro_rules! nt_dot_shim {
+    ($name:ident, $simd:ty, $feat:literal, $mi:literal, $nj:literal) => {
+        /// Small-m `A * B^T` by dot products (tile in the name: rows of A x rows of B).
+        ///
+        /// # Safety
+        ///
+        /// The CPU must have the shim's target features; `a` holds `m` rows of `k` floats at
+        /// stride `lda`, `b` holds `n` rows of `k` floats at stride `ldb`, `c` holds `m` rows
+        /// of `n` floats at stride `ldc`, uniquely ours.
+        #[target_feature(enable = $feat)]
+        #[allow(clippy::too_many_arguments)]
+        pub(crate) unsafe fn $name(
+            m: usize,
+            n: usize,
+            k: usize,
+            alpha: f32,
+            a: *const f32,
+            lda: usize,
+            b: *const f32,
+            ldb: usize,
+            beta: f32,
+            c: *mut f32,
+            ldc: usize,
+        ) {
+            // SAFETY: features enabled on this function; extents forwarded.
+            unsafe { nt_dot_body::<$simd, $mi, $nj>(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) }
+        }
+    };
+}
+
+// AVX-512: 24 accumulators + 4 A vectors + 1 B vector of 32 registers.
+nt_dot_shim!(avx512_nt_dot, Avx512, "avx512f", 4, 6);
+// AVX2: 9 accumulators + 3 A vectors + 1 B vector of 16 registers.
+nt_dot_shim!(avx2_nt_dot, Avx2, "avx2,fma", 3, 3);
