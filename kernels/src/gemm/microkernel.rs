@@ -278,8 +278,9 @@ pub(crate) unsafe fn scalar_4x8(
     unsafe { kernel_body::<Scalar, 4, 8, 4>(k, alpha, a, b, ldb, beta, c, ldc) }
 }
 
-/// Register-only FMA loop for the scalar path (8 chains).
+/// Register-only multiply-add loop for the scalar path: 32 chains, which the compiler
+/// vectorizes with the baseline SSE2 just as it does the portable kernel (mul + add, unfused).
 pub(crate) fn scalar_fma_loop(iters: usize, seed: f32) -> f32 {
     // SAFETY: Scalar needs no CPU feature.
-    unsafe { fma_loop_body::<Scalar, 8>(iters, seed) }
+    unsafe { fma_loop_body::<Scalar, 32>(iters, seed) }
 }
