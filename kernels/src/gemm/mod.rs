@@ -692,7 +692,7 @@ pub fn fma_peak_gflops(isa: Isa, seconds: f64) -> Result<f64, KernelError> {
     }
     // (FMA loop, lanes * chains): flops per iteration = 2 * lanes * chains.
     let (run, per_iter): (fn(usize, f32) -> f32, f64) = match isa {
-        Isa::Scalar => (microkernel::scalar_fma_loop, 2.0 * 8.0),
+        Isa::Scalar => (microkernel::scalar_fma_loop, 2.0 * 32.0),
         #[cfg(target_arch = "x86_64")]
         Isa::Avx2 => (
             // SAFETY: AVX2+FMA checked above (is_supported).
