@@ -35,3 +35,8 @@ info: build
 
 clean:
 	$(CARGO) clean
+
+# DAE step in sdae beside numpy and PyTorch (benches/peers/), interleaved, one run. Not part of CI.
+.PHONY: bench-peers
+bench-peers: build
+	python3 benches/peers/compare.py

@@ -1,34 +1,269 @@
 //! `sdae info` and `sdae bench`: quick, human-readable throughput tables (criterion benches in
 //! benches/ are the careful measurement).
 
-use clap::Subcommand;
+use std::time::Instant;
 
-use sdae_kernels::{kernels, threads, Isa};
+use clap::Subcommand;
+use rayon::prelude::*;
+
+use sdae_kernels::gemm::baseline::matrixmultiply_sgemm;
+use sdae_kernels::{fma_peak_gflops, kernels, threads, CacheSizes, Isa, Kernels, Trans};
 
 #[derive(Subcommand, Debug)]
 pub enum BenchCommand {
-    /// SGEMM at the shapes training uses, sdae beside matrixmultiply.
+    /// SGEMM at the shapes training uses, sdae beside matrixmultiply (interleaved, median
+    /// GFLOP/s). `--isa all` measures every supported ISA; `--threads N` caps both libraries.
     Gemm {
         /// One JSON object per line instead of a table.
         #[arg(long)]
         json: bool,
+        /// Timed repetitions per implementation and shape (the median is reported).
+        #[arg(long, default_value_t = 15)]
+        reps: usize,
     },
+    /// One denoising step of a 784->1000 tied layer (nu=0.25, cross-entropy, SGD): examples/s.
+    DaeStep(crate::bench_train::DaeStepArgs),
 }
+
+/// One GEMM shape: `C (m x n) = op(A) (m x k) * op(B) (k x n)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GemmShape {
+    pub m: usize,
+    pub n: usize,
+    pub k: usize,
+    pub ta: Trans,
+    pub tb: Trans,
+}
+
+const fn shape(m: usize, n: usize, k: usize, ta: Trans, tb: Trans) -> GemmShape {
+    GemmShape { m, n, k, ta, tb }
+}
+
+/// The products one training step of a 784-1000-... network uses at batch 20 and 128 (forward
+/// NN, backward NT for the input gradient, TN for the weight gradient), and 1000^3.
+pub const GEMM_SHAPES: [GemmShape; 8] = [
+    shape(20, 784, 1000, Trans::N, Trans::N),
+    shape(128, 784, 1000, Trans::N, Trans::N),
+    shape(128, 1000, 1000, Trans::N, Trans::N),
+    shape(1000, 1000, 1000, Trans::N, Trans::N),
+    shape(20, 784, 1000, Trans::N, Trans::T),
+    shape(128, 784, 1000, Trans::N, Trans::T),
+    shape(784, 1000, 20, Trans::T, Trans::N),
+    shape(784, 1000, 128, Trans::T, Trans::N),
+];
 
 /// The text of `sdae info`.
 pub fn info_text() -> String {
     let k = kernels();
     let sup: Vec<&str> = Isa::supported().iter().map(|i| i.name()).collect();
-    format!(
-        "isa: {}\nsupported: {}\nthreads: {}\n",
+    let mut s = format!(
+        "isa: {}\nsupported: {}\nthreads: {}\ncaches: {}\n",
         k.isa(),
         sup.join(" "),
-        threads::threads()
-    )
+        threads::threads(),
+        CacheSizes::detect()
+    );
+    for isa in Isa::supported() {
+        if let Ok(t) = Kernels::for_isa(isa) {
+            s += &format!(
+                "gemm {} (kernel {})\n",
+                t.gemm_blocking(),
+                t.gemm_kernel_name()
+            );
+        }
+    }
+    s
 }
 
-pub fn run(cmd: BenchCommand) -> Result<(), String> {
-    match cmd {
-        BenchCommand::Gemm { json: _ } => Err("bench gemm: not built yet".into()),
+/// Deterministic pseudo-random data in [-1, 1).
+fn data(len: usize, seed: u64) -> Vec<f32> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 40) as f32 / (1u64 << 23) as f32 - 1.0
+        })
+        .collect()
+}
+
+/// Median of a non-empty list.
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+/// Which library computes a product.
+#[derive(Clone, Copy)]
+enum Impl {
+    Sdae(&'static Kernels),
+    MatrixMultiply,
+}
+
+impl Impl {
+    fn name(self) -> &'static str {
+        match self {
+            Impl::Sdae(_) => "sdae",
+            Impl::MatrixMultiply => "matrixmultiply",
+        }
     }
+}
+
+struct Operands {
+    a: Vec<f32>,
+    b: Vec<f32>,
+    c: Vec<f32>,
+    lda: usize,
+    ldb: usize,
+}
+
+impl Operands {
+    fn new(s: GemmShape) -> Operands {
+        let lda = if s.ta == Trans::N { s.k } else { s.m };
+        let ldb = if s.tb == Trans::N { s.n } else { s.k };
+        Operands {
+            a: data(s.m * s.k, 1),
+            b: data(s.k * s.n, 2),
+            c: vec![0.0; s.m * s.n],
+            lda,
+            ldb,
+        }
+    }
+
+    fn run(&mut self, which: Impl, s: GemmShape, threads: usize) -> Result<(), String> {
+        let r = match which {
+            Impl::Sdae(k) => k.sgemm_threads(
+                threads, s.ta, s.tb, s.m, s.n, s.k, 1.0, &self.a, self.lda, &self.b, self.ldb,
+                0.0, &mut self.c, s.n,
+            ),
+            Impl::MatrixMultiply => matrixmultiply_sgemm(
+                s.ta, s.tb, s.m, s.n, s.k, 1.0, &self.a, self.lda, &self.b, self.ldb, 0.0,
+                &mut self.c, s.n,
+            ),
+        };
+        r.map_err(|e| e.to_string())
+    }
+}
+
+/// GFLOP/s medians of every implementation on one shape, measured interleaved.
+fn measure(
+    s: GemmShape,
+    impls: &[Impl],
+    threads: usize,
+    reps: usize,
+) -> Result<Vec<f64>, String> {
+    let mut ops = Operands::new(s);
+    let flop = 2.0 * (s.m * s.n * s.k) as f64;
+    // Calls per sample so that one sample lasts about 5 ms.
+    let mut calls = Vec::new();
+    for &w in impls {
+        ops.run(w, s, threads)?;
+        let t = Instant::now();
+        ops.run(w, s, threads)?;
+        let dt = t.elapsed().as_secs_f64().max(1e-7);
+        calls.push(((5e-3 / dt).ceil() as usize).clamp(1, 1000));
+    }
+    let mut times = vec![Vec::with_capacity(reps); impls.len()];
+    for _ in 0..reps {
+        for (i, &w) in impls.iter().enumerate() {
+            let t = Instant::now();
+            for _ in 0..calls[i] {
+                ops.run(w, s, threads)?;
+            }
+            times[i].push(t.elapsed().as_secs_f64() / calls[i] as f64);
+        }
+    }
+    Ok(times.into_iter().map(|t| flop / median(t) / 1e9).collect())
+}
+
+/// `sdae bench ...`. `isa_all`: the global `--isa all` (every supported ISA).
+pub fn run(cmd: BenchCommand, isa_all: bool) -> Result<(), String> {
+    match cmd {
+        BenchCommand::Gemm { json, reps } => bench_gemm(json, reps, isa_all),
+        BenchCommand::DaeStep(a) => crate::bench_train::run_dae_step(a),
+    }
+}
+
+fn bench_gemm(json: bool, reps: usize, isa_all: bool) -> Result<(), String> {
+    if reps == 0 {
+        return Err("--reps: 0 repetitions (expected 1 or more)".into());
+    }
+    let threads = threads::threads();
+    // matrixmultiply reads its thread count once, from the environment: give it ours.
+    if std::env::var_os("MATMUL_NUM_THREADS").is_none() {
+        std::env::set_var("MATMUL_NUM_THREADS", threads.to_string());
+    }
+    let isas = if isa_all {
+        Isa::supported()
+    } else {
+        vec![kernels().isa()]
+    };
+    // The FMA peak of `threads` cores running at once, per ISA, measured in this run.
+    let mut peaks = Vec::new();
+    for &isa in &isas {
+        let per: Result<Vec<f64>, _> = (0..threads)
+            .into_par_iter()
+            .map(|_| fma_peak_gflops(isa, 0.3))
+            .collect();
+        peaks.push(per.map_err(|e| e.to_string())?.iter().sum::<f64>());
+    }
+    if json {
+        for (isa, p) in isas.iter().zip(&peaks) {
+            println!(
+                "{{\"op\":\"fma_peak\",\"isa\":\"{isa}\",\"threads\":{threads},\"gflops\":{p:.1}}}"
+            );
+        }
+    } else {
+        println!(
+            "sdae bench gemm: threads {threads}, median of {reps} interleaved reps, GFLOP/s (% of the FMA peak measured now)"
+        );
+        for (isa, p) in isas.iter().zip(&peaks) {
+            println!("  FMA peak {isa}: {p:.1} GFLOP/s on {threads} thread(s)");
+        }
+        println!(
+            "{:>5} {:>5} {:>5} {:>3} {:>7} {:>16} {:>15} {:>7}",
+            "m", "n", "k", "op", "isa", "sdae", "matrixmultiply", "ratio"
+        );
+    }
+    for s in GEMM_SHAPES {
+        let mut impls: Vec<Impl> = isas
+            .iter()
+            .map(|&i| Kernels::for_isa(i).map(Impl::Sdae).map_err(|e| e.to_string()))
+            .collect::<Result<_, _>>()?;
+        impls.push(Impl::MatrixMultiply);
+        let g = measure(s, &impls, threads, reps)?;
+        let mm = *g.last().expect("matrixmultiply measured");
+        let op = format!("{}{}", s.ta.name(), s.tb.name());
+        for (i, w) in impls.iter().enumerate() {
+            let isa = match w {
+                Impl::Sdae(k) => k.isa().name(),
+                Impl::MatrixMultiply => "-",
+            };
+            if json {
+                // matrixmultiply picks its own kernels at run time (AVX-512 when the CPU has
+                // it); its lines carry the process ISA so they pair with sdae's.
+                let isa = if isa == "-" { kernels().isa().name() } else { isa };
+                println!(
+                    "{{\"op\":\"sgemm\",\"m\":{},\"n\":{},\"k\":{},\"ta\":\"{}\",\"tb\":\"{}\",\"isa\":\"{}\",\"threads\":{},\"impl\":\"{}\",\"gflops\":{:.1}}}",
+                    s.m, s.n, s.k, s.ta.name(), s.tb.name(), isa, threads, w.name(), g[i]
+                );
+            } else if let Impl::Sdae(_) = w {
+                let pct = 100.0 * g[i] / peaks[i];
+                println!(
+                    "{:>5} {:>5} {:>5} {:>3} {:>7} {:>8.1} ({:>3.0}%) {:>15.1} {:>7.2}",
+                    s.m,
+                    s.n,
+                    s.k,
+                    op,
+                    isa,
+                    g[i],
+                    pct,
+                    mm,
+                    g[i] / mm
+                );
+            }
+        }
+    }
+    Ok(())
 }

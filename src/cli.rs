@@ -25,6 +25,19 @@ pub enum Command {
     /// Quick throughput benchmarks (criterion benches live in benches/).
     #[command(subcommand)]
     Bench(crate::bench::BenchCommand),
+    /// Greedy layer-wise pre-training of the DAE stack; writes a model without output layer.
+    Pretrain(crate::train::commands::TrainArgs),
+    /// Supervised fine-tuning of a pre-trained model (--model) with early stopping.
+    Finetune(crate::train::commands::TrainArgs),
+    /// Pre-training then fine-tuning; reports the test error with its 95% interval.
+    Train(crate::train::commands::TrainArgs),
+    /// Error % and 95% interval of a fine-tuned model on a dataset file.
+    Eval(crate::train::commands::EvalArgs),
+    /// Write a dataset's representation at layer k as a new dataset file.
+    Encode(crate::train::commands::EncodeArgs),
+    /// Datasets: generate, import, inspect, verify, preview.
+    #[command(subcommand)]
+    Data(crate::data::cli::DataCommand),
 }
 
 /// Apply `--isa` / `SDAE_ISA` and `--threads`; returns the ISA in force.
@@ -41,13 +54,22 @@ pub fn apply_knobs(isa_flag: Option<&str>, threads_flag: Option<usize>) -> Resul
 }
 
 fn run(cli: Cli) -> Result<(), String> {
-    apply_knobs(cli.isa.as_deref(), cli.threads)?;
+    // `--isa all` is for `sdae bench`: measure every supported ISA in one run.
+    let isa_all = cli.isa.as_deref() == Some("all") && matches!(cli.command, Command::Bench(_));
+    let isa_flag = if isa_all { None } else { cli.isa.as_deref() };
+    apply_knobs(isa_flag, cli.threads)?;
     match cli.command {
         Command::Info => {
             print!("{}", crate::bench::info_text());
             Ok(())
         }
-        Command::Bench(b) => crate::bench::run(b),
+        Command::Bench(b) => crate::bench::run(b, isa_all),
+        Command::Pretrain(a) => crate::train::commands::train_command(a, crate::train::commands::Phases::Pretrain),
+        Command::Finetune(a) => crate::train::commands::train_command(a, crate::train::commands::Phases::Finetune),
+        Command::Train(a) => crate::train::commands::train_command(a, crate::train::commands::Phases::Both),
+        Command::Eval(a) => crate::train::commands::eval_command(a),
+        Command::Encode(a) => crate::train::commands::encode_command(a),
+        Command::Data(d) => crate::data::cli::run(d),
     }
 }
 

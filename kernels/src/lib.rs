@@ -25,9 +25,11 @@ pub mod fused;
 pub mod gemm;
 pub mod isa;
 pub mod reference;
+pub mod simd;
 pub mod threads;
 
 pub use dispatch::{kernels, Kernels};
+pub use gemm::{fma_peak_gflops, CacheSizes, GemmBlocking};
 pub use isa::Isa;
 pub use rand_xoshiro::Xoshiro256PlusPlus;
 pub use reference::SoftmaxStats;

@@ -1,19 +1,100 @@
-//! Fused element-wise kernels.
+//! Fused element-wise kernels: the BLIS-style "fused" family of sdae.
 //!
-//! PLACEHOLDER (skeleton commit): validates and calls the reference. Per-ISA kernels replace it.
+//! Each kernel makes one pass over a row-major batch and does what would otherwise be several:
+//! bias + sigmoid (forward of every layer), sigmoid + cross-entropy / squared error + gradient
+//! (+ bias gradient), sigmoid backward + bias gradient, softmax + NLL + gradient (+ arg-max),
+//! masking noise (fixed count or Bernoulli), and the SGD update. The specification of each is
+//! in [`crate::reference`].
+//!
+//! Layout: [`generic`] holds every kernel once, written over the SIMD vocabulary of
+//! [`crate::simd`]; `scalar.rs`, `avx2.rs`, `avx512.rs`, `neon.rs` stamp out the same names per
+//! ISA as thin `#[target_feature]` shims (macro in `shims.rs`) and a table of function pointers,
+//! [`FusedFns`]. The safe methods on [`Kernels`] below validate shapes, then make one indirect
+//! call through the table of their ISA.
+//!
+//! Exactness: the masking kernels are bit-identical to the reference on every ISA (same draws,
+//! same order). The others match it within a few ulp per element (vector `exp` / sigmoid
+//! errors are documented on [`crate::simd::exp`] and [`crate::simd::sigmoid_parts`]); losses
+//! are summed in `f32` lanes per row and in `f64` across rows.
 
-use crate::reference::{self, SoftmaxStats};
+use crate::reference::SoftmaxStats;
 use crate::{Isa, KernelError, Kernels, Xoshiro256PlusPlus};
+
+mod generic;
+#[macro_use]
+mod shims;
+
+#[cfg(target_arch = "x86_64")]
+mod avx2;
+#[cfg(target_arch = "x86_64")]
+mod avx512;
+#[cfg(target_arch = "aarch64")]
+mod neon;
+mod scalar;
+
+use generic::MathFn;
+
+/// One ISA's fused-kernel entry points. Each is `unsafe`: it may only be called on a CPU with
+/// that ISA and with the slice lengths the safe methods check.
+#[allow(clippy::type_complexity)]
+pub(crate) struct FusedFns {
+    sigmoid_bias_inplace: unsafe fn(&mut [f32], usize, usize, &[f32]),
+    sigmoid_xent: unsafe fn(
+        &mut [f32],
+        &[f32],
+        usize,
+        usize,
+        Option<&[f32]>,
+        Option<&mut [f32]>,
+        Option<&mut [f32]>,
+    ) -> f64,
+    sigmoid_sqerr: unsafe fn(
+        &mut [f32],
+        &[f32],
+        usize,
+        usize,
+        Option<&[f32]>,
+        Option<&mut [f32]>,
+        Option<&mut [f32]>,
+    ) -> f64,
+    sigmoid_backward: unsafe fn(&mut [f32], &[f32], usize, usize, &mut [f32]),
+    softmax_nll: unsafe fn(
+        &mut [f32],
+        usize,
+        usize,
+        Option<&[f32]>,
+        &[u32],
+        Option<&mut [f32]>,
+        Option<&mut [u32]>,
+    ) -> SoftmaxStats,
+    mask_fixed:
+        unsafe fn(&[f32], &mut [f32], usize, usize, usize, &mut Xoshiro256PlusPlus, &mut [u32]),
+    mask_bernoulli: unsafe fn(&[f32], &mut [f32], f32, &mut Xoshiro256PlusPlus),
+    sgd_update: unsafe fn(&mut [f32], &[f32], f32, f32),
+    math_inplace: unsafe fn(MathFn, &mut [f32]),
+}
 
 /// The fused-kernel part of a kernel table.
 pub(crate) struct FusedTable {
-    #[allow(dead_code)]
-    isa: Isa,
+    fns: FusedFns,
 }
 
 impl FusedTable {
+    /// The table of `isa`. Only called by [`Kernels::for_isa`] after checking that the CPU
+    /// supports `isa`: that check is what makes calling these function pointers sound.
     pub(crate) fn for_supported_isa(isa: Isa) -> FusedTable {
-        FusedTable { isa }
+        let fns = match isa {
+            Isa::Scalar => scalar::FNS,
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2 => avx2::FNS,
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => avx512::FNS,
+            #[cfg(target_arch = "aarch64")]
+            Isa::Neon => neon::FNS,
+            #[allow(unreachable_patterns)]
+            other => unreachable!("ISA {other} is never supported on this architecture"),
+        };
+        FusedTable { fns }
     }
 }
 
@@ -26,8 +107,24 @@ fn check_len(kernel: &str, what: &str, got: usize, want: usize) -> Result<(), Ke
     Ok(())
 }
 
+/// `rows * cols`, or an error naming the kernel if it overflows.
+fn elements(kernel: &str, rows: usize, cols: usize) -> Result<usize, KernelError> {
+    rows.checked_mul(cols).ok_or_else(|| {
+        KernelError::new(format!(
+            "{kernel}: a batch of {rows} rows x {cols} columns overflows usize"
+        ))
+    })
+}
+
+fn check_opt(kernel: &str, what: &str, got: Option<usize>, want: usize) -> Result<(), KernelError> {
+    match got {
+        Some(g) => check_len(kernel, what, g, want),
+        None => Ok(()),
+    }
+}
+
 impl Kernels {
-    /// Kernel 1: `y[r,c] = s(y[r,c] + bias[c])` in place; see [`reference::sigmoid_bias_inplace`].
+    /// Kernel 1: `y[r,c] = s(y[r,c] + bias[c])` in place; see [`crate::reference::sigmoid_bias_inplace`].
     pub fn sigmoid_bias_inplace(
         &self,
         y: &mut [f32],
@@ -35,13 +132,15 @@ impl Kernels {
         cols: usize,
         bias: &[f32],
     ) -> Result<(), KernelError> {
-        check_len("sigmoid_bias_inplace", "y", y.len(), rows * cols)?;
-        check_len("sigmoid_bias_inplace", "bias", bias.len(), cols)?;
-        reference::sigmoid_bias_inplace(y, rows, cols, bias);
+        let k = "sigmoid_bias_inplace";
+        check_len(k, "y", y.len(), elements(k, rows, cols)?)?;
+        check_len(k, "bias", bias.len(), cols)?;
+        // SAFETY: this table exists only for a supported ISA; lengths checked above.
+        unsafe { (self.fused.fns.sigmoid_bias_inplace)(y, rows, cols, bias) };
         Ok(())
     }
 
-    /// Kernel 2: sigmoid cross-entropy from logits; see [`reference::sigmoid_xent`].
+    /// Kernel 2: sigmoid cross-entropy from logits; see [`crate::reference::sigmoid_xent`].
     #[allow(clippy::too_many_arguments)]
     pub fn sigmoid_xent(
         &self,
@@ -53,12 +152,13 @@ impl Kernels {
         z_out: Option<&mut [f32]>,
         bias_grad: Option<&mut [f32]>,
     ) -> Result<f64, KernelError> {
-        check_len("sigmoid_xent", "a", a.len(), rows * cols)?;
-        check_len("sigmoid_xent", "x", x.len(), rows * cols)?;
-        Ok(reference::sigmoid_xent(a, x, rows, cols, bias, z_out, bias_grad))
+        let k = "sigmoid_xent";
+        check_loss_shapes(k, a, x, rows, cols, bias, &z_out, &bias_grad)?;
+        // SAFETY: this table exists only for a supported ISA; shapes checked above.
+        Ok(unsafe { (self.fused.fns.sigmoid_xent)(a, x, rows, cols, bias, z_out, bias_grad) })
     }
 
-    /// Kernel 2b: sigmoid squared error; see [`reference::sigmoid_sqerr`].
+    /// Kernel 2b: sigmoid squared error; see [`crate::reference::sigmoid_sqerr`].
     #[allow(clippy::too_many_arguments)]
     pub fn sigmoid_sqerr(
         &self,
@@ -70,12 +170,14 @@ impl Kernels {
         z_out: Option<&mut [f32]>,
         bias_grad: Option<&mut [f32]>,
     ) -> Result<f64, KernelError> {
-        check_len("sigmoid_sqerr", "a", a.len(), rows * cols)?;
-        check_len("sigmoid_sqerr", "x", x.len(), rows * cols)?;
-        Ok(reference::sigmoid_sqerr(a, x, rows, cols, bias, z_out, bias_grad))
+        let k = "sigmoid_sqerr";
+        check_loss_shapes(k, a, x, rows, cols, bias, &z_out, &bias_grad)?;
+        // SAFETY: this table exists only for a supported ISA; shapes checked above.
+        Ok(unsafe { (self.fused.fns.sigmoid_sqerr)(a, x, rows, cols, bias, z_out, bias_grad) })
     }
 
-    /// Kernel 3: sigmoid backward with bias-gradient column sums; see [`reference::sigmoid_backward`].
+    /// Kernel 3: sigmoid backward with bias-gradient column sums; see
+    /// [`crate::reference::sigmoid_backward`].
     pub fn sigmoid_backward(
         &self,
         d: &mut [f32],
@@ -84,14 +186,17 @@ impl Kernels {
         cols: usize,
         bias_grad: &mut [f32],
     ) -> Result<(), KernelError> {
-        check_len("sigmoid_backward", "d", d.len(), rows * cols)?;
-        check_len("sigmoid_backward", "h", h.len(), rows * cols)?;
-        check_len("sigmoid_backward", "bias_grad", bias_grad.len(), cols)?;
-        reference::sigmoid_backward(d, h, rows, cols, bias_grad);
+        let k = "sigmoid_backward";
+        let n = elements(k, rows, cols)?;
+        check_len(k, "d", d.len(), n)?;
+        check_len(k, "h", h.len(), n)?;
+        check_len(k, "bias_grad", bias_grad.len(), cols)?;
+        // SAFETY: this table exists only for a supported ISA; lengths checked above.
+        unsafe { (self.fused.fns.sigmoid_backward)(d, h, rows, cols, bias_grad) };
         Ok(())
     }
 
-    /// Kernel 4: softmax + NLL + gradient; see [`reference::softmax_nll`].
+    /// Kernel 4: softmax + NLL + gradient; see [`crate::reference::softmax_nll`].
     #[allow(clippy::too_many_arguments)]
     pub fn softmax_nll(
         &self,
@@ -103,12 +208,26 @@ impl Kernels {
         bias_grad: Option<&mut [f32]>,
         pred: Option<&mut [u32]>,
     ) -> Result<SoftmaxStats, KernelError> {
-        check_len("softmax_nll", "logits", logits.len(), rows * cols)?;
-        check_len("softmax_nll", "labels", labels.len(), rows)?;
-        Ok(reference::softmax_nll(logits, rows, cols, bias, labels, bias_grad, pred))
+        let k = "softmax_nll";
+        check_len(k, "logits", logits.len(), elements(k, rows, cols)?)?;
+        check_len(k, "labels", labels.len(), rows)?;
+        check_opt(k, "bias", bias.map(|b| b.len()), cols)?;
+        check_opt(k, "bias_grad", bias_grad.as_ref().map(|b| b.len()), cols)?;
+        check_opt(k, "pred", pred.as_ref().map(|p| p.len()), rows)?;
+        if let Some((r, &y)) = labels.iter().enumerate().find(|(_, &y)| y as usize >= cols) {
+            return Err(KernelError::new(format!(
+                "{k}: labels[{r}] = {y} is out of range, expected a class index below {cols}"
+            )));
+        }
+        // SAFETY: this table exists only for a supported ISA; lengths and labels checked above
+        // (rows > 0 with a valid label implies cols > 0).
+        Ok(unsafe {
+            (self.fused.fns.softmax_nll)(logits, rows, cols, bias, labels, bias_grad, pred)
+        })
     }
 
-    /// Kernel 5: masking noise with exactly `count` zeros per row; see [`reference::mask_fixed`].
+    /// Kernel 5: masking noise with exactly `count` zeros per row; see
+    /// [`crate::reference::mask_fixed`]. Bit-identical to the reference on every ISA.
     #[allow(clippy::too_many_arguments)]
     pub fn mask_fixed(
         &self,
@@ -120,13 +239,33 @@ impl Kernels {
         rng: &mut Xoshiro256PlusPlus,
         scratch: &mut [u32],
     ) -> Result<(), KernelError> {
-        check_len("mask_fixed", "x", x.len(), rows * cols)?;
-        check_len("mask_fixed", "out", out.len(), rows * cols)?;
-        reference::mask_fixed(x, out, rows, cols, count, rng, scratch);
+        let k = "mask_fixed";
+        let n = elements(k, rows, cols)?;
+        check_len(k, "x", x.len(), n)?;
+        check_len(k, "out", out.len(), n)?;
+        if count > cols {
+            return Err(KernelError::new(format!(
+                "{k}: count = {count} zeros per row, expected at most the row width {cols}"
+            )));
+        }
+        if scratch.len() < cols {
+            return Err(KernelError::new(format!(
+                "{k}: scratch has {} entries, expected at least the row width {cols}",
+                scratch.len()
+            )));
+        }
+        if u32::try_from(cols).is_err() {
+            return Err(KernelError::new(format!(
+                "{k}: row width {cols} does not fit the u32 indices of the shuffle"
+            )));
+        }
+        // SAFETY: this table exists only for a supported ISA; shapes checked above.
+        unsafe { (self.fused.fns.mask_fixed)(x, out, rows, cols, count, rng, scratch) };
         Ok(())
     }
 
-    /// Kernel 5b: Bernoulli masking; see [`reference::mask_bernoulli`].
+    /// Kernel 5b: Bernoulli masking; see [`crate::reference::mask_bernoulli`]. Bit-identical to
+    /// the reference on every ISA.
     pub fn mask_bernoulli(
         &self,
         x: &[f32],
@@ -135,11 +274,17 @@ impl Kernels {
         rng: &mut Xoshiro256PlusPlus,
     ) -> Result<(), KernelError> {
         check_len("mask_bernoulli", "out", out.len(), x.len())?;
-        reference::mask_bernoulli(x, out, p, rng);
+        if !(0.0..=1.0).contains(&p) {
+            return Err(KernelError::new(format!(
+                "mask_bernoulli: p = {p}, expected a probability in [0, 1]"
+            )));
+        }
+        // SAFETY: this table exists only for a supported ISA; lengths checked above.
+        unsafe { (self.fused.fns.mask_bernoulli)(x, out, p, rng) };
         Ok(())
     }
 
-    /// Kernel 6: `w -= lr * (g + weight_decay * w)`; see [`reference::sgd_update`].
+    /// Kernel 6: `w -= lr * (g + weight_decay * w)`; see [`crate::reference::sgd_update`].
     pub fn sgd_update(
         &self,
         w: &mut [f32],
@@ -148,7 +293,50 @@ impl Kernels {
         weight_decay: f32,
     ) -> Result<(), KernelError> {
         check_len("sgd_update", "g", g.len(), w.len())?;
-        reference::sgd_update(w, g, lr, weight_decay);
+        // SAFETY: this table exists only for a supported ISA; lengths checked above.
+        unsafe { (self.fused.fns.sgd_update)(w, g, lr, weight_decay) };
         Ok(())
     }
+
+    /// `x = e^x` element-wise with this ISA's vector exp ([`crate::simd::exp`]); for tests and
+    /// measurements of the math the fused kernels use.
+    pub fn exp_inplace(&self, x: &mut [f32]) {
+        // SAFETY: this table exists only for a supported ISA; any length is valid.
+        unsafe { (self.fused.fns.math_inplace)(MathFn::Exp, x) }
+    }
+
+    /// `x = s(x) = 1 / (1 + e^-x)` element-wise with this ISA's vector sigmoid
+    /// ([`crate::simd::sigmoid_parts`]).
+    pub fn sigmoid_inplace(&self, x: &mut [f32]) {
+        // SAFETY: this table exists only for a supported ISA; any length is valid.
+        unsafe { (self.fused.fns.math_inplace)(MathFn::Sigmoid, x) }
+    }
+
+    /// `x = ln(1 + e^x)` element-wise, the softplus of the cross-entropy kernel
+    /// (`max(x, 0) + log1p(e^-|x|)`, [`crate::simd::log1p_unit`]).
+    pub fn softplus_inplace(&self, x: &mut [f32]) {
+        // SAFETY: this table exists only for a supported ISA; any length is valid.
+        unsafe { (self.fused.fns.math_inplace)(MathFn::Softplus, x) }
+    }
+}
+
+/// The shape checks shared by the two sigmoid-loss kernels.
+#[allow(clippy::too_many_arguments)]
+fn check_loss_shapes(
+    k: &str,
+    a: &[f32],
+    x: &[f32],
+    rows: usize,
+    cols: usize,
+    bias: Option<&[f32]>,
+    z_out: &Option<&mut [f32]>,
+    bias_grad: &Option<&mut [f32]>,
+) -> Result<(), KernelError> {
+    let n = elements(k, rows, cols)?;
+    check_len(k, "a", a.len(), n)?;
+    check_len(k, "x", x.len(), n)?;
+    check_opt(k, "bias", bias.map(|b| b.len()), cols)?;
+    check_opt(k, "z_out", z_out.as_ref().map(|z| z.len()), n)?;
+    check_opt(k, "bias_grad", bias_grad.as_ref().map(|g| g.len()), cols)?;
+    Ok(())
 }

@@ -1,0 +1,435 @@
+//! The fused kernels, written once over the [`Simd`] vocabulary.
+//!
+//! Every body is `#[inline(always)]` and `unsafe`; the per-ISA shims (`scalar.rs`, `avx2.rs`,
+//! `avx512.rs`, `neon.rs`) instantiate them inside a `#[target_feature]` function. Each row is
+//! walked in chunks of `S::LANES`; the last chunk of a row (the remainder, `n < LANES`) uses
+//! masked / partial loads and stores, so nothing outside the row is read or written.
+//!
+//! Accumulations: the loss of a row is summed in `f32` vector lanes, reduced, and added to an
+//! `f64` total; bias-gradient column sums are accumulated in `f32` (one add per row).
+//!
+//! # Safety (common to every function here)
+//! The CPU supports `S`'s ISA, and the slice lengths match the shapes (checked by the safe
+//! methods in `fused/mod.rs`).
+
+use crate::reference::{self, SoftmaxStats};
+use crate::simd::{exp, log1p_unit, sigmoid_parts, Simd};
+use crate::Xoshiro256PlusPlus;
+
+/// Load `n <= LANES` values: a full vector or a partial one padded with `fill`.
+#[inline(always)]
+unsafe fn ld<S: Simd>(p: *const f32, n: usize, fill: f32) -> S::V {
+    // SAFETY: `p..p+n` readable (caller).
+    unsafe {
+        if n == S::LANES {
+            S::load(p)
+        } else {
+            S::load_partial(p, n, fill)
+        }
+    }
+}
+
+/// Store the first `n <= LANES` lanes.
+#[inline(always)]
+unsafe fn st<S: Simd>(p: *mut f32, v: S::V, n: usize) {
+    // SAFETY: `p..p+n` writable (caller).
+    unsafe {
+        if n == S::LANES {
+            S::store(p, v)
+        } else {
+            S::store_partial(p, v, n)
+        }
+    }
+}
+
+/// `v` in the first `n` lanes, 0 in the others (so padding never enters a sum).
+#[inline(always)]
+unsafe fn keep<S: Simd>(v: S::V, n: usize) -> S::V {
+    // SAFETY: ISA available (caller).
+    unsafe {
+        if n == S::LANES {
+            v
+        } else {
+            S::select(S::first_lanes(n), v, S::splat(0.0))
+        }
+    }
+}
+
+/// Kernel 1: `y = s(y + bias)` row-wise.
+///
+/// # Safety
+/// See the module doc: ISA available, `y.len() == rows * cols`, `bias.len() == cols`.
+#[inline(always)]
+pub unsafe fn sigmoid_bias_inplace<S: Simd>(y: &mut [f32], rows: usize, cols: usize, bias: &[f32]) {
+    let b = bias.as_ptr();
+    for r in 0..rows {
+        let row = y[r * cols..(r + 1) * cols].as_mut_ptr();
+        let mut c = 0;
+        while c < cols {
+            let n = S::LANES.min(cols - c);
+            // SAFETY: c + n <= cols, so row[c..c+n] and bias[c..c+n] are in bounds.
+            unsafe {
+                let t = S::add(ld::<S>(row.add(c), n, 0.0), ld::<S>(b.add(c), n, 0.0));
+                let (_, _, z) = sigmoid_parts::<S>(t);
+                st::<S>(row.add(c), z, n);
+            }
+            c += n;
+        }
+    }
+}
+
+/// Which output-layer loss [`sigmoid_loss`] computes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Loss {
+    CrossEntropy,
+    SquaredError,
+}
+
+/// Kernels 2 and 2b: sigmoid output with cross-entropy or squared error, loss + gradient
+/// (+ z, + bias-gradient column sums) in one pass over the batch.
+///
+/// # Safety
+/// See the module doc: ISA available, `a`, `x` (and `z_out`) hold `rows * cols`, `bias` and
+/// `bias_grad` hold `cols`.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+pub unsafe fn sigmoid_loss<S: Simd>(
+    loss: Loss,
+    a: &mut [f32],
+    x: &[f32],
+    rows: usize,
+    cols: usize,
+    bias: Option<&[f32]>,
+    z_out: Option<&mut [f32]>,
+    bias_grad: Option<&mut [f32]>,
+) -> f64 {
+    let bias = bias.map(|b| b.as_ptr());
+    let z_out = z_out.map(|z| z.as_mut_ptr());
+    let bias_grad = bias_grad.map(|g| {
+        g.fill(0.0);
+        g.as_mut_ptr()
+    });
+    let mut total = 0.0f64;
+    for r in 0..rows {
+        let off = r * cols;
+        let ar = a[off..off + cols].as_mut_ptr();
+        let xr = x[off..off + cols].as_ptr();
+        // SAFETY: ISA available (caller).
+        let mut acc = unsafe { S::splat(0.0) };
+        let mut c = 0;
+        while c < cols {
+            let n = S::LANES.min(cols - c);
+            // SAFETY: c + n <= cols: every pointer below stays within its row / bias vector;
+            // z_out has rows * cols elements like a.
+            unsafe {
+                let mut t = ld::<S>(ar.add(c), n, 0.0);
+                if let Some(b) = bias {
+                    t = S::add(t, ld::<S>(b.add(c), n, 0.0));
+                }
+                let xv = ld::<S>(xr.add(c), n, 0.0);
+                let (e, r, z) = sigmoid_parts::<S>(t);
+                let (l, g) = match loss {
+                    Loss::CrossEntropy => {
+                        // softplus(t) - x t = ln(1 + e^-|t|) + |t| (t >= 0 ? 1 - x : x):
+                        // a sum of non-negative terms for x in [0, 1], so no cancellation
+                        // (softplus(t) - x t itself loses all digits when x ~ 1, t >> 0).
+                        let one_minus_x = S::sub(S::splat(1.0), xv);
+                        let w = S::select(S::ge(t, S::splat(0.0)), one_minus_x, xv);
+                        (S::mul_add(S::abs(t), w, log1p_unit::<S>(e)), S::sub(z, xv))
+                    }
+                    Loss::SquaredError => {
+                        // (z - x)^2 and 2 (z - x) z (1 - z), z (1 - z) = e r^2
+                        let d = S::sub(z, xv);
+                        let zz = S::mul(S::mul(e, r), r);
+                        (S::mul(d, d), S::mul(S::add(d, d), zz))
+                    }
+                };
+                acc = S::add(acc, keep::<S>(l, n));
+                st::<S>(ar.add(c), g, n);
+                if let Some(zo) = z_out {
+                    st::<S>(zo.add(off + c), z, n);
+                }
+                if let Some(bg) = bias_grad {
+                    let s = S::add(ld::<S>(bg.add(c), n, 0.0), g);
+                    st::<S>(bg.add(c), s, n);
+                }
+            }
+            c += n;
+        }
+        // SAFETY: ISA available (caller).
+        total += unsafe { S::reduce_add(acc) } as f64;
+    }
+    total
+}
+
+/// Kernel 3: `d *= h (1 - h)`, `bias_grad = Σ_rows d`.
+///
+/// # Safety
+/// See the module doc: ISA available, `d` and `h` hold `rows * cols`, `bias_grad` holds `cols`.
+#[inline(always)]
+pub unsafe fn sigmoid_backward<S: Simd>(
+    d: &mut [f32],
+    h: &[f32],
+    rows: usize,
+    cols: usize,
+    bias_grad: &mut [f32],
+) {
+    bias_grad.fill(0.0);
+    let bg = bias_grad.as_mut_ptr();
+    for r in 0..rows {
+        let off = r * cols;
+        let dr = d[off..off + cols].as_mut_ptr();
+        let hr = h[off..off + cols].as_ptr();
+        let mut c = 0;
+        while c < cols {
+            let n = S::LANES.min(cols - c);
+            // SAFETY: c + n <= cols: all pointers stay within their row / bias_grad.
+            unsafe {
+                let hv = ld::<S>(hr.add(c), n, 0.0);
+                // h (1 - h): 1 - h is exact for h >= 1/2 (Sterbenz), so no cancellation.
+                let hh = S::mul(hv, S::sub(S::splat(1.0), hv));
+                let v = S::mul(ld::<S>(dr.add(c), n, 0.0), hh);
+                st::<S>(dr.add(c), v, n);
+                st::<S>(bg.add(c), S::add(ld::<S>(bg.add(c), n, 0.0), v), n);
+            }
+            c += n;
+        }
+    }
+}
+
+/// Kernel 4: row-wise softmax + NLL + gradient (+ bias-gradient column sums, + arg-max).
+///
+/// # Safety
+/// See the module doc: ISA available, `logits` holds `rows * cols`, `labels` and `pred` hold
+/// `rows`, every label `< cols`, `bias` and `bias_grad` hold `cols`, `cols > 0` if `rows > 0`.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+pub unsafe fn softmax_nll<S: Simd>(
+    logits: &mut [f32],
+    rows: usize,
+    cols: usize,
+    bias: Option<&[f32]>,
+    labels: &[u32],
+    bias_grad: Option<&mut [f32]>,
+    mut pred: Option<&mut [u32]>,
+) -> SoftmaxStats {
+    let bias = bias.map(|b| b.as_ptr());
+    let bias_grad = bias_grad.map(|g| {
+        g.fill(0.0);
+        g.as_mut_ptr()
+    });
+    let mut stats = SoftmaxStats::default();
+    for r in 0..rows {
+        let row = logits[r * cols..(r + 1) * cols].as_mut_ptr();
+        let y = labels[r] as usize;
+        // SAFETY (whole row body): every chunk c..c+n has c + n <= cols; y < cols (caller).
+        unsafe {
+            // The label's logit in f64, as the reference has it, before the row is overwritten.
+            let ty = *row.add(y) as f64 + bias.map_or(0.0, |b| *b.add(y) as f64);
+            // Pass 1: t = logits + bias (stored back), running max.
+            let mut vmax = S::splat(f32::NEG_INFINITY);
+            let mut c = 0;
+            while c < cols {
+                let n = S::LANES.min(cols - c);
+                let mut t = ld::<S>(row.add(c), n, f32::NEG_INFINITY);
+                if let Some(b) = bias {
+                    t = S::add(t, ld::<S>(b.add(c), n, 0.0));
+                    st::<S>(row.add(c), t, n);
+                }
+                vmax = S::max(vmax, t);
+                c += n;
+            }
+            let mx = S::reduce_max(vmax);
+            // Arg-max: the first column equal to the maximum.
+            let vm = S::splat(mx);
+            let mut arg = 0;
+            let mut c = 0;
+            while c < cols {
+                let n = S::LANES.min(cols - c);
+                let bits = S::eq_bits(ld::<S>(row.add(c), n, f32::NEG_INFINITY), vm);
+                if bits != 0 {
+                    arg = c + bits.trailing_zeros() as usize;
+                    break;
+                }
+                c += n;
+            }
+            // Pass 2: e = exp(t - max), stored, summed.
+            let mut vsum = S::splat(0.0);
+            let mut c = 0;
+            while c < cols {
+                let n = S::LANES.min(cols - c);
+                let e = exp::<S>(S::sub(ld::<S>(row.add(c), n, 0.0), vm));
+                st::<S>(row.add(c), e, n);
+                vsum = S::add(vsum, keep::<S>(e, n));
+                c += n;
+            }
+            let s = S::reduce_add(vsum);
+            stats.loss += mx as f64 + (s as f64).ln() - ty;
+            if arg == y {
+                stats.correct += 1;
+            }
+            if let Some(p) = pred.as_deref_mut() {
+                p[r] = arg as u32;
+            }
+            // Pass 3: p = e / s (the one-hot is subtracted below), column sums.
+            let inv = S::splat(1.0 / s);
+            let mut c = 0;
+            while c < cols {
+                let n = S::LANES.min(cols - c);
+                let p = S::mul(ld::<S>(row.add(c), n, 0.0), inv);
+                st::<S>(row.add(c), p, n);
+                if let Some(bg) = bias_grad {
+                    st::<S>(bg.add(c), S::add(ld::<S>(bg.add(c), n, 0.0), p), n);
+                }
+                c += n;
+            }
+            *row.add(y) -= 1.0;
+            if let Some(bg) = bias_grad {
+                *bg.add(y) -= 1.0;
+            }
+        }
+    }
+    stats
+}
+
+/// Kernel 5: exactly `count` zeros per row. The indices come from
+/// [`reference::choose_indices`] (the same draws as the reference, so every ISA is
+/// bit-identical); the vector unit does the row copy.
+///
+/// # Safety
+/// See the module doc: ISA available, `x` and `out` hold `rows * cols`, `count <= cols`,
+/// `scratch` holds at least `cols`.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+pub unsafe fn mask_fixed<S: Simd>(
+    x: &[f32],
+    out: &mut [f32],
+    rows: usize,
+    cols: usize,
+    count: usize,
+    rng: &mut Xoshiro256PlusPlus,
+    scratch: &mut [u32],
+) {
+    for r in 0..rows {
+        reference::choose_indices(rng, cols, count, scratch);
+        let off = r * cols;
+        let xr = x[off..off + cols].as_ptr();
+        let o = &mut out[off..off + cols];
+        let op = o.as_mut_ptr();
+        let mut c = 0;
+        while c < cols {
+            let n = S::LANES.min(cols - c);
+            // SAFETY: c + n <= cols: within the row of x and of out.
+            unsafe { st::<S>(op.add(c), ld::<S>(xr.add(c), n, 0.0), n) };
+            c += n;
+        }
+        for &i in &scratch[..count] {
+            o[i as usize] = 0.0;
+        }
+    }
+}
+
+/// Components per batch of draws in [`mask_bernoulli`]: 8 `next_u64`, 16 `u32`.
+const BERNOULLI_BLOCK: usize = 16;
+
+/// Kernel 5b: Bernoulli masking. Draws 8 `next_u64` into a buffer of 16 `u32` (low half
+/// first, as the reference consumes them), then compares and blends a vector at a time; the
+/// last `< 16` components go through the reference itself (same draw order).
+///
+/// # Safety
+/// See the module doc: ISA available, `out.len() == x.len()`; `S::LANES` divides 16.
+#[inline(always)]
+pub unsafe fn mask_bernoulli<S: Simd>(
+    x: &[f32],
+    out: &mut [f32],
+    p: f32,
+    rng: &mut Xoshiro256PlusPlus,
+) {
+    use rand_xoshiro::rand_core::Rng;
+    let t = reference::bernoulli_threshold(p);
+    let len = x.len();
+    let full = len - len % BERNOULLI_BLOCK;
+    let mut draws = [0u32; BERNOULLI_BLOCK];
+    let mut i = 0;
+    while i < full {
+        for k in 0..BERNOULLI_BLOCK / 2 {
+            let v = rng.next_u64();
+            draws[2 * k] = v as u32;
+            draws[2 * k + 1] = (v >> 32) as u32;
+        }
+        let mut l = 0;
+        while l < BERNOULLI_BLOCK {
+            // SAFETY: i + l + LANES <= full <= len; draws has 16 entries and LANES divides 16.
+            unsafe {
+                let drop = S::lt_u32(draws.as_ptr().add(l), t);
+                let v = S::load(x.as_ptr().add(i + l));
+                S::store(
+                    out.as_mut_ptr().add(i + l),
+                    S::select(drop, S::splat(0.0), v),
+                );
+            }
+            l += S::LANES;
+        }
+        i += BERNOULLI_BLOCK;
+    }
+    reference::mask_bernoulli(&x[full..], &mut out[full..], p, rng);
+}
+
+/// Kernel 6: `w -= lr (g + wd w)`.
+///
+/// # Safety
+/// See the module doc: ISA available, `g.len() == w.len()`.
+#[inline(always)]
+pub unsafe fn sgd_update<S: Simd>(w: &mut [f32], g: &[f32], lr: f32, weight_decay: f32) {
+    let len = w.len();
+    let (wp, gp) = (w.as_mut_ptr(), g.as_ptr());
+    // SAFETY: ISA available (caller).
+    let (vlr, vwd) = unsafe { (S::splat(lr), S::splat(weight_decay)) };
+    let mut c = 0;
+    while c < len {
+        let n = S::LANES.min(len - c);
+        // SAFETY: c + n <= len = g.len().
+        unsafe {
+            let wv = ld::<S>(wp.add(c), n, 0.0);
+            let v = S::mul_add(vwd, wv, ld::<S>(gp.add(c), n, 0.0));
+            st::<S>(wp.add(c), S::neg_mul_add(vlr, v, wv), n);
+        }
+        c += n;
+    }
+}
+
+/// Which element-wise math function [`math_inplace`] applies.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum MathFn {
+    Exp,
+    Sigmoid,
+    Softplus,
+}
+
+/// `x = f(x)` element-wise, for testing and measuring the vector math of each ISA.
+///
+/// # Safety
+/// See the module doc: ISA available.
+#[inline(always)]
+pub unsafe fn math_inplace<S: Simd>(f: MathFn, x: &mut [f32]) {
+    let len = x.len();
+    let p = x.as_mut_ptr();
+    let mut c = 0;
+    while c < len {
+        let n = S::LANES.min(len - c);
+        // SAFETY: c + n <= len.
+        unsafe {
+            let t = ld::<S>(p.add(c), n, 0.0);
+            let v = match f {
+                MathFn::Exp => exp::<S>(t),
+                MathFn::Sigmoid => sigmoid_parts::<S>(t).2,
+                MathFn::Softplus => {
+                    let (e, _, _) = sigmoid_parts::<S>(t);
+                    S::add(S::max(t, S::splat(0.0)), log1p_unit::<S>(e))
+                }
+            };
+            st::<S>(p.add(c), v, n);
+        }
+        c += n;
+    }
+}

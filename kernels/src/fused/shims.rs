@@ -1,0 +1,150 @@
+//! The macro that stamps out one ISA's thin `#[target_feature]` shims around the generic
+//! bodies of [`super::generic`], and that ISA's [`super::FusedFns`] table.
+
+/// `fused_shims!(Token, #[target_feature(enable = "...")])` defines, in the invoking module,
+/// the same names for every ISA (`sigmoid_bias_inplace`, `sigmoid_xent`, ...) and `FNS`.
+macro_rules! fused_shims {
+    ($S:ty $(, #[$attr:meta])*) => {
+        use crate::fused::generic::{self, Loss, MathFn};
+        use crate::fused::FusedFns;
+        use crate::reference::SoftmaxStats;
+        use crate::Xoshiro256PlusPlus;
+
+        /// # Safety
+        /// The CPU supports this ISA; `y.len() == rows * cols`, `bias.len() == cols`.
+        $(#[$attr])*
+        unsafe fn sigmoid_bias_inplace(y: &mut [f32], rows: usize, cols: usize, bias: &[f32]) {
+            // SAFETY: forwarded contract.
+            unsafe { generic::sigmoid_bias_inplace::<$S>(y, rows, cols, bias) }
+        }
+
+        /// # Safety
+        /// The CPU supports this ISA; shapes as checked by `Kernels::sigmoid_xent`.
+        #[allow(clippy::too_many_arguments)]
+        $(#[$attr])*
+        unsafe fn sigmoid_xent(
+            a: &mut [f32],
+            x: &[f32],
+            rows: usize,
+            cols: usize,
+            bias: Option<&[f32]>,
+            z_out: Option<&mut [f32]>,
+            bias_grad: Option<&mut [f32]>,
+        ) -> f64 {
+            // SAFETY: forwarded contract.
+            unsafe {
+                generic::sigmoid_loss::<$S>(
+                    Loss::CrossEntropy, a, x, rows, cols, bias, z_out, bias_grad,
+                )
+            }
+        }
+
+        /// # Safety
+        /// The CPU supports this ISA; shapes as checked by `Kernels::sigmoid_sqerr`.
+        #[allow(clippy::too_many_arguments)]
+        $(#[$attr])*
+        unsafe fn sigmoid_sqerr(
+            a: &mut [f32],
+            x: &[f32],
+            rows: usize,
+            cols: usize,
+            bias: Option<&[f32]>,
+            z_out: Option<&mut [f32]>,
+            bias_grad: Option<&mut [f32]>,
+        ) -> f64 {
+            // SAFETY: forwarded contract.
+            unsafe {
+                generic::sigmoid_loss::<$S>(
+                    Loss::SquaredError, a, x, rows, cols, bias, z_out, bias_grad,
+                )
+            }
+        }
+
+        /// # Safety
+        /// The CPU supports this ISA; shapes as checked by `Kernels::sigmoid_backward`.
+        $(#[$attr])*
+        unsafe fn sigmoid_backward(
+            d: &mut [f32],
+            h: &[f32],
+            rows: usize,
+            cols: usize,
+            bias_grad: &mut [f32],
+        ) {
+            // SAFETY: forwarded contract.
+            unsafe { generic::sigmoid_backward::<$S>(d, h, rows, cols, bias_grad) }
+        }
+
+        /// # Safety
+        /// The CPU supports this ISA; shapes and labels as checked by `Kernels::softmax_nll`.
+        #[allow(clippy::too_many_arguments)]
+        $(#[$attr])*
+        unsafe fn softmax_nll(
+            logits: &mut [f32],
+            rows: usize,
+            cols: usize,
+            bias: Option<&[f32]>,
+            labels: &[u32],
+            bias_grad: Option<&mut [f32]>,
+            pred: Option<&mut [u32]>,
+        ) -> SoftmaxStats {
+            // SAFETY: forwarded contract.
+            unsafe { generic::softmax_nll::<$S>(logits, rows, cols, bias, labels, bias_grad, pred) }
+        }
+
+        /// # Safety
+        /// The CPU supports this ISA; shapes as checked by `Kernels::mask_fixed`.
+        #[allow(clippy::too_many_arguments)]
+        $(#[$attr])*
+        unsafe fn mask_fixed(
+            x: &[f32],
+            out: &mut [f32],
+            rows: usize,
+            cols: usize,
+            count: usize,
+            rng: &mut Xoshiro256PlusPlus,
+            scratch: &mut [u32],
+        ) {
+            // SAFETY: forwarded contract.
+            unsafe { generic::mask_fixed::<$S>(x, out, rows, cols, count, rng, scratch) }
+        }
+
+        /// # Safety
+        /// The CPU supports this ISA; `out.len() == x.len()`.
+        $(#[$attr])*
+        unsafe fn mask_bernoulli(x: &[f32], out: &mut [f32], p: f32, rng: &mut Xoshiro256PlusPlus) {
+            // SAFETY: forwarded contract.
+            unsafe { generic::mask_bernoulli::<$S>(x, out, p, rng) }
+        }
+
+        /// # Safety
+        /// The CPU supports this ISA; `g.len() == w.len()`.
+        $(#[$attr])*
+        unsafe fn sgd_update(w: &mut [f32], g: &[f32], lr: f32, weight_decay: f32) {
+            // SAFETY: forwarded contract.
+            unsafe { generic::sgd_update::<$S>(w, g, lr, weight_decay) }
+        }
+
+        /// # Safety
+        /// The CPU supports this ISA.
+        $(#[$attr])*
+        unsafe fn math_inplace(f: MathFn, x: &mut [f32]) {
+            // SAFETY: forwarded contract.
+            unsafe { generic::math_inplace::<$S>(f, x) }
+        }
+
+        /// This ISA's fused-kernel entry points.
+        pub(crate) const FNS: FusedFns = FusedFns {
+            sigmoid_bias_inplace,
+            sigmoid_xent,
+            sigmoid_sqerr,
+            sigmoid_backward,
+            softmax_nll,
+            mask_fixed,
+            mask_bernoulli,
+            sgd_update,
+            math_inplace,
+        };
+    };
+}
+
+pub(crate) use fused_shims;

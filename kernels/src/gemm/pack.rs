@@ -1,0 +1,167 @@
+//! Packing of A and B blocks into the zero-padded micro-panel layouts the micro-kernel reads.
+//!
+//! ```text
+//! packed A block (mc x kc): ceil(mc/MR) micro-panels, each MR x kc, k-major:
+//!     panel r, element (i, p) at  r*MR*kc + p*MR + i        rows i >= mc - r*MR are 0
+//! packed B panel (kc x nc): ceil(nc/NR) micro-panels, each kc x NR, row-major:
+//!     panel s, element (p, j) at  s*NR*kc + p*NR + j        columns j >= nc - s*NR are 0
+//! ```
+//!
+//! Safe code over slices: packing is O(mk + nk) against the O(mnk) of the kernel.
+
+use crate::Trans;
+
+/// A read-only row-major operand view with its transpose flag: `op(X)(r, c)`.
+#[derive(Clone, Copy)]
+pub(crate) struct Operand<'a> {
+    pub data: &'a [f32],
+    pub ld: usize,
+    pub trans: Trans,
+}
+
+/// Pack rows `i0..i0+mc`, columns `p0..p0+kc` of `op(A)` into `dst` (MR-row micro-panels).
+pub(crate) fn pack_a_block(
+    a: Operand<'_>,
+    i0: usize,
+    mc: usize,
+    p0: usize,
+    kc: usize,
+    mr: usize,
+    dst: &mut [f32],
+) {
+    let panels = mc.div_ceil(mr);
+    let dst = &mut dst[..panels * mr * kc];
+    for (r, panel) in dst.chunks_exact_mut(mr * kc).enumerate() {
+        let rows = mr.min(mc - r * mr);
+        let ib = i0 + r * mr;
+        match a.trans {
+            Trans::N => {
+                // op(A)(i, p) = a[i*lda + p]: each row is contiguous in p.
+                for i in 0..rows {
+                    let src = &a.data[(ib + i) * a.ld + p0..][..kc];
+                    for (p, &v) in src.iter().enumerate() {
+                        panel[p * mr + i] = v;
+                    }
+                }
+                if rows < mr {
+                    for p in 0..kc {
+                        panel[p * mr + rows..(p + 1) * mr].fill(0.0);
+                    }
+                }
+            }
+            Trans::T => {
+                // op(A)(i, p) = a[p*lda + i]: each step of p is a contiguous run of rows.
+                for p in 0..kc {
+                    let src = &a.data[(p0 + p) * a.ld + ib..][..rows];
+                    let out = &mut panel[p * mr..(p + 1) * mr];
+                    out[..rows].copy_from_slice(src);
+                    out[rows..].fill(0.0);
+                }
+            }
+        }
+    }
+}
+
+/// Pack rows `p0..p0+kc`, columns `j0..j0+nc` of `op(B)` into `dst` (NR-column micro-panels).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn pack_b_panel(
+    b: Operand<'_>,
+    p0: usize,
+    kc: usize,
+    j0: usize,
+    nc: usize,
+    nr: usize,
+    dst: &mut [f32],
+) {
+    let panels = nc.div_ceil(nr);
+    let dst = &mut dst[..panels * nr * kc];
+    for (s, panel) in dst.chunks_exact_mut(nr * kc).enumerate() {
+        let cols = nr.min(nc - s * nr);
+        let jb = j0 + s * nr;
+        match b.trans {
+            Trans::N => {
+                // op(B)(p, j) = b[p*ldb + j]: each step of p is a contiguous run of columns.
+                for p in 0..kc {
+                    let src = &b.data[(p0 + p) * b.ld + jb..][..cols];
+                    let out = &mut panel[p * nr..(p + 1) * nr];
+                    out[..cols].copy_from_slice(src);
+                    out[cols..].fill(0.0);
+                }
+            }
+            Trans::T => {
+                // op(B)(p, j) = b[j*ldb + p]: transpose 8 columns at a time so each source
+                // row is read contiguously and each destination row gets 8 neighbours.
+                let mut j = 0;
+                while j + 8 <= cols {
+                    let rows: [&[f32]; 8] =
+                        std::array::from_fn(|t| &b.data[(jb + j + t) * b.ld + p0..][..kc]);
+                    for p in 0..kc {
+                        let out = &mut panel[p * nr + j..p * nr + j + 8];
+                        for t in 0..8 {
+                            out[t] = rows[t][p];
+                        }
+                    }
+                    j += 8;
+                }
+                while j < cols {
+                    let src = &b.data[(jb + j) * b.ld + p0..][..kc];
+                    for (p, &v) in src.iter().enumerate() {
+                        panel[p * nr + j] = v;
+                    }
+                    j += 1;
+                }
+                if cols < nr {
+                    for p in 0..kc {
+                        panel[p * nr + cols..(p + 1) * nr].fill(0.0);
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn packs_a_with_zero_padding() {
+        // op(A) is 3 x 2: rows [1 2], [3 4], [5 6]; MR = 2 -> 2 panels, the second padded.
+        let a = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
+        let mut dst = [9.0f32; 8];
+        let op = Operand {
+            data: &a,
+            ld: 2,
+            trans: Trans::N,
+        };
+        pack_a_block(op, 0, 3, 0, 2, 2, &mut dst);
+        assert_eq!(dst, [1.0, 3.0, 2.0, 4.0, 5.0, 0.0, 6.0, 0.0]);
+        // The same op(A) stored transposed (2 x 3).
+        let at = [1.0, 3.0, 5.0, 2.0, 4.0, 6.0];
+        let mut dst2 = [9.0f32; 8];
+        let op = Operand {
+            data: &at,
+            ld: 3,
+            trans: Trans::T,
+        };
+        pack_a_block(op, 0, 3, 0, 2, 2, &mut dst2);
+        assert_eq!(dst, dst2);
+    }
+
+    #[test]
+    fn packs_b_with_zero_padding() {
+        // op(B) is 2 x 11 (k x n), NR = 8 -> 2 panels; stored as N and as T.
+        let (k, n, nr) = (2, 11, 8);
+        let b: Vec<f32> = (0..k * n).map(|v| v as f32 + 1.0).collect();
+        let bt: Vec<f32> = (0..n * k).map(|x| b[(x % k) * n + x / k]).collect();
+        let mut d1 = vec![9.0f32; 2 * nr * k];
+        let mut d2 = vec![7.0f32; 2 * nr * k];
+        let op = |data, ld, trans| Operand { data, ld, trans };
+        pack_b_panel(op(&b, n, Trans::N), 0, k, 0, n, nr, &mut d1);
+        pack_b_panel(op(&bt, k, Trans::T), 0, k, 0, n, nr, &mut d2);
+        assert_eq!(d1, d2);
+        assert_eq!(&d1[..8], &b[..8]);
+        assert_eq!(&d1[16..19], &b[8..11]);
+        assert!(d1[19..24].iter().all(|&v| v == 0.0));
+    }
+}

@@ -1,0 +1,174 @@
+//! The AVX2 + FMA vocabulary: 8 `f32` lanes in a `__m256`, masks as all-ones lanes.
+
+use std::arch::x86_64::*;
+
+use super::Simd;
+
+/// The AVX2 + FMA token.
+#[derive(Clone, Copy, Debug)]
+pub struct Avx2;
+
+/// A lane mask of the first `n` lanes of 8, as the `__m256i` that maskload/maskstore take.
+#[inline(always)]
+unsafe fn prefix_mask(n: usize) -> __m256i {
+    // SAFETY: AVX2 is available (caller's contract).
+    unsafe {
+        let iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+        _mm256_cmpgt_epi32(_mm256_set1_epi32(n as i32), iota)
+    }
+}
+
+// SAFETY: every method uses AVX/AVX2/FMA only; callers hold the Avx2 table, built only after
+// run-time detection of avx2 and fma.
+unsafe impl Simd for Avx2 {
+    const LANES: usize = 8;
+    type V = __m256;
+    type M = __m256;
+
+    #[inline(always)]
+    unsafe fn splat(x: f32) -> __m256 {
+        // SAFETY: AVX available.
+        unsafe { _mm256_set1_ps(x) }
+    }
+    #[inline(always)]
+    unsafe fn load(p: *const f32) -> __m256 {
+        // SAFETY: `p..p+8` readable (caller).
+        unsafe { _mm256_loadu_ps(p) }
+    }
+    #[inline(always)]
+    unsafe fn load_partial(p: *const f32, n: usize, fill: f32) -> __m256 {
+        // SAFETY: maskload does not touch masked-off lanes; `p..p+n` readable (caller).
+        unsafe {
+            let m = prefix_mask(n);
+            let v = _mm256_maskload_ps(p, m);
+            _mm256_blendv_ps(_mm256_set1_ps(fill), v, _mm256_castsi256_ps(m))
+        }
+    }
+    #[inline(always)]
+    unsafe fn store(p: *mut f32, v: __m256) {
+        // SAFETY: `p..p+8` writable (caller).
+        unsafe { _mm256_storeu_ps(p, v) }
+    }
+    #[inline(always)]
+    unsafe fn store_partial(p: *mut f32, v: __m256, n: usize) {
+        // SAFETY: maskstore does not touch masked-off lanes; `p..p+n` writable (caller).
+        unsafe { _mm256_maskstore_ps(p, prefix_mask(n), v) }
+    }
+
+    #[inline(always)]
+    unsafe fn add(a: __m256, b: __m256) -> __m256 {
+        // SAFETY: AVX available.
+        unsafe { _mm256_add_ps(a, b) }
+    }
+    #[inline(always)]
+    unsafe fn sub(a: __m256, b: __m256) -> __m256 {
+        // SAFETY: AVX available.
+        unsafe { _mm256_sub_ps(a, b) }
+    }
+    #[inline(always)]
+    unsafe fn mul(a: __m256, b: __m256) -> __m256 {
+        // SAFETY: AVX available.
+        unsafe { _mm256_mul_ps(a, b) }
+    }
+    #[inline(always)]
+    unsafe fn div(a: __m256, b: __m256) -> __m256 {
+        // SAFETY: AVX available.
+        unsafe { _mm256_div_ps(a, b) }
+    }
+    #[inline(always)]
+    unsafe fn mul_add(a: __m256, b: __m256, c: __m256) -> __m256 {
+        // SAFETY: FMA available.
+        unsafe { _mm256_fmadd_ps(a, b, c) }
+    }
+    #[inline(always)]
+    unsafe fn neg_mul_add(a: __m256, b: __m256, c: __m256) -> __m256 {
+        // SAFETY: FMA available.
+        unsafe { _mm256_fnmadd_ps(a, b, c) }
+    }
+    #[inline(always)]
+    unsafe fn max(a: __m256, b: __m256) -> __m256 {
+        // SAFETY: AVX available.
+        unsafe { _mm256_max_ps(a, b) }
+    }
+    #[inline(always)]
+    unsafe fn min(a: __m256, b: __m256) -> __m256 {
+        // SAFETY: AVX available.
+        unsafe { _mm256_min_ps(a, b) }
+    }
+    #[inline(always)]
+    unsafe fn abs(a: __m256) -> __m256 {
+        // SAFETY: AVX available.
+        unsafe { _mm256_andnot_ps(_mm256_set1_ps(-0.0), a) }
+    }
+    #[inline(always)]
+    unsafe fn round(a: __m256) -> __m256 {
+        // SAFETY: AVX available.
+        unsafe { _mm256_round_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(a) }
+    }
+    #[inline(always)]
+    unsafe fn pow2i(n: __m256) -> __m256 {
+        // SAFETY: AVX2 available.
+        unsafe {
+            let i = _mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127));
+            _mm256_castsi256_ps(_mm256_slli_epi32::<23>(i))
+        }
+    }
+
+    #[inline(always)]
+    unsafe fn lt(a: __m256, b: __m256) -> __m256 {
+        // SAFETY: AVX available.
+        unsafe { _mm256_cmp_ps::<_CMP_LT_OQ>(a, b) }
+    }
+    #[inline(always)]
+    unsafe fn ge(a: __m256, b: __m256) -> __m256 {
+        // SAFETY: AVX available.
+        unsafe { _mm256_cmp_ps::<_CMP_GE_OQ>(a, b) }
+    }
+    #[inline(always)]
+    unsafe fn first_lanes(n: usize) -> __m256 {
+        // SAFETY: AVX2 available.
+        unsafe { _mm256_castsi256_ps(prefix_mask(n)) }
+    }
+    #[inline(always)]
+    unsafe fn select(m: __m256, a: __m256, b: __m256) -> __m256 {
+        // SAFETY: AVX available.
+        unsafe { _mm256_blendv_ps(b, a, m) }
+    }
+    #[inline(always)]
+    unsafe fn eq_bits(a: __m256, b: __m256) -> u64 {
+        // SAFETY: AVX available.
+        unsafe { _mm256_movemask_ps(_mm256_cmp_ps::<_CMP_EQ_OQ>(a, b)) as u32 as u64 }
+    }
+    #[inline(always)]
+    unsafe fn lt_u32(p: *const u32, t: u32) -> __m256 {
+        // SAFETY: `p..p+8` readable (caller); AVX2 available. Unsigned `u < t` as signed
+        // compare after flipping the sign bits.
+        unsafe {
+            let flip = _mm256_set1_epi32(i32::MIN);
+            let u = _mm256_xor_si256(_mm256_loadu_si256(p as *const __m256i), flip);
+            let tt = _mm256_xor_si256(_mm256_set1_epi32(t as i32), flip);
+            _mm256_castsi256_ps(_mm256_cmpgt_epi32(tt, u))
+        }
+    }
+
+    #[inline(always)]
+    unsafe fn reduce_add(a: __m256) -> f32 {
+        // SAFETY: AVX available.
+        unsafe {
+            let s = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps::<1>(a));
+            let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+            let s = _mm_add_ss(s, _mm_movehdup_ps(s));
+            _mm_cvtss_f32(s)
+        }
+    }
+    #[inline(always)]
+    unsafe fn reduce_max(a: __m256) -> f32 {
+        // SAFETY: AVX available.
+        unsafe {
+            let s = _mm_max_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps::<1>(a));
+            let s = _mm_max_ps(s, _mm_movehl_ps(s, s));
+            let s = _mm_max_ss(s, _mm_movehdup_ps(s));
+            _mm_cvtss_f32(s)
+        }
+    }
+}

@@ -1,0 +1,181 @@
+//! A small per-ISA SIMD vocabulary, and the vector math written once over it.
+//!
+//! Every ISA module ([`scalar`], `avx2`, `avx512`, `neon`) implements the same trait, [`Simd`]:
+//! `splat`, `load`, `load_partial`, `store`, `store_partial`, `add`, `sub`, `mul`, `div`,
+//! `mul_add`, `neg_mul_add`, `max`, `min`, `abs`, comparisons into a lane mask, `select`,
+//! `reduce_add`, `reduce_max`, `round` and `pow2i`. The fused kernels in [`crate::fused`] and the
+//! math functions here ([`exp`], [`sigmoid_parts`], [`log1p_unit`]) are written once, generically
+//! over that vocabulary: a new ISA adds primitives, not algorithms.
+//!
+//! All primitives are `#[inline(always)]` and `unsafe`: they may only run on a CPU that has the
+//! ISA, and (for the loads and stores) on pointers valid for the lanes they touch. The only
+//! `#[target_feature]` functions are the thin shims in `crate::fused::{avx2, avx512, neon}`,
+//! into which these bodies inline.
+
+#[cfg(target_arch = "x86_64")]
+pub mod avx2;
+#[cfg(target_arch = "x86_64")]
+pub mod avx512;
+#[cfg(target_arch = "aarch64")]
+pub mod neon;
+pub mod scalar;
+
+/// The vocabulary one ISA provides. `V` is a vector of `LANES` `f32`, `M` a lane mask.
+///
+/// # Safety
+///
+/// Implementations use the instructions of their ISA: every method may only be called when the
+/// running CPU supports it (the fused-kernel table is only built for a supported ISA).
+pub unsafe trait Simd: Copy {
+    /// `f32` lanes in one vector.
+    const LANES: usize;
+    /// A vector of `LANES` `f32`.
+    type V: Copy;
+    /// A lane mask (one bit or one all-ones lane per lane).
+    type M: Copy;
+
+    /// Every lane `x`.
+    unsafe fn splat(x: f32) -> Self::V;
+    /// `LANES` values from `p` (any alignment).
+    ///
+    /// # Safety
+    /// `p..p+LANES` readable; the ISA is available.
+    unsafe fn load(p: *const f32) -> Self::V;
+    /// The first `n < LANES` values from `p`; the other lanes are `fill`. Never touches
+    /// memory past `p + n`.
+    ///
+    /// # Safety
+    /// `p..p+n` readable; the ISA is available.
+    unsafe fn load_partial(p: *const f32, n: usize, fill: f32) -> Self::V;
+    /// Store all lanes to `p` (any alignment).
+    ///
+    /// # Safety
+    /// `p..p+LANES` writable; the ISA is available.
+    unsafe fn store(p: *mut f32, v: Self::V);
+    /// Store the first `n < LANES` lanes to `p`; memory past `p + n` is not touched.
+    ///
+    /// # Safety
+    /// `p..p+n` writable; the ISA is available.
+    unsafe fn store_partial(p: *mut f32, v: Self::V, n: usize);
+
+    /// `a + b`.
+    unsafe fn add(a: Self::V, b: Self::V) -> Self::V;
+    /// `a - b`.
+    unsafe fn sub(a: Self::V, b: Self::V) -> Self::V;
+    /// `a * b`.
+    unsafe fn mul(a: Self::V, b: Self::V) -> Self::V;
+    /// `a / b` (correctly rounded).
+    unsafe fn div(a: Self::V, b: Self::V) -> Self::V;
+    /// `a * b + c` (fused where the ISA has FMA).
+    unsafe fn mul_add(a: Self::V, b: Self::V, c: Self::V) -> Self::V;
+    /// `c - a * b` (fused where the ISA has FMA).
+    unsafe fn neg_mul_add(a: Self::V, b: Self::V, c: Self::V) -> Self::V;
+    /// Lane-wise maximum (inputs are never NaN here).
+    unsafe fn max(a: Self::V, b: Self::V) -> Self::V;
+    /// Lane-wise minimum (inputs are never NaN here).
+    unsafe fn min(a: Self::V, b: Self::V) -> Self::V;
+    /// `|a|`.
+    unsafe fn abs(a: Self::V) -> Self::V;
+    /// Round to the nearest integer, ties to even (`|a| < 2^22`).
+    unsafe fn round(a: Self::V) -> Self::V;
+    /// `2^n` for integer-valued `n` in `[-126, 127]` (built in the exponent field).
+    unsafe fn pow2i(n: Self::V) -> Self::V;
+
+    /// Lanes where `a < b`.
+    unsafe fn lt(a: Self::V, b: Self::V) -> Self::M;
+    /// Lanes where `a >= b`.
+    unsafe fn ge(a: Self::V, b: Self::V) -> Self::M;
+    /// The first `n` lanes (`n <= LANES`).
+    unsafe fn first_lanes(n: usize) -> Self::M;
+    /// Per lane, `m ? a : b`.
+    unsafe fn select(m: Self::M, a: Self::V, b: Self::V) -> Self::V;
+    /// A bit per lane (bit `l` = lane `l`) of `a == b`.
+    unsafe fn eq_bits(a: Self::V, b: Self::V) -> u64;
+    /// Lanes whose `u32` at `p[l]` is below `t` (unsigned compare).
+    ///
+    /// # Safety
+    /// `p..p+LANES` readable; the ISA is available.
+    unsafe fn lt_u32(p: *const u32, t: u32) -> Self::M;
+
+    /// Sum of the lanes.
+    unsafe fn reduce_add(a: Self::V) -> f32;
+    /// Maximum of the lanes.
+    unsafe fn reduce_max(a: Self::V) -> f32;
+}
+
+/// `ln(FLT_MIN)`: below it `e^x` is not a normal `f32`; [`exp`] clamps its input here.
+pub const EXP_LO: f32 = -87.336_544;
+/// Upper clamp of [`exp`]'s input: `e^88 ≈ 1.65e38` keeps `2^n` inside the exponent range.
+pub const EXP_HI: f32 = 88.0;
+
+/// `e^x`, lane-wise, by range reduction and a polynomial (Cephes `expf`):
+/// `x = n ln2 + r` with `n = round(x log2 e)` and `|r| <= ln2 / 2` (two-constant Cody–Waite
+/// split of `ln 2`), `e^r ≈ 1 + r + r^2 P(r)` with a degree-5 minimax `P`, then `e^x = 2^n e^r`
+/// built in the exponent field.
+///
+/// Below `EXP_LO = -87.3365` the result is 0 (the exact value is a denormal or 0: absolute
+/// error under `FLT_MIN = 1.18e-38`); above `EXP_HI = 88` the input is clamped to 88 (`e^88`).
+///
+/// **Maximum relative error: 8.3e-8 (under 1 ulp) on `[-87, 88]`**, measured against `f64` on a
+/// grid of step 1e-4 (1.75M points) for scalar, AVX2 and AVX-512 (`kernels/tests/fused_math.rs`
+/// asserts `< 1.5e-7` on every ISA, NEON under qemu included).
+#[inline(always)]
+pub unsafe fn exp<S: Simd>(x: S::V) -> S::V {
+    let lo = S::splat(EXP_LO);
+    let underflow = S::lt(x, lo);
+    let x = S::min(S::max(x, lo), S::splat(EXP_HI));
+    let n = S::round(S::mul(x, S::splat(std::f32::consts::LOG2_E)));
+    // r = x - n ln2, with ln2 = C1 + C2 and C1 exact in few bits so n*C1 is exact.
+    let r = S::neg_mul_add(n, S::splat(0.693_359_4), x);
+    let r = S::neg_mul_add(n, S::splat(-2.121_944_4e-4), r);
+    let mut p = S::splat(1.987_569_1e-4);
+    p = S::mul_add(p, r, S::splat(1.398_2e-3));
+    p = S::mul_add(p, r, S::splat(8.333_452e-3));
+    p = S::mul_add(p, r, S::splat(4.166_579_6e-2));
+    p = S::mul_add(p, r, S::splat(1.666_666_5e-1));
+    p = S::mul_add(p, r, S::splat(5.000_000_1e-1));
+    let r2 = S::mul(r, r);
+    let y = S::add(S::mul_add(p, r2, r), S::splat(1.0));
+    S::select(underflow, S::splat(0.0), S::mul(y, S::pow2i(n)))
+}
+
+/// The pieces of the logistic sigmoid of `t`, from one [`exp`] and one division:
+/// `e = e^-|t|`, `r = 1 / (1 + e)`, and `z = s(t)` = `r` where `t >= 0`, `e r` where `t < 0`.
+/// Then `1 - z = e r` where `t >= 0`, `r` where `t < 0`, and `z (1 - z) = e r^2`, both
+/// without cancellation.
+///
+/// **Maximum relative error of `z`: 1.9e-7 (about 1.6 ulp) for `t` in `[-87, 1e4]`**, measured
+/// against `f64` on a dense grid for every ISA (`kernels/tests/fused_math.rs` asserts `< 3e-7`). For
+/// `t < -87.3` the exact value is below `FLT_MIN`; `z` is then at most `1.2e-38` (absolute
+/// error `< 1.2e-38`, asserted; `z = 0` for `t < -87.34`). Finite input never gives NaN; `z` is
+/// exactly 1 for `t > 17`.
+#[inline(always)]
+pub unsafe fn sigmoid_parts<S: Simd>(t: S::V) -> (S::V, S::V, S::V) {
+    let one = S::splat(1.0);
+    let e = exp::<S>(S::sub(S::splat(0.0), S::abs(t)));
+    let r = S::div(one, S::add(one, e));
+    let er = S::mul(e, r);
+    let z = S::select(S::ge(t, S::splat(0.0)), r, er);
+    (e, r, z)
+}
+
+/// `ln(1 + e)` for `e` in `[0, 1]` without cancellation for tiny `e`:
+/// `ln(1 + e) = 2 atanh(s)` with `s = e / (2 + e)` in `[0, 1/3]`, and
+/// `atanh(s) = s (1 + s^2/3 + s^4/5 + ... + s^14/15)` (truncation below `2e-9` relative).
+/// The softplus built on it, `max(t, 0) + log1p_unit(e^-|t|)`, has a maximum relative error
+/// of 2.2e-7 on `[-87, 1e4]` (asserted `< 3e-7` in `kernels/tests/fused_math.rs`).
+#[inline(always)]
+pub unsafe fn log1p_unit<S: Simd>(e: S::V) -> S::V {
+    let s = S::div(e, S::add(S::splat(2.0), e));
+    let s2 = S::mul(s, s);
+    let mut p = S::splat(1.0 / 15.0);
+    p = S::mul_add(p, s2, S::splat(1.0 / 13.0));
+    p = S::mul_add(p, s2, S::splat(1.0 / 11.0));
+    p = S::mul_add(p, s2, S::splat(1.0 / 9.0));
+    p = S::mul_add(p, s2, S::splat(1.0 / 7.0));
+    p = S::mul_add(p, s2, S::splat(1.0 / 5.0));
+    p = S::mul_add(p, s2, S::splat(1.0 / 3.0));
+    p = S::mul(p, s2);
+    let two_s = S::add(s, s);
+    S::mul_add(two_s, p, two_s)
+}

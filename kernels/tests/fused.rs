@@ -1,0 +1,543 @@
+//! Every fused kernel on every ISA the machine has (NEON under qemu) against
+//! `sdae_kernels::reference`, over shapes that hit the vector body, the remainder and the tail,
+//! with extreme logits and targets exactly 0 and 1. Masking must be bit-identical.
+//!
+//! Tolerances scale with f32::EPSILON: a few ulp per element, plus the `|t| eps` that rounding
+//! `a + bias` to `f32` costs (the reference adds in `f64`), plus `rows eps` for column sums.
+
+mod fused_util;
+
+use fused_util::{assert_close, on_every_isa, Gen, COLS, EPS, ROWS};
+use rand_xoshiro::rand_core::{Rng, SeedableRng};
+use sdae_kernels::{reference, Kernels, Xoshiro256PlusPlus};
+
+/// Logits: mostly moderate, some extreme (|a| up to 1e4), some exactly 0.
+fn logits(g: &mut Gen, n: usize) -> Vec<f32> {
+    const EXTREME: [f32; 10] = [
+        -1e4, -1e3, -100.0, -88.0, -20.0, 0.0, 20.0, 88.0, 100.0, 1e4,
+    ];
+    (0..n)
+        .map(|_| {
+            if g.below(8) == 0 {
+                EXTREME[g.below(EXTREME.len() as u64) as usize]
+            } else {
+                g.f32(-12.0, 12.0)
+            }
+        })
+        .collect()
+}
+
+/// Targets in [0, 1], with many exactly 0 and exactly 1.
+fn targets(g: &mut Gen, n: usize) -> Vec<f32> {
+    (0..n)
+        .map(|_| match g.below(5) {
+            0 => 0.0,
+            1 => 1.0,
+            _ => g.f32(0.0, 1.0),
+        })
+        .collect()
+}
+
+#[test]
+fn sigmoid_bias_inplace_matches_reference() {
+    let mut g = Gen::new(1);
+    on_every_isa(|k| {
+        for &rows in &ROWS {
+            for &cols in &COLS {
+                let y0 = logits(&mut g, rows * cols);
+                let bias = g.vec(cols, -2.0, 2.0);
+                let mut want = y0.clone();
+                reference::sigmoid_bias_inplace(&mut want, rows, cols, &bias);
+                let mut got = y0.clone();
+                k.sigmoid_bias_inplace(&mut got, rows, cols, &bias).unwrap();
+                for i in 0..rows * cols {
+                    let t = (y0[i] + bias[i % cols]).abs() as f64;
+                    let tol = (8.0 + t) * EPS * want[i] as f64 + 1.2e-38;
+                    let what = format!("{} sigmoid_bias {rows}x{cols} [{i}]", k.isa());
+                    assert_close(&what, got[i] as f64, want[i] as f64, tol);
+                }
+            }
+        }
+    });
+}
+
+/// Run a sigmoid-loss kernel (xent or sqerr) on `k` and the reference on every shape and
+/// option combination, and compare.
+fn check_sigmoid_loss(k: &Kernels, name: &str, g: &mut Gen, sqerr: bool) {
+    type Kfn = fn(
+        &Kernels,
+        &mut [f32],
+        &[f32],
+        usize,
+        usize,
+        Option<&[f32]>,
+        Option<&mut [f32]>,
+        Option<&mut [f32]>,
+    ) -> Result<f64, sdae_kernels::KernelError>;
+    type Rfn = fn(
+        &mut [f32],
+        &[f32],
+        usize,
+        usize,
+        Option<&[f32]>,
+        Option<&mut [f32]>,
+        Option<&mut [f32]>,
+    ) -> f64;
+    let (kf, rf): (Kfn, Rfn) = if sqerr {
+        (Kernels::sigmoid_sqerr, reference::sigmoid_sqerr)
+    } else {
+        (Kernels::sigmoid_xent, reference::sigmoid_xent)
+    };
+    for &rows in &ROWS {
+        for &cols in &COLS {
+            for opts in 0..4 {
+                let (with_bias, with_z) = (opts & 1 != 0, opts & 2 != 0);
+                let n = rows * cols;
+                let a0 = logits(g, n);
+                let x = targets(g, n);
+                let bias = g.vec(cols, -1.0, 1.0);
+                let bias = with_bias.then_some(&bias[..]);
+                let (mut wa, mut wz, mut wbg) = (a0.clone(), vec![0.0; n], vec![0.0; cols]);
+                let wl = rf(&mut wa, &x, rows, cols, bias, Some(&mut wz), Some(&mut wbg));
+                let (mut ga, mut gz, mut gbg) =
+                    (a0.clone(), vec![f32::NAN; n], vec![f32::NAN; cols]);
+                let gl = kf(
+                    k,
+                    &mut ga,
+                    &x,
+                    rows,
+                    cols,
+                    bias,
+                    with_z.then_some(&mut gz[..]),
+                    Some(&mut gbg),
+                )
+                .unwrap();
+                let what = format!(
+                    "{} {name} {rows}x{cols} bias={with_bias} z={with_z}",
+                    k.isa()
+                );
+                assert!(gl.is_finite(), "{what}: loss {gl}");
+                let mut col_tol = vec![0.0f64; cols];
+                let (mut loss_abs, mut loss_tol) = (0.0f64, 0.0f64);
+                for i in 0..n {
+                    let c = i % cols;
+                    // t, z, the loss term and the gradient in f64, as the reference has them.
+                    let t = a0[i] as f64 + bias.map_or(0.0, |b| b[c] as f64);
+                    let at = t.abs();
+                    let z = reference::sigmoid(t);
+                    let xi = x[i] as f64;
+                    let gw = wa[i] as f64;
+                    // z: a few ulp, plus |t| eps / 2 from rounding a + bias to f32.
+                    let zt = 16.0 * EPS * z + at * EPS * z * (1.0 - z) + 1.2e-38;
+                    let (term, term_tol, gt) = if sqerr {
+                        let d = z - xi;
+                        let zz = z * (1.0 - z);
+                        let dt = zt + EPS * d.abs();
+                        let gt = 2.0 * dt * zz
+                            + 2.0 * d.abs() * (8.0 + at) * EPS * zz
+                            + 2.0 * EPS * gw.abs()
+                            + 1e-37;
+                        (d * d, 2.0 * d.abs() * dt + dt * dt + 2.0 * EPS * d * d, gt)
+                    } else {
+                        let term = reference::softplus(t) - xi * t;
+                        let tt = (16.0 + at) * EPS * term + at * EPS * (z - xi).abs();
+                        (term, tt, zt + 2.0 * EPS * gw.abs())
+                    };
+                    loss_abs += term;
+                    loss_tol += term_tol;
+                    assert_close(&format!("{what} grad[{i}]"), ga[i] as f64, gw, gt);
+                    if with_z {
+                        assert_close(&format!("{what} z[{i}]"), gz[i] as f64, z, zt);
+                    }
+                    col_tol[c] += gt + (rows as f64 + 2.0) * EPS * gw.abs();
+                }
+                // Summation: cols f32 adds per lane at worst, then f64 across rows.
+                loss_tol += (cols as f64 + 8.0) * EPS * loss_abs;
+                assert_close(&format!("{what} loss"), gl, wl, loss_tol + 1e-37);
+                if !with_z {
+                    assert!(
+                        gz.iter().all(|v| v.is_nan()),
+                        "{what}: z_out None but written"
+                    );
+                }
+                for c in 0..cols {
+                    let what = format!("{what} bias_grad[{c}]");
+                    assert_close(&what, gbg[c] as f64, wbg[c] as f64, col_tol[c] + 1e-37);
+                }
+                // Without bias_grad, the same gradient and loss.
+                let mut ha = a0.clone();
+                let hl = kf(k, &mut ha, &x, rows, cols, bias, None, None).unwrap();
+                assert_eq!(
+                    hl.to_bits(),
+                    gl.to_bits(),
+                    "{what}: loss depends on options"
+                );
+                assert_eq!(ha, ga, "{what}: gradient depends on options");
+            }
+        }
+    }
+}
+
+#[test]
+fn sigmoid_xent_matches_reference() {
+    let mut g = Gen::new(2);
+    on_every_isa(|k| check_sigmoid_loss(k, "sigmoid_xent", &mut g, false));
+}
+
+#[test]
+fn sigmoid_sqerr_matches_reference() {
+    let mut g = Gen::new(3);
+    on_every_isa(|k| check_sigmoid_loss(k, "sigmoid_sqerr", &mut g, true));
+}
+
+#[test]
+fn sigmoid_xent_extreme_logits_give_finite_exact_loss() {
+    // t = ±1e4 with targets 0 and 1: loss 0 where the prediction is right, 1e4 where wrong.
+    on_every_isa(|k| {
+        let mut a = vec![1e4f32, 1e4, -1e4, -1e4, 0.0];
+        let x = vec![1.0f32, 0.0, 0.0, 1.0, 0.5];
+        let loss = k.sigmoid_xent(&mut a, &x, 1, 5, None, None, None).unwrap();
+        let want = 2e4 + std::f64::consts::LN_2;
+        assert_close(&format!("{} extreme loss", k.isa()), loss, want, 1e-3);
+        assert_eq!(a, vec![0.0, 1.0, 0.0, -1.0, 0.0], "{}", k.isa());
+    });
+}
+
+#[test]
+fn sigmoid_backward_matches_reference() {
+    let mut g = Gen::new(4);
+    on_every_isa(|k| {
+        for &rows in &ROWS {
+            for &cols in &COLS {
+                let n = rows * cols;
+                let d0 = g.vec(n, -3.0, 3.0);
+                let h = targets(&mut g, n);
+                let (mut wd, mut wbg) = (d0.clone(), vec![0.0; cols]);
+                reference::sigmoid_backward(&mut wd, &h, rows, cols, &mut wbg);
+                let (mut gd, mut gbg) = (d0.clone(), vec![f32::NAN; cols]);
+                k.sigmoid_backward(&mut gd, &h, rows, cols, &mut gbg)
+                    .unwrap();
+                let what = format!("{} sigmoid_backward {rows}x{cols}", k.isa());
+                let mut col_tol = vec![0.0f64; cols];
+                for i in 0..n {
+                    let w = wd[i] as f64;
+                    let tol = 4.0 * EPS * w.abs();
+                    assert_close(&format!("{what} d[{i}]"), gd[i] as f64, w, tol);
+                    col_tol[i % cols] += (rows as f64 + 6.0) * EPS * w.abs();
+                }
+                for c in 0..cols {
+                    let what = format!("{what} bias_grad[{c}]");
+                    assert_close(&what, gbg[c] as f64, wbg[c] as f64, col_tol[c] + 1e-37);
+                }
+            }
+        }
+    });
+}
+
+#[test]
+fn softmax_nll_matches_reference() {
+    let mut g = Gen::new(5);
+    on_every_isa(|k| {
+        for &rows in &ROWS {
+            for &cols in &COLS {
+                for with_bias in [false, true] {
+                    let n = rows * cols;
+                    let mut l0 = g.vec(n, -8.0, 8.0);
+                    // One extreme row: a logit of ±1e4.
+                    if rows > 1 {
+                        l0[cols + g.below(cols as u64) as usize] =
+                            if g.below(2) == 0 { 1e4 } else { -1e4 };
+                    }
+                    let labels: Vec<u32> = (0..rows).map(|_| g.below(cols as u64) as u32).collect();
+                    let bias = g.vec(cols, -1.0, 1.0);
+                    let bias = with_bias.then_some(&bias[..]);
+                    let (mut wl, mut wbg, mut wp) = (l0.clone(), vec![0.0; cols], vec![0u32; rows]);
+                    let ws = reference::softmax_nll(
+                        &mut wl,
+                        rows,
+                        cols,
+                        bias,
+                        &labels,
+                        Some(&mut wbg),
+                        Some(&mut wp),
+                    );
+                    let (mut gl, mut gbg, mut gp) =
+                        (l0.clone(), vec![f32::NAN; cols], vec![u32::MAX; rows]);
+                    let gs = k
+                        .softmax_nll(
+                            &mut gl,
+                            rows,
+                            cols,
+                            bias,
+                            &labels,
+                            Some(&mut gbg),
+                            Some(&mut gp),
+                        )
+                        .unwrap();
+                    let what = format!("{} softmax_nll {rows}x{cols} bias={with_bias}", k.isa());
+                    assert_eq!(gp, wp, "{what}: arg-max");
+                    assert_eq!(gs.correct, ws.correct, "{what}: correct count");
+                    let mut loss_tol = 0.0;
+                    let mut col_tol = vec![0.0f64; cols];
+                    for r in 0..rows {
+                        let t = |c: usize| (l0[r * cols + c] + bias.map_or(0.0, |b| b[c])) as f64;
+                        let tmax = (0..cols).map(|c| t(c).abs()).fold(0.0, f64::max);
+                        loss_tol += (16.0 + 4.0 * tmax) * EPS;
+                        for c in 0..cols {
+                            let i = r * cols + c;
+                            let w = wl[i] as f64;
+                            let p = w + (labels[r] as usize == c) as u32 as f64;
+                            let tol = (16.0 + 2.0 * (t(c).abs() + tmax)) * EPS * p
+                                + 2.0 * EPS * w.abs()
+                                + 1e-37;
+                            assert_close(&format!("{what} grad[{i}]"), gl[i] as f64, w, tol);
+                            col_tol[c] += tol + (rows as f64 + 2.0) * EPS * w.abs();
+                        }
+                    }
+                    assert!(gs.loss.is_finite(), "{what}: loss {}", gs.loss);
+                    assert_close(&format!("{what} loss"), gs.loss, ws.loss, loss_tol);
+                    for c in 0..cols {
+                        let what = format!("{what} bias_grad[{c}]");
+                        assert_close(&what, gbg[c] as f64, wbg[c] as f64, col_tol[c]);
+                    }
+                }
+            }
+        }
+    });
+}
+
+/// Inputs with no zeros, so every zero in the output is a masked component.
+fn nonzero(g: &mut Gen, n: usize) -> Vec<f32> {
+    g.vec(n, 0.5, 1.5)
+}
+
+#[test]
+fn mask_fixed_is_bit_identical_and_exact() {
+    let mut g = Gen::new(6);
+    on_every_isa(|k| {
+        for &rows in &ROWS {
+            for &cols in &COLS {
+                for nu in [0.0, 0.1, 0.25, 0.5, 0.9, 1.0] {
+                    let count = reference::masked_count(nu, cols);
+                    let x = nonzero(&mut g, rows * cols);
+                    let seed = g.u64();
+                    let mut scratch = vec![0u32; cols + 3];
+                    let mut wr = Xoshiro256PlusPlus::seed_from_u64(seed);
+                    let mut want = vec![f32::NAN; rows * cols];
+                    reference::mask_fixed(&x, &mut want, rows, cols, count, &mut wr, &mut scratch);
+                    let mut gr = Xoshiro256PlusPlus::seed_from_u64(seed);
+                    let mut got = vec![f32::NAN; rows * cols];
+                    k.mask_fixed(&x, &mut got, rows, cols, count, &mut gr, &mut scratch)
+                        .unwrap();
+                    let what = format!("{} mask_fixed {rows}x{cols} nu={nu}", k.isa());
+                    let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+                    assert_eq!(
+                        bits(&got),
+                        bits(&want),
+                        "{what}: differs from the reference"
+                    );
+                    assert_eq!(
+                        gr.next_u64(),
+                        wr.next_u64(),
+                        "{what}: rng consumed differently"
+                    );
+                    for r in 0..rows {
+                        let row = &got[r * cols..(r + 1) * cols];
+                        let zeros = row.iter().filter(|&&v| v == 0.0).count();
+                        assert_eq!(zeros, count, "{what}: row {r} has {zeros} zeros");
+                        for (c, &v) in row.iter().enumerate() {
+                            assert!(v == 0.0 || v == x[r * cols + c], "{what}: [{r},{c}] = {v}");
+                        }
+                    }
+                    // Deterministic per seed.
+                    let mut again = vec![0.0; rows * cols];
+                    let mut ar = Xoshiro256PlusPlus::seed_from_u64(seed);
+                    k.mask_fixed(&x, &mut again, rows, cols, count, &mut ar, &mut scratch)
+                        .unwrap();
+                    assert_eq!(bits(&again), bits(&got), "{what}: not deterministic");
+                }
+            }
+        }
+        // A different seed gives a different mask (1000 choose 250 patterns).
+        let x = vec![1.0f32; 1000];
+        let mut scratch = vec![0u32; 1000];
+        let run = |seed| {
+            let mut out = vec![0.0; 1000];
+            let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+            k.mask_fixed(&x, &mut out, 1, 1000, 250, &mut rng, &mut scratch.clone())
+                .unwrap();
+            out
+        };
+        assert_ne!(run(1), run(2), "{}: mask ignores the seed", k.isa());
+        scratch.clear();
+    });
+}
+
+#[test]
+fn mask_bernoulli_is_bit_identical() {
+    let mut g = Gen::new(7);
+    let lens = [
+        0usize,
+        1,
+        2,
+        3,
+        7,
+        15,
+        16,
+        17,
+        31,
+        32,
+        33,
+        47,
+        69,
+        1000,
+        128 * 1000 + 5,
+    ];
+    on_every_isa(|k| {
+        for &len in &lens {
+            for p in [0.0f32, 1e-9, 0.1, 0.25, 0.5, 0.75, 1.0] {
+                let x = nonzero(&mut g, len);
+                let seed = g.u64();
+                let mut wr = Xoshiro256PlusPlus::seed_from_u64(seed);
+                let mut want = vec![f32::NAN; len];
+                reference::mask_bernoulli(&x, &mut want, p, &mut wr);
+                let mut gr = Xoshiro256PlusPlus::seed_from_u64(seed);
+                let mut got = vec![f32::NAN; len];
+                k.mask_bernoulli(&x, &mut got, p, &mut gr).unwrap();
+                let what = format!("{} mask_bernoulli len={len} p={p}", k.isa());
+                let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+                assert_eq!(
+                    bits(&got),
+                    bits(&want),
+                    "{what}: differs from the reference"
+                );
+                assert_eq!(
+                    gr.next_u64(),
+                    wr.next_u64(),
+                    "{what}: rng consumed differently"
+                );
+                if len >= 1000 {
+                    let frac = got.iter().filter(|&&v| v == 0.0).count() as f64 / len as f64;
+                    assert!((frac - p as f64).abs() < 0.05, "{what}: dropped {frac}");
+                }
+            }
+        }
+    });
+}
+
+#[test]
+fn sgd_update_matches_reference() {
+    let mut g = Gen::new(8);
+    on_every_isa(|k| {
+        for len in [0usize, 1, 3, 7, 15, 16, 17, 31, 33, 69, 1000, 784 * 3 + 1] {
+            for (lr, wd) in [(0.1f32, 0.0f32), (0.01, 1e-4), (1.0, 0.5)] {
+                let w0 = g.vec(len, -1.0, 1.0);
+                let grad = g.vec(len, -5.0, 5.0);
+                let mut want = w0.clone();
+                reference::sgd_update(&mut want, &grad, lr, wd);
+                let mut got = w0.clone();
+                k.sgd_update(&mut got, &grad, lr, wd).unwrap();
+                for i in 0..len {
+                    let scale = w0[i].abs() as f64
+                        + lr as f64 * (grad[i].abs() as f64 + wd as f64 * w0[i].abs() as f64);
+                    let what = format!("{} sgd_update len={len} lr={lr} wd={wd} [{i}]", k.isa());
+                    assert_close(&what, got[i] as f64, want[i] as f64, 4.0 * EPS * scale);
+                }
+            }
+        }
+    });
+}
+
+#[test]
+fn bad_shapes_are_errors_naming_the_argument() {
+    on_every_isa(|k| {
+        let msg = |r: Result<(), sdae_kernels::KernelError>| r.unwrap_err().to_string();
+        let mut y = vec![0.0f32; 6];
+        let e = msg(k.sigmoid_bias_inplace(&mut y, 2, 4, &[0.0; 4]));
+        assert!(
+            e.contains("sigmoid_bias_inplace") && e.contains("y has 6") && e.contains("8"),
+            "{e}"
+        );
+        let e = msg(k.sigmoid_bias_inplace(&mut y, 2, 3, &[0.0; 2]));
+        assert!(e.contains("bias has 2"), "{e}");
+        let e = k
+            .sigmoid_xent(&mut y, &[0.0; 6], 2, 3, None, Some(&mut [0.0; 5]), None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("z_out has 5"), "{e}");
+        let e = k
+            .sigmoid_sqerr(&mut y, &[0.0; 6], 2, 3, None, None, Some(&mut [0.0; 2]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("bias_grad has 2"), "{e}");
+        let e = msg(k.sigmoid_backward(&mut y, &[0.0; 5], 2, 3, &mut [0.0; 3]));
+        assert!(e.contains("h has 5"), "{e}");
+        let e = k
+            .softmax_nll(&mut y, 2, 3, None, &[0, 3], None, None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("labels[1] = 3") && e.contains("below 3"), "{e}");
+        let e = k
+            .softmax_nll(&mut y, usize::MAX, 3, None, &[0, 1], None, None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("overflows"), "{e}");
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(0);
+        let mut out = vec![0.0f32; 6];
+        let e = msg(k.mask_fixed(&[1.0; 6], &mut out, 2, 3, 4, &mut rng, &mut [0; 3]));
+        assert!(e.contains("count = 4"), "{e}");
+        let e = msg(k.mask_fixed(&[1.0; 6], &mut out, 2, 3, 1, &mut rng, &mut [0; 2]));
+        assert!(e.contains("scratch has 2"), "{e}");
+        let e = msg(k.mask_bernoulli(&[1.0; 6], &mut out, 1.5, &mut rng));
+        assert!(e.contains("p = 1.5"), "{e}");
+        let e = msg(k.mask_bernoulli(&[1.0; 6], &mut out, f32::NAN, &mut rng));
+        assert!(e.contains("p = NaN"), "{e}");
+        let e = msg(k.sgd_update(&mut y, &[0.0; 7], 0.1, 0.0));
+        assert!(e.contains("g has 7"), "{e}");
+    });
+}
+
+#[test]
+fn every_expected_isa_is_exercised() {
+    let want = fused_util::expected_isas();
+    let mut seen = Vec::new();
+    on_every_isa(|k| seen.push(k.isa()));
+    assert_eq!(seen, want);
+}
+
+#[test]
+fn loss_relative_error_on_a_training_batch_is_small() {
+    // A realistic 128 x 1000 reconstruction batch and a 128 x 10 classifier batch.
+    let mut g = Gen::new(9);
+    let (rows, cols) = (128, 1000);
+    let a0 = g.vec(rows * cols, -6.0, 6.0);
+    let x = g.vec(rows * cols, 0.0, 1.0);
+    let bias = g.vec(cols, -0.5, 0.5);
+    let want_x = reference::sigmoid_xent(&mut a0.clone(), &x, rows, cols, Some(&bias), None, None);
+    let want_s = reference::sigmoid_sqerr(&mut a0.clone(), &x, rows, cols, Some(&bias), None, None);
+    let l0 = g.vec(rows * 10, -5.0, 5.0);
+    let labels: Vec<u32> = (0..rows).map(|_| g.below(10) as u32).collect();
+    let want_m = reference::softmax_nll(&mut l0.clone(), rows, 10, None, &labels, None, None);
+    on_every_isa(|k| {
+        let lx = k
+            .sigmoid_xent(&mut a0.clone(), &x, rows, cols, Some(&bias), None, None)
+            .unwrap();
+        let ls = k
+            .sigmoid_sqerr(&mut a0.clone(), &x, rows, cols, Some(&bias), None, None)
+            .unwrap();
+        let lm = k
+            .softmax_nll(&mut l0.clone(), rows, 10, None, &labels, None, None)
+            .unwrap();
+        let rel = |got: f64, want: f64| ((got - want) / want).abs();
+        let (ex, es, em) = (rel(lx, want_x), rel(ls, want_s), rel(lm.loss, want_m.loss));
+        println!(
+            "{}: loss rel error xent {ex:.2e} sqerr {es:.2e} softmax {em:.2e}",
+            k.isa()
+        );
+        assert!(
+            ex < 2e-7 && es < 2e-7 && em < 2e-7,
+            "{}: {ex:e} {es:e} {em:e}",
+            k.isa()
+        );
+    });
+}

@@ -1,0 +1,161 @@
+//! The vector math under the fused kernels (exp, sigmoid, softplus), on every ISA, against
+//! `f64` over the whole useful range. The bounds asserted here are the ones documented on
+//! `sdae_kernels::simd::exp` and `sdae_kernels::simd::sigmoid_parts`.
+
+mod fused_util;
+
+use fused_util::on_every_isa;
+use sdae_kernels::reference;
+
+/// Every `f32` on `[lo, hi]` at a step of `step` (a dense grid), plus the end points.
+fn grid(lo: f32, hi: f32, step: f64) -> Vec<f32> {
+    let n = ((hi as f64 - lo as f64) / step) as usize;
+    let mut v: Vec<f32> = (0..=n)
+        .map(|i| (lo as f64 + i as f64 * step) as f32)
+        .collect();
+    v.push(hi);
+    v
+}
+
+/// Log-spaced magnitudes from 1e-6 to `hi`, both signs, 0.
+fn log_grid(hi: f64, n: usize) -> Vec<f32> {
+    let mut v = vec![0.0f32];
+    for i in 0..=n {
+        let m = (1e-6f64.ln() + (hi.ln() - 1e-6f64.ln()) * i as f64 / n as f64).exp() as f32;
+        v.push(m);
+        v.push(-m);
+    }
+    v
+}
+
+#[test]
+fn exp_relative_error_on_the_whole_range() {
+    // ~1.75M points on [-87, 88]: every ISA's vector body and its remainder.
+    let xs = grid(-87.0, 88.0, 1e-4);
+    on_every_isa(|k| {
+        let mut y = xs.clone();
+        k.exp_inplace(&mut y);
+        let mut worst = (0.0f64, 0.0f32);
+        for (&x, &got) in xs.iter().zip(&y) {
+            let want = (x as f64).exp();
+            let rel = ((got as f64 - want) / want).abs();
+            if rel > worst.0 {
+                worst = (rel, x);
+            }
+        }
+        println!(
+            "{}: exp max rel error {:.3e} at x = {}",
+            k.isa(),
+            worst.0,
+            worst.1
+        );
+        assert!(
+            worst.0 < 1.5e-7,
+            "{}: exp rel error {:e} at {}",
+            k.isa(),
+            worst.0,
+            worst.1
+        );
+    });
+}
+
+#[test]
+fn exp_clamps_outside_the_range() {
+    on_every_isa(|k| {
+        let mut y = vec![-1e4f32, -100.0, -87.5, 88.5, 100.0, 1e4, 0.0];
+        k.exp_inplace(&mut y);
+        for v in &y[..3] {
+            assert!(*v >= 0.0 && *v <= 1.2e-38, "{}: tiny exp {v}", k.isa());
+        }
+        for v in &y[3..6] {
+            assert!(v.is_finite() && *v >= 1.6e38, "{}: huge exp {v}", k.isa());
+        }
+        assert_eq!(y[6], 1.0);
+    });
+}
+
+#[test]
+fn sigmoid_relative_error_on_the_whole_range() {
+    let mut xs = grid(-100.0, 100.0, 2e-4);
+    xs.extend(log_grid(1e4, 200_000));
+    xs.extend([-1e4f32, 1e4, -87.0, -87.5, -88.0, 87.0, 88.0, 17.0, 16.0]);
+    on_every_isa(|k| {
+        let mut y = xs.clone();
+        k.sigmoid_inplace(&mut y);
+        let mut worst = (0.0f64, 0.0f32);
+        for (&t, &got) in xs.iter().zip(&y) {
+            let want = reference::sigmoid(t as f64);
+            assert!(
+                got.is_finite() && (0.0..=1.0).contains(&got),
+                "{}: s({t}) = {got}",
+                k.isa()
+            );
+            if t >= -87.0 {
+                let rel = ((got as f64 - want) / want).abs();
+                if rel > worst.0 {
+                    worst = (rel, t);
+                }
+            } else {
+                // Exact value below FLT_MIN: only an absolute bound.
+                assert!(
+                    (got as f64 - want).abs() < 1.2e-38,
+                    "{}: s({t}) = {got:e}",
+                    k.isa()
+                );
+            }
+        }
+        println!(
+            "{}: sigmoid max rel error {:.3e} at t = {}",
+            k.isa(),
+            worst.0,
+            worst.1
+        );
+        assert!(
+            worst.0 < 3e-7,
+            "{}: sigmoid rel error {:e} at {}",
+            k.isa(),
+            worst.0,
+            worst.1
+        );
+    });
+}
+
+#[test]
+fn softplus_relative_error_on_the_whole_range() {
+    let mut xs = grid(-87.0, 100.0, 2e-4);
+    xs.extend(log_grid(1e4, 100_000).into_iter().filter(|&t| t >= -87.0));
+    on_every_isa(|k| {
+        let mut y = xs.clone();
+        k.softplus_inplace(&mut y);
+        let mut worst = (0.0f64, 0.0f32);
+        for (&t, &got) in xs.iter().zip(&y) {
+            let want = reference::softplus(t as f64);
+            let rel = ((got as f64 - want) / want).abs();
+            if rel > worst.0 {
+                worst = (rel, t);
+            }
+        }
+        println!(
+            "{}: softplus max rel error {:.3e} at t = {}",
+            k.isa(),
+            worst.0,
+            worst.1
+        );
+        assert!(
+            worst.0 < 3e-7,
+            "{}: softplus rel error {:e} at {}",
+            k.isa(),
+            worst.0,
+            worst.1
+        );
+        // Extreme logits: finite, never NaN.
+        let mut e = vec![-1e4f32, -1e3, -200.0, 200.0, 1e3, 1e4];
+        k.softplus_inplace(&mut e);
+        assert!(
+            e.iter().all(|v| v.is_finite() && *v >= 0.0),
+            "{}: {e:?}",
+            k.isa()
+        );
+        assert_eq!(e[5], 1e4);
+    });
+}

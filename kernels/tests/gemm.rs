@@ -1,0 +1,469 @@
+//! SGEMM on every supported ISA against `reference::sgemm`.
+//!
+//! Tolerance per element: `(k + 2) * f32::EPSILON * (|alpha| * sum_p |a_ip||b_pj| + |beta c_ij|)`.
+//! C is pre-filled with NaN when beta = 0 (proof it is never read) and NaN canaries surround the
+//! output view (columns beyond n inside ldc, rows before and after) and must survive bit-exact.
+
+use sdae_kernels::{reference, Isa, Kernels, Trans};
+
+/// The ISAs this run must exercise: `SDAE_EXPECT_ISAS` (comma list) if set, else all the CPU has.
+fn expected_isas() -> Vec<Isa> {
+    match std::env::var("SDAE_EXPECT_ISAS") {
+        Ok(v) if !v.trim().is_empty() => v
+            .split(',')
+            .map(|s| {
+                s.parse::<Isa>()
+                    .expect("SDAE_EXPECT_ISAS names an unknown ISA")
+            })
+            .collect(),
+        _ => Isa::supported(),
+    }
+}
+
+/// The ISAs the tests below run on.
+fn isas() -> Vec<Isa> {
+    Isa::supported()
+}
+
+const CANARY: u32 = 0x7fc0_dead;
+
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> f32 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((self.0 >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+    }
+    fn vec(&mut self, n: usize) -> Vec<f32> {
+        (0..n).map(|_| self.next()).collect()
+    }
+}
+
+/// One case: shapes, transposes, leading-dimension padding, alpha, beta.
+#[derive(Clone, Copy, Debug)]
+struct Case {
+    ta: Trans,
+    tb: Trans,
+    m: usize,
+    n: usize,
+    k: usize,
+    pad: usize,
+    alpha: f32,
+    beta: f32,
+}
+
+/// Run `case` on `kern` with `parts` pieces and check it against the reference. Returns C's view.
+fn check(kern: &Kernels, case: Case, parts: usize, seed: u64) -> Vec<f32> {
+    let Case {
+        ta,
+        tb,
+        m,
+        n,
+        k,
+        pad,
+        alpha,
+        beta,
+    } = case;
+    let mut rng = Rng(seed);
+    let (ar, ac) = if ta == Trans::N { (m, k) } else { (k, m) };
+    let (br, bc) = if tb == Trans::N { (k, n) } else { (n, k) };
+    let (lda, ldb, ldc) = (ac.max(1) + pad, bc.max(1) + pad, n.max(1) + pad + 1);
+    let a = rng.vec(ar * lda);
+    let b = rng.vec(br * ldb);
+    // Two canary rows before and after the view, canary columns after n.
+    let before = 2 * ldc;
+    let len = before + m * ldc + 2 * ldc;
+    let mut c = vec![f32::from_bits(CANARY); len];
+    let init = rng.vec(m * n);
+    if beta != 0.0 {
+        for i in 0..m {
+            c[before + i * ldc..before + i * ldc + n].copy_from_slice(&init[i * n..(i + 1) * n]);
+        }
+    }
+    let mut want = vec![0.0f32; m * n.max(1)];
+    let mut mag = vec![0.0f32; m * n.max(1)];
+    for i in 0..m {
+        want[i * n..(i + 1) * n].copy_from_slice(&init[i * n..(i + 1) * n]);
+        for j in 0..n {
+            mag[i * n + j] = init[i * n + j].abs();
+        }
+    }
+    reference::sgemm(
+        ta,
+        tb,
+        m,
+        n,
+        k,
+        alpha,
+        &a,
+        lda,
+        &b,
+        ldb,
+        beta,
+        &mut want,
+        n.max(1),
+    );
+    let aa: Vec<f32> = a.iter().map(|v| v.abs()).collect();
+    let ba: Vec<f32> = b.iter().map(|v| v.abs()).collect();
+    reference::sgemm(
+        ta,
+        tb,
+        m,
+        n,
+        k,
+        alpha.abs(),
+        &aa,
+        lda,
+        &ba,
+        ldb,
+        beta.abs(),
+        &mut mag,
+        n.max(1),
+    );
+    kern.sgemm_split(
+        parts,
+        ta,
+        tb,
+        m,
+        n,
+        k,
+        alpha,
+        &a,
+        lda,
+        &b,
+        ldb,
+        beta,
+        &mut c[before..],
+        ldc,
+    )
+    .unwrap();
+    let mut view = Vec::with_capacity(m * n);
+    for (idx, &v) in c.iter().enumerate() {
+        let inside = idx >= before && idx < before + m * ldc && (idx - before) % ldc < n;
+        if inside {
+            let (i, j) = ((idx - before) / ldc, (idx - before) % ldc);
+            let tol = (k as f32 + 2.0) * f32::EPSILON * mag[i * n + j] + f32::MIN_POSITIVE;
+            let w = want[i * n + j];
+            assert!(
+                (v - w).abs() <= tol,
+                "{} {case:?} parts {parts}: C[{i},{j}] = {v}, reference {w}, tolerance {tol}",
+                kern.isa()
+            );
+            view.push(v);
+        } else {
+            assert_eq!(
+                v.to_bits(),
+                CANARY,
+                "{} {case:?} parts {parts}: canary at offset {idx} overwritten with {v}",
+                kern.isa()
+            );
+        }
+    }
+    view
+}
+
+const TRANS: [(Trans, Trans); 4] = [
+    (Trans::N, Trans::N),
+    (Trans::N, Trans::T),
+    (Trans::T, Trans::N),
+    (Trans::T, Trans::T),
+];
+const ALPHA_BETA: [(f32, f32); 7] = [
+    (1.0, 0.0),
+    (1.0, 1.0),
+    (-0.75, 0.0),
+    (1.5, -0.5),
+    (0.0, 0.0),
+    (0.0, 2.0),
+    (0.5, 1.0),
+];
+
+#[test]
+fn every_expected_isa_is_exercised() {
+    let ran = isas();
+    for isa in expected_isas() {
+        assert!(
+            ran.contains(&isa),
+            "ISA {isa} is expected (SDAE_EXPECT_ISAS or detected) but the GEMM tests did not run it (ran {ran:?})"
+        );
+        let kern = Kernels::for_isa(isa).unwrap();
+        assert_eq!(kern.isa(), isa);
+        // The table really holds this ISA's kernel, not a silent fallback.
+        assert!(
+            kern.gemm_kernel_name().starts_with(isa.name()),
+            "{isa}: GEMM kernel is {}",
+            kern.gemm_kernel_name()
+        );
+        let bl = kern.gemm_blocking();
+        check(
+            kern,
+            Case {
+                ta: Trans::N,
+                tb: Trans::N,
+                m: 2 * bl.mr + 1,
+                n: 2 * bl.nr + 1,
+                k: 33,
+                pad: 1,
+                alpha: 1.0,
+                beta: 0.0,
+            },
+            1,
+            1,
+        );
+    }
+}
+
+/// m in 0..=2MR, n in 0..=2NR, k in a small set; every transpose pair; alpha/beta cycled.
+#[test]
+fn exhaustive_small_sizes() {
+    for isa in isas() {
+        let kern = Kernels::for_isa(isa).unwrap();
+        let bl = kern.gemm_blocking();
+        let mut idx = 0usize;
+        for m in 0..=2 * bl.mr {
+            for n in 0..=2 * bl.nr {
+                for k in [0usize, 1, 2, 5, 16, 17] {
+                    let (ta, tb) = TRANS[idx % 4];
+                    let (alpha, beta) = ALPHA_BETA[(idx / 4) % ALPHA_BETA.len()];
+                    let case = Case {
+                        ta,
+                        tb,
+                        m,
+                        n,
+                        k,
+                        pad: idx % 3,
+                        alpha,
+                        beta,
+                    };
+                    check(kern, case, 1, idx as u64);
+                    idx += 1;
+                }
+            }
+        }
+    }
+}
+
+/// k swept 0..=40 (and around the unroll) on a tile with edges in both m and n.
+#[test]
+fn k_sweep() {
+    for isa in isas() {
+        let kern = Kernels::for_isa(isa).unwrap();
+        let bl = kern.gemm_blocking();
+        for k in 0..=40 {
+            for (t, &(ta, tb)) in TRANS.iter().enumerate() {
+                let case = Case {
+                    ta,
+                    tb,
+                    m: bl.mr + 3,
+                    n: bl.nr + 5,
+                    k,
+                    pad: 2,
+                    alpha: 1.0,
+                    beta: if t % 2 == 0 { 0.0 } else { 0.5 },
+                };
+                check(kern, case, 1, k as u64);
+            }
+        }
+    }
+}
+
+/// Sizes around the KC / MC / NC block boundaries, and odd large sizes.
+#[test]
+fn block_boundaries_and_odd_large() {
+    for isa in isas() {
+        let kern = Kernels::for_isa(isa).unwrap();
+        let bl = kern.gemm_blocking();
+        let mut cases = Vec::new();
+        for &(ta, tb) in &TRANS {
+            for k in [bl.kc - 1, bl.kc, bl.kc + 1, 2 * bl.kc + 3] {
+                cases.push((ta, tb, 2 * bl.mr + 1, bl.nr + 3, k, 1.0, 0.0));
+            }
+            for m in [bl.mc - 1, bl.mc + 1] {
+                cases.push((ta, tb, m, bl.nr + 1, 9, 1.0, 1.0));
+            }
+            for n in [bl.nc - 1, bl.nc + 1] {
+                cases.push((ta, tb, 3, n, 5, 0.5, 0.0));
+            }
+            // Small m with large k and ragged n: the unpacked-B path across k blocks.
+            cases.push((ta, tb, 20, 3 * bl.nr + 7, bl.kc + 17, 1.0, 0.25));
+            cases.push((ta, tb, 67, 131, 2 * bl.kc + 1, -1.0, 1.0));
+        }
+        if isa != Isa::Scalar {
+            cases.push((Trans::N, Trans::N, 157, 211, 389, 1.0, 0.0));
+            cases.push((Trans::T, Trans::N, 211, 157, 1001, 1.0, 0.5));
+        }
+        for (i, &(ta, tb, m, n, k, alpha, beta)) in cases.iter().enumerate() {
+            let case = Case {
+                ta,
+                tb,
+                m,
+                n,
+                k,
+                pad: i % 2 * 3,
+                alpha,
+                beta,
+            };
+            check(kern, case, 1, i as u64);
+        }
+    }
+}
+
+/// Splitting the product across threads (1, 2 or 3 pieces, m or n) gives bit-identical C.
+#[test]
+fn thread_split_is_bit_identical() {
+    for isa in isas() {
+        let kern = Kernels::for_isa(isa).unwrap();
+        let bl = kern.gemm_blocking();
+        let shapes = [
+            (bl.mr * 3 + 1, bl.nr * 5 + 3, 37),    // n split
+            (bl.mr * 9 + 5, bl.nr + 1, bl.kc + 9), // m split
+            (20, bl.nr * 4 + 1, 50),               // small m, n split, unpacked B
+        ];
+        for (s, &(m, n, k)) in shapes.iter().enumerate() {
+            for &(ta, tb) in &TRANS {
+                let case = Case {
+                    ta,
+                    tb,
+                    m,
+                    n,
+                    k,
+                    pad: 1,
+                    alpha: 0.75,
+                    beta: if s == 1 { 0.5 } else { 0.0 },
+                };
+                let one = check(kern, case, 1, 7);
+                for parts in [2, 3] {
+                    let more = check(kern, case, parts, 7);
+                    assert!(
+                        one.iter()
+                            .zip(&more)
+                            .all(|(x, y)| x.to_bits() == y.to_bits()),
+                        "{isa} {case:?}: {parts} pieces differ from 1"
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// The public thread knob: a product big enough to use 2 threads equals the 1-thread result.
+#[test]
+fn two_threads_equal_one() {
+    for isa in isas() {
+        if isa == Isa::Scalar {
+            continue; // same code path, and slow at this size
+        }
+        let kern = Kernels::for_isa(isa).unwrap();
+        let (m, n, k) = (150, 300, 700); // 63 MFLOP: enough work for 2 threads
+        let mut rng = Rng(3);
+        let a = rng.vec(m * k);
+        let b = rng.vec(k * n);
+        let mut c1 = vec![f32::NAN; m * n];
+        let mut c2 = vec![f32::NAN; m * n];
+        kern.sgemm_threads(
+            1,
+            Trans::N,
+            Trans::N,
+            m,
+            n,
+            k,
+            1.0,
+            &a,
+            k,
+            &b,
+            n,
+            0.0,
+            &mut c1,
+            n,
+        )
+        .unwrap();
+        kern.sgemm_threads(
+            2,
+            Trans::N,
+            Trans::N,
+            m,
+            n,
+            k,
+            1.0,
+            &a,
+            k,
+            &b,
+            n,
+            0.0,
+            &mut c2,
+            n,
+        )
+        .unwrap();
+        assert!(c1.iter().zip(&c2).all(|(x, y)| x.to_bits() == y.to_bits()));
+        let mut want = vec![0.0f32; m * n];
+        reference::sgemm(
+            Trans::N,
+            Trans::N,
+            m,
+            n,
+            k,
+            1.0,
+            &a,
+            k,
+            &b,
+            n,
+            0.0,
+            &mut want,
+            n,
+        );
+        for (x, w) in c1.iter().zip(&want) {
+            assert!((x - w).abs() <= 1e-3, "{isa}: {x} vs {w}");
+        }
+    }
+}
+
+#[test]
+fn bad_arguments_are_errors() {
+    let kern = sdae_kernels::kernels();
+    let a = vec![0.0f32; 6];
+    let b = vec![0.0f32; 6];
+    let mut c = vec![0.0f32; 4];
+    let n = Trans::N;
+    // lda smaller than the row width of A (2 x 3).
+    let e = kern
+        .sgemm(n, n, 2, 2, 3, 1.0, &a, 2, &b, 2, 0.0, &mut c, 2)
+        .unwrap_err();
+    assert!(e.message().contains("ldA = 2"), "{e}");
+    // A too short for its shape.
+    let e = kern
+        .sgemm(n, n, 2, 2, 3, 1.0, &a[..5], 3, &b, 2, 0.0, &mut c, 2)
+        .unwrap_err();
+    assert!(e.message().contains("A holds 5"), "{e}");
+    // B transposed: stored n x k = 2 x 3 needs ldb >= 3.
+    let e = kern
+        .sgemm(n, Trans::T, 2, 2, 3, 1.0, &a, 3, &b, 2, 0.0, &mut c, 2)
+        .unwrap_err();
+    assert!(e.message().contains("ldB"), "{e}");
+    // C too short / ldc too small.
+    let e = kern
+        .sgemm(n, n, 2, 2, 3, 1.0, &a, 3, &b, 2, 0.0, &mut c[..3], 2)
+        .unwrap_err();
+    assert!(e.message().contains("C holds 3"), "{e}");
+    let e = kern
+        .sgemm(n, n, 2, 2, 3, 1.0, &a, 3, &b, 2, 0.0, &mut c, 1)
+        .unwrap_err();
+    assert!(e.message().contains("ldC"), "{e}");
+    // The good call works and leaves zeros.
+    kern.sgemm(n, n, 2, 2, 3, 1.0, &a, 3, &b, 2, 0.0, &mut c, 2)
+        .unwrap();
+}
+
+#[test]
+fn fma_peak_is_positive_on_every_isa() {
+    for isa in isas() {
+        let p = sdae_kernels::fma_peak_gflops(isa, 0.01).unwrap();
+        assert!(p.is_finite() && p > 0.0, "{isa}: {p}");
+    }
+    for isa in Isa::ALL {
+        if !isa.is_supported() {
+            assert!(sdae_kernels::fma_peak_gflops(isa, 0.01).is_err());
+        }
+    }
+}

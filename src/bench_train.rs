@@ -1,0 +1,122 @@
+//! `sdae bench dae-step`: throughput of one denoising step of a 784 -> 1000 tied layer
+//! (ν = 0.25 masking, cross-entropy, SGD), the step pre-training spends its time in.
+//! 7.84 MFLOP of GEMM work per example (four products of 784 x 1000, 2 flops each).
+
+use std::time::Instant;
+
+use clap::Args;
+use rand_xoshiro::rand_core::SeedableRng;
+use rand_xoshiro::Xoshiro256PlusPlus;
+use sdae_kernels::{kernels, threads};
+
+use crate::model::{uniform01, DaeLayer};
+use crate::train::{DaeStep, Loss, Noise};
+
+#[derive(Args, Debug, Clone)]
+pub struct DaeStepArgs {
+    /// Minibatch size.
+    #[arg(long, default_value_t = 128)]
+    pub batch: usize,
+    /// Seconds of measurement (split into --reps repetitions; the median is reported).
+    #[arg(long, default_value_t = 3.0)]
+    pub seconds: f64,
+    #[arg(long, default_value_t = 5)]
+    pub reps: usize,
+    /// Input width.
+    #[arg(long, default_value_t = 784)]
+    pub d: usize,
+    /// Hidden width.
+    #[arg(long, default_value_t = 1000)]
+    pub h: usize,
+    /// One JSON object instead of a line of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Examples per second of the DAE step, median over `reps` timed repetitions.
+pub fn measure_dae_step(
+    d: usize,
+    h: usize,
+    batch: usize,
+    seconds: f64,
+    reps: usize,
+) -> Result<f64, String> {
+    if batch == 0 || d == 0 || h == 0 || reps == 0 {
+        return Err(format!(
+            "bench dae-step: --batch {batch}, --d {d}, --h {h}, --reps {reps}: expected all >= 1"
+        ));
+    }
+    let k = kernels();
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(1);
+    let rows = (batch * 8).max(512);
+    // MNIST-like inputs: mostly 0, the rest in (0, 1].
+    let x: Vec<f32> = (0..rows * d)
+        .map(|_| {
+            if uniform01(&mut rng) < 0.8 {
+                0.0
+            } else {
+                uniform01(&mut rng)
+            }
+        })
+        .collect();
+    let mut layer = DaeLayer::new(d, h, true, &mut rng);
+    let mut step = DaeStep::new(d, h, batch);
+    let nb = rows / batch;
+    let mut i = 0;
+    let mut one = |layer: &mut DaeLayer, rng: &mut Xoshiro256PlusPlus| -> Result<(), String> {
+        let b = i % nb;
+        i += 1;
+        let xb = &x[b * batch * d..(b + 1) * batch * d];
+        step.step(
+            k,
+            layer,
+            Noise::Mask(0.25),
+            Loss::CrossEntropy,
+            xb,
+            batch,
+            0.01,
+            0.0,
+            rng,
+        )
+        .map(|_| ())
+        .map_err(|e| e.0)
+    };
+    // Warm-up: page in the buffers, build lazy tables.
+    let t = Instant::now();
+    while t.elapsed().as_secs_f64() < (seconds * 0.1).min(0.5) {
+        one(&mut layer, &mut rng)?;
+    }
+    let mut rates = Vec::with_capacity(reps);
+    for _ in 0..reps {
+        let t = Instant::now();
+        let mut n = 0usize;
+        while n == 0 || t.elapsed().as_secs_f64() < seconds / reps as f64 {
+            one(&mut layer, &mut rng)?;
+            n += batch;
+        }
+        rates.push(n as f64 / t.elapsed().as_secs_f64());
+    }
+    rates.sort_by(|a, b| a.total_cmp(b));
+    Ok(rates[rates.len() / 2])
+}
+
+/// Run `sdae bench dae-step`.
+pub fn run_dae_step(a: DaeStepArgs) -> Result<(), String> {
+    let eps = measure_dae_step(a.d, a.h, a.batch, a.seconds, a.reps)?;
+    let th = threads::threads();
+    let isa = kernels().isa();
+    let gflops = eps * 8.0 * (a.d * a.h) as f64 / 1e9;
+    if a.json {
+        println!(
+            "{}",
+            serde_json::json!({"op": "dae_step", "batch": a.batch, "threads": th, "isa": isa.name(),
+                "examples_per_s": eps, "d": a.d, "h": a.h, "gflops": gflops})
+        );
+    } else {
+        println!(
+            "dae_step {}->{} batch {:>4} threads {th} isa {isa}: {eps:>9.0} examples/s ({gflops:.1} GFLOP/s of GEMM work)",
+            a.d, a.h, a.batch
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,240 @@
+//! `sdae data ...`: the command-line side of the data module.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use clap::Subcommand;
+
+use super::amat::{import_amat, import_larochelle};
+use super::generate::{generate_tasks, Sources};
+use super::idx::import_idx;
+use super::inspect::{dataset_files, info_text, preview};
+use super::{Dataset, TASKS};
+
+/// Default source folder: `$DATA_SRC`, else `../shared/datasets` (relative to the checkout).
+pub fn default_source() -> PathBuf {
+    std::env::var_os("DATA_SRC")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("../shared/datasets"))
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DataCommand {
+    /// Rows, columns, label histogram, pixel mean/min/max and checksum status of a split, or of
+    /// every split in a folder.
+    Info { path: PathBuf },
+    /// Verify the header, checksum and label range of a split, or of every split in a folder.
+    Verify { path: PathBuf },
+    /// Write a PNG montage of a split: one row per class.
+    Preview {
+        file: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+        /// Examples per class (row).
+        #[arg(long, default_value_t = 10)]
+        per_class: usize,
+        /// Magnification of each image.
+        #[arg(long, default_value_t = 2)]
+        scale: usize,
+    },
+    /// Import an IDX image file and label file (raw or .gz, e.g. MNIST) as pixels / 255.
+    ImportIdx {
+        #[arg(long)]
+        images: PathBuf,
+        #[arg(long)]
+        labels: PathBuf,
+        /// Output .sdd file.
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value_t = 10)]
+        classes: usize,
+    },
+    /// Import one pair of .amat files (train+valid, test) into OUT/{train,valid,test}.sdd.
+    ImportAmat {
+        #[arg(long)]
+        train: PathBuf,
+        #[arg(long)]
+        test: PathBuf,
+        /// Output folder.
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value_t = 10)]
+        classes: usize,
+        /// Validation rows, taken from the END of the train file.
+        #[arg(long, default_value_t = 2000)]
+        valid_rows: usize,
+    },
+    /// Import every benchmark task found in a folder of the original unzipped .amat files.
+    ImportLarochelle {
+        dir: PathBuf,
+        /// Output folder (one sub-folder per task).
+        #[arg(long, default_value = "data")]
+        out: PathBuf,
+        /// Override the validation rows (default: 2,000; 200 for the rectangles tasks).
+        #[arg(long)]
+        valid_rows: Option<usize>,
+    },
+    /// Generate benchmark tasks offline from MNIST and natural images.
+    Generate {
+        /// A task name, or `all`.
+        #[arg(long)]
+        task: String,
+        #[arg(long, default_value = "data")]
+        out: PathBuf,
+        /// Folder with mnist/ and backgrounds/ (default: $DATA_SRC, else ../shared/datasets).
+        #[arg(long)]
+        source: Option<PathBuf>,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+    },
+}
+
+fn verify_one(p: &Path) -> Result<String, String> {
+    let ds = Dataset::open(p).map_err(|e| e.to_string())?;
+    ds.verify_checksum().map_err(|e| e.to_string())?;
+    Ok(format!(
+        "{}: ok ({} x {}, {} classes, checksum {:016x})",
+        p.display(),
+        ds.rows(),
+        ds.cols(),
+        ds.classes(),
+        ds.checksum()
+    ))
+}
+
+pub fn run(cmd: DataCommand) -> Result<(), String> {
+    match cmd {
+        DataCommand::Info { path } => {
+            let files = dataset_files(&path).map_err(|e| e.to_string())?;
+            let mut failed = 0;
+            for f in &files {
+                match info_text(f) {
+                    Ok(t) if t.contains("checksum FAILED") => {
+                        failed += 1;
+                        print!("{t}");
+                    }
+                    Ok(t) => print!("{t}"),
+                    Err(e) => {
+                        failed += 1;
+                        eprintln!("sdae: {e}");
+                    }
+                }
+            }
+            if failed > 0 {
+                return Err(format!("{failed} of {} file(s) failed", files.len()));
+            }
+            Ok(())
+        }
+        DataCommand::Verify { path } => {
+            let files = dataset_files(&path).map_err(|e| e.to_string())?;
+            let mut failed = 0;
+            for f in &files {
+                match verify_one(f) {
+                    Ok(t) => println!("{t}"),
+                    Err(e) => {
+                        failed += 1;
+                        eprintln!("sdae: {e}");
+                    }
+                }
+            }
+            if failed > 0 {
+                return Err(format!(
+                    "{failed} of {} file(s) failed verification",
+                    files.len()
+                ));
+            }
+            Ok(())
+        }
+        DataCommand::Preview {
+            file,
+            out,
+            per_class,
+            scale,
+        } => {
+            let ds = Dataset::open(&file).map_err(|e| e.to_string())?;
+            preview(&ds, &out, per_class, scale).map_err(|e| e.to_string())?;
+            println!("wrote {}", out.display());
+            Ok(())
+        }
+        DataCommand::ImportIdx {
+            images,
+            labels,
+            out,
+            classes,
+        } => {
+            let (rows, cols) =
+                import_idx(&images, &labels, &out, classes).map_err(|e| e.to_string())?;
+            println!("wrote {} ({rows} x {cols})", out.display());
+            Ok(())
+        }
+        DataCommand::ImportAmat {
+            train,
+            test,
+            out,
+            classes,
+            valid_rows,
+        } => {
+            let t0 = Instant::now();
+            let [a, b, c] =
+                import_amat(&train, &test, &out, classes, valid_rows).map_err(|e| e.to_string())?;
+            println!(
+                "wrote {}/{{train,valid,test}}.sdd ({a} / {b} / {c} rows) in {:.2} s",
+                out.display(),
+                t0.elapsed().as_secs_f64()
+            );
+            Ok(())
+        }
+        DataCommand::ImportLarochelle {
+            dir,
+            out,
+            valid_rows,
+        } => {
+            let t0 = Instant::now();
+            let done = import_larochelle(&dir, &out, valid_rows).map_err(|e| e.to_string())?;
+            for (task, [a, b, c]) in done {
+                println!("{task}: {a} / {b} / {c} rows");
+            }
+            println!(
+                "wrote {} in {:.2} s",
+                out.display(),
+                t0.elapsed().as_secs_f64()
+            );
+            Ok(())
+        }
+        DataCommand::Generate {
+            task,
+            out,
+            source,
+            seed,
+        } => {
+            let tasks: Vec<&str> = if task == "all" {
+                TASKS.to_vec()
+            } else if let Some(t) = TASKS.iter().find(|t| **t == task) {
+                vec![*t]
+            } else {
+                return Err(format!(
+                    "--task: unknown task {task:?}, expected one of {} or all",
+                    TASKS.join(", ")
+                ));
+            };
+            let source = source.unwrap_or_else(default_source);
+            let t0 = Instant::now();
+            let src = Sources::load(&source, &tasks).map_err(|e| e.to_string())?;
+            generate_tasks(&tasks, &out, seed, &src, None, |task, split, path, rows| {
+                eprintln!(
+                    "{:6.2} s  {task}/{split}: {rows} rows -> {}",
+                    t0.elapsed().as_secs_f64(),
+                    path.display()
+                );
+            })
+            .map_err(|e| e.to_string())?;
+            println!(
+                "generated {} task(s) in {} in {:.2} s",
+                tasks.len(),
+                out.display(),
+                t0.elapsed().as_secs_f64()
+            );
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,455 @@
+//! The `pretrain`, `finetune`, `train`, `eval` and `encode` subcommands: argument structs (clap)
+//! and their drivers, over [`super::run`]. Progress bars go to stderr; `--json` prints one JSON
+//! object per epoch on stdout instead; `--quiet` prints only the final result.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use clap::Args;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use sdae_kernels::kernels;
+
+use super::run::{encode_all, run, EpochReport, Observer, RunOptions};
+use super::{evaluate, Forward, SplitView, TrainError};
+use crate::config::{Config, Overrides};
+use crate::data::{split_path, write_dataset, Dataset};
+use crate::model::Model;
+
+/// Where the splits come from.
+#[derive(Args, Debug, Clone)]
+pub struct DataArgs {
+    /// Directory of generated tasks (`<dir>/<task>/<split>.sdd`).
+    #[arg(long, default_value = "data")]
+    pub data: PathBuf,
+    /// Task name (e.g. mnist-basic); with --data gives the three split files.
+    #[arg(long)]
+    pub task: Option<String>,
+    /// Training split file (overrides --data/--task).
+    #[arg(long)]
+    pub train: Option<PathBuf>,
+    /// Validation split file.
+    #[arg(long)]
+    pub valid: Option<PathBuf>,
+    /// Test split file.
+    #[arg(long)]
+    pub test: Option<PathBuf>,
+}
+
+/// Arguments shared by `pretrain`, `finetune` and `train`.
+#[derive(Args, Debug, Clone)]
+pub struct TrainArgs {
+    /// TOML config (see src/config.rs); without it, the defaults (3 x 1000 units) apply.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Where to write the model (atomically).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Checkpoint file, rewritten atomically after every epoch (default: <out>.ckpt).
+    #[arg(long)]
+    pub checkpoint: Option<PathBuf>,
+    /// Continue from the checkpoint if it exists.
+    #[arg(long)]
+    pub resume: bool,
+    /// No progress bars or per-epoch lines, only the result.
+    #[arg(long)]
+    pub quiet: bool,
+    /// One JSON object per epoch on stdout (and one for the result).
+    #[arg(long)]
+    pub json: bool,
+    /// Random seed (overrides the config).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Hidden widths, comma-separated (e.g. 1000,1000,1000).
+    #[arg(long, value_delimiter = ',')]
+    pub widths: Option<Vec<usize>>,
+    /// Corruption level of every layer.
+    #[arg(long)]
+    pub nu: Option<f64>,
+    /// Pre-training learning rate of every layer.
+    #[arg(long)]
+    pub lr: Option<f64>,
+    /// Pre-training epochs of every layer.
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Pre-training batch size of every layer.
+    #[arg(long)]
+    pub batch: Option<usize>,
+    /// Corruption: mask, bernoulli, gaussian or salt-pepper.
+    #[arg(long)]
+    pub noise: Option<String>,
+    /// Reconstruction loss: xent or sqerr.
+    #[arg(long)]
+    pub loss: Option<String>,
+    /// Untied decoder weights.
+    #[arg(long)]
+    pub untied: bool,
+    /// Fine-tuning learning rate.
+    #[arg(long)]
+    pub finetune_lr: Option<f64>,
+    /// Fine-tuning maximum epochs.
+    #[arg(long)]
+    pub max_epochs: Option<usize>,
+    /// Fine-tuning patience (epochs without a better validation error).
+    #[arg(long)]
+    pub patience: Option<usize>,
+    /// Fine-tuning batch size.
+    #[arg(long)]
+    pub finetune_batch: Option<usize>,
+    /// `finetune` only: the pre-trained model to start from.
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+}
+
+/// `sdae eval MODEL DATASET`.
+#[derive(Args, Debug, Clone)]
+pub struct EvalArgs {
+    pub model: PathBuf,
+    pub dataset: PathBuf,
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `sdae encode MODEL DATASET --layer K --out PATH`.
+#[derive(Args, Debug, Clone)]
+pub struct EncodeArgs {
+    pub model: PathBuf,
+    pub dataset: PathBuf,
+    /// Layer whose representation to write (1-based; default: the top layer).
+    #[arg(long)]
+    pub layer: Option<usize>,
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+/// Which phases a command runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phases {
+    Pretrain,
+    Finetune,
+    Both,
+}
+
+fn open(path: &Path) -> Result<Dataset, String> {
+    Dataset::open(path).map_err(|e| e.to_string())
+}
+
+fn view<'a>(name: &str, ds: &'a Dataset) -> Result<SplitView<'a>, String> {
+    SplitView::new(
+        &format!("{name} {}", ds.path().display()),
+        ds.features(),
+        ds.labels(),
+        ds.cols(),
+        ds.classes(),
+    )
+    .map_err(|e| e.0)
+}
+
+fn split_file(a: &DataArgs, explicit: &Option<PathBuf>, split: &str) -> Result<PathBuf, String> {
+    if let Some(p) = explicit {
+        return Ok(p.clone());
+    }
+    match &a.task {
+        Some(t) => Ok(split_path(&a.data, t, split)),
+        None => Err(format!(
+            "no {split} split: give --{split} FILE or --task NAME (with --data DIR)"
+        )),
+    }
+}
+
+/// The terminal observer: progress bars, per-epoch lines or JSON.
+struct Console {
+    quiet: bool,
+    json: bool,
+    bar: Option<ProgressBar>,
+    started: Instant,
+}
+
+impl Console {
+    fn drawing(&self) -> bool {
+        !self.quiet && !self.json
+    }
+}
+
+impl Observer for Console {
+    fn layer_start(&mut self, layer: usize, epochs: usize) {
+        if let Some(b) = self.bar.take() {
+            b.finish_and_clear();
+        }
+        if self.drawing() {
+            let b = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr_with_hz(4));
+            b.set_style(
+                ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} batches {msg}")
+                    .expect("valid template")
+                    .progress_chars("=> "),
+            );
+            b.set_prefix(if layer == 0 {
+                format!("finetune (max {epochs} epochs)")
+            } else {
+                format!("pretrain layer {layer} ({epochs} epochs)")
+            });
+            self.bar = Some(b);
+        }
+    }
+
+    fn batches(
+        &mut self,
+        done: usize,
+        total: usize,
+        _phase: &'static str,
+        _layer: usize,
+        epoch: usize,
+    ) {
+        if let Some(b) = &self.bar {
+            // Touch the bar about 100 times per epoch: its redraws stay out of the hot loop.
+            if done == 1 || done == total || done % (total / 100).max(1) == 0 {
+                if done == 1 {
+                    b.set_length(total as u64);
+                    b.set_message(format!("epoch {epoch}"));
+                }
+                b.set_position(done as u64);
+            }
+        }
+    }
+
+    fn epoch(&mut self, r: &EpochReport) {
+        if self.json {
+            println!("{}", serde_json::to_string(r).expect("report serialises"));
+        } else if !self.quiet {
+            let v = r
+                .valid_error
+                .map_or(String::new(), |v| format!("  valid error {v:.2}%"));
+            let line = format!(
+                "{} {}epoch {:>3}  loss {:.4}{v}  {:.0} ex/s  {:.1}s  (total {:.0}s)",
+                r.phase,
+                if r.layer > 0 {
+                    format!("layer {} ", r.layer)
+                } else {
+                    String::new()
+                },
+                r.epoch,
+                r.loss,
+                r.examples_per_s,
+                r.seconds,
+                self.started.elapsed().as_secs_f64()
+            );
+            match &self.bar {
+                Some(b) => b.println(line),
+                None => eprintln!("{line}"),
+            }
+        }
+    }
+}
+
+fn overrides(a: &TrainArgs) -> Overrides {
+    Overrides {
+        seed: a.seed,
+        widths: a.widths.clone(),
+        nu: a.nu,
+        lr: a.lr,
+        epochs: a.epochs,
+        batch: a.batch,
+        noise: a.noise.clone(),
+        loss: a.loss.clone(),
+        untied: a.untied,
+        finetune_lr: a.finetune_lr,
+        max_epochs: a.max_epochs,
+        patience: a.patience,
+        finetune_batch: a.finetune_batch,
+    }
+}
+
+/// `sdae pretrain | finetune | train`.
+pub fn train_command(a: TrainArgs, phases: Phases) -> Result<(), String> {
+    let ov = overrides(&a);
+    let cfg = match &a.config {
+        Some(p) => Config::load(p, &ov)?,
+        None => Config::defaults(&ov)?,
+    };
+    let want_ft = phases != Phases::Pretrain;
+    let train_ds = open(&split_file(&a.data, &a.data.train, "train")?)?;
+    let valid_ds = if want_ft {
+        Some(open(&split_file(&a.data, &a.data.valid, "valid")?)?)
+    } else {
+        None
+    };
+    let test_ds = match (&a.data.test, &a.data.task) {
+        (None, None) => None,
+        _ if want_ft => Some(open(&split_file(&a.data, &a.data.test, "test")?)?),
+        _ => None,
+    };
+    let train = view("training set", &train_ds)?;
+    let valid = valid_ds
+        .as_ref()
+        .map(|d| view("validation set", d))
+        .transpose()?;
+    let test = test_ds.as_ref().map(|d| view("test set", d)).transpose()?;
+    let start = match (phases, &a.model) {
+        (Phases::Finetune, Some(p)) => {
+            let m = Model::load(p).map_err(|e| e.0)?;
+            if m.input_dim() != train.cols {
+                return Err(format!(
+                    "--model {}: takes {} inputs but the training set {} has {} columns",
+                    p.display(),
+                    m.input_dim(),
+                    train_ds.path().display(),
+                    train.cols
+                ));
+            }
+            Some(Model { output: None, ..m })
+        }
+        (Phases::Finetune, None) => return Err("finetune: --model PRETRAINED is required".into()),
+        _ => None,
+    };
+    let ckpt = a.checkpoint.clone().unwrap_or_else(|| {
+        let mut s = a.out.clone().into_os_string();
+        s.push(".ckpt");
+        PathBuf::from(s)
+    });
+    if a.resume && !ckpt.exists() {
+        return Err(format!(
+            "--resume: checkpoint {} does not exist",
+            ckpt.display()
+        ));
+    }
+    let mut console = Console {
+        quiet: a.quiet,
+        json: a.json,
+        bar: None,
+        started: Instant::now(),
+    };
+    let t0 = Instant::now();
+    let res = {
+        let mut opts = RunOptions {
+            pretrain: phases != Phases::Finetune,
+            finetune: want_ft,
+            checkpoint: Some(ckpt.clone()),
+            resume: a.resume,
+            observer: &mut console,
+        };
+        run(
+            kernels(),
+            &cfg,
+            start,
+            &train,
+            valid.as_ref(),
+            test.as_ref(),
+            &mut opts,
+        )
+        .map_err(|e| e.0)?
+    };
+    if let Some(b) = console.bar.take() {
+        b.finish_and_clear();
+    }
+    res.model.save(&a.out).map_err(|e| e.0)?;
+    let secs = t0.elapsed().as_secs_f64();
+    let pct = |e: &super::EvalResult| (100.0 * e.error_rate(), 100.0 * e.ci95());
+    if a.json {
+        let obj = serde_json::json!({
+            "phase": "result",
+            "model": a.out.display().to_string(),
+            "best_epoch": res.best_epoch,
+            "valid_error": res.valid.as_ref().map(|v| pct(v).0),
+            "test_error": res.test.as_ref().map(|v| pct(v).0),
+            "test_ci95": res.test.as_ref().map(|v| pct(v).1),
+            "seconds": secs,
+        });
+        println!("{obj}");
+    } else {
+        println!("model written to {} ({secs:.1}s)", a.out.display());
+        if let Some(v) = &res.valid {
+            println!(
+                "valid error {:.2}% (best epoch {})",
+                pct(v).0,
+                res.best_epoch
+            );
+        }
+        if let Some(t) = &res.test {
+            let (e, ci) = pct(t);
+            println!(
+                "test error {e:.2}% ± {ci:.2}% (95% interval, n = {})",
+                t.rows
+            );
+        }
+    }
+    Ok(())
+}
+
+/// `sdae eval MODEL DATASET`.
+pub fn eval_command(a: EvalArgs) -> Result<(), String> {
+    let model = Model::load(&a.model).map_err(|e| e.0)?;
+    let ds = open(&a.dataset)?;
+    if ds.cols() != model.input_dim() {
+        return Err(format!(
+            "{}: {} columns, but the model {} takes {} inputs",
+            a.dataset.display(),
+            ds.cols(),
+            a.model.display(),
+            model.input_dim()
+        ));
+    }
+    let classes = model.output.as_ref().map_or(0, |o| o.k);
+    if classes == 0 {
+        return Err(format!(
+            "{}: the model has no output layer (pre-trained only): fine-tune it first",
+            a.model.display()
+        ));
+    }
+    if let Some(&bad) = ds.labels().iter().find(|&&l| l as usize >= classes) {
+        return Err(format!(
+            "{}: label {bad} but the model has {classes} classes",
+            a.dataset.display()
+        ));
+    }
+    let k = kernels();
+    let mut fwd = Forward::new(&model, 256);
+    let r = evaluate(k, &model, &mut fwd, ds.features(), ds.labels(), ds.rows())
+        .map_err(|e: TrainError| e.0)?;
+    let (e, ci) = (100.0 * r.error_rate(), 100.0 * r.ci95());
+    if a.json {
+        println!(
+            "{}",
+            serde_json::json!({"model": a.model.display().to_string(), "dataset": a.dataset.display().to_string(),
+                "rows": r.rows, "errors": r.errors, "error": e, "ci95": ci, "nll": r.nll})
+        );
+    } else {
+        println!(
+            "error {e:.2}% ± {ci:.2}% (95% interval; {} of {} wrong), mean NLL {:.4}",
+            r.errors, r.rows, r.nll
+        );
+    }
+    Ok(())
+}
+
+/// `sdae encode MODEL DATASET --layer K --out PATH`.
+pub fn encode_command(a: EncodeArgs) -> Result<(), String> {
+    let model = Model::load(&a.model).map_err(|e| e.0)?;
+    let ds = open(&a.dataset)?;
+    let nl = model.layers.len();
+    let layer = a.layer.unwrap_or(nl);
+    if layer == 0 || layer > nl {
+        return Err(format!(
+            "--layer {layer}: expected 1..={nl} (the model {} has {nl} layers)",
+            a.model.display()
+        ));
+    }
+    if ds.cols() != model.input_dim() {
+        return Err(format!(
+            "{}: {} columns, but the model {} takes {} inputs",
+            a.dataset.display(),
+            ds.cols(),
+            a.model.display(),
+            model.input_dim()
+        ));
+    }
+    let rep = encode_all(kernels(), &model, layer, ds.features(), ds.rows()).map_err(|e| e.0)?;
+    let h = model.layers[layer - 1].h;
+    write_dataset(&a.out, &rep, ds.labels(), h, ds.classes()).map_err(|e| e.to_string())?;
+    println!(
+        "wrote {} ({} rows x {h} columns, layer {layer})",
+        a.out.display(),
+        ds.rows()
+    );
+    Ok(())
+}

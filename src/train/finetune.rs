@@ -1,0 +1,429 @@
+//! Supervised fine-tuning: the stack's sigmoid encoders plus a softmax output layer, negative
+//! log-likelihood, minibatch SGD through every layer; and the batched forward pass used by
+//! evaluation and `sdae encode`.
+//!
+//! With `H_0 = X`, `H_l = s(H_{l-1} W_l + b_l)`, logits `H_L V + bv`:
+//! ```text
+//! G     = softmax(H_L V + bv) - onehot(y)     fused softmax_nll
+//! dH_L  = G V^T                               NT GEMM, before V is updated
+//! V    -= (lr/B) H_L^T G                       TN GEMM with the update folded in
+//! for l = L..1:
+//!   dH_l *= H_l (1 - H_l), gb_l = colsum      fused sigmoid_backward
+//!   dH_{l-1} = dH_l W_l^T                     NT GEMM (l > 1), before W_l is updated
+//!   W_l = (1 - lr·wd) W_l - (lr/B) H_{l-1}^T dH_l   TN GEMM
+//! ```
+
+use sdae_kernels::{Kernels, SoftmaxStats, Trans};
+
+use super::TrainError;
+use crate::model::Model;
+
+/// Buffers for the forward pass of a stack on batches of at most `max_batch` rows.
+pub struct Forward {
+    max_batch: usize,
+    /// `H_l` for l = 1..=L, each `max_batch x h_l`.
+    hs: Vec<Vec<f32>>,
+    logits: Vec<f32>,
+}
+
+fn check_shape(model: &Model, widths: &[usize], classes: usize) -> Result<(), TrainError> {
+    let same = widths.len() == model.layers.len() + 1
+        && widths[0] == model.input_dim()
+        && model
+            .layers
+            .iter()
+            .zip(&widths[1..])
+            .all(|(l, &w)| l.h == w);
+    if !same || model.output.as_ref().map_or(0, |o| o.k) != classes {
+        return Err(TrainError::new(format!(
+            "buffers sized for widths {widths:?} and {classes} classes, model has {:?} and {}",
+            model.widths(),
+            model.output.as_ref().map_or(0, |o| o.k)
+        )));
+    }
+    Ok(())
+}
+
+impl Forward {
+    /// Buffers for `model`'s shapes (its output layer, if any, included).
+    pub fn new(model: &Model, max_batch: usize) -> Forward {
+        Forward {
+            max_batch,
+            hs: model
+                .layers
+                .iter()
+                .map(|l| vec![0.0; max_batch * l.h])
+                .collect(),
+            logits: vec![0.0; max_batch * model.output.as_ref().map_or(0, |o| o.k)],
+        }
+    }
+
+    /// Encode `rows` rows of `x` through the first `upto` layers; returns `H_upto` (`rows x h`).
+    pub fn encode<'s>(
+        &'s mut self,
+        k: &Kernels,
+        model: &Model,
+        upto: usize,
+        x: &'s [f32],
+        rows: usize,
+    ) -> Result<&'s [f32], TrainError> {
+        if rows > self.max_batch || upto > model.layers.len() || self.hs.len() != model.layers.len()
+        {
+            return Err(TrainError::new(format!(
+                "forward: {rows} rows through {upto} layers, buffers hold {} rows and {} layers",
+                self.max_batch,
+                self.hs.len()
+            )));
+        }
+        let d0 = model.input_dim();
+        if upto == 0 {
+            return Ok(&x[..rows * d0]);
+        }
+        for (l, layer) in model.layers[..upto].iter().enumerate() {
+            let (prev, cur) = self.hs.split_at_mut(l);
+            let input: &[f32] = if l == 0 {
+                &x[..rows * d0]
+            } else {
+                &prev[l - 1][..rows * layer.d]
+            };
+            let out = &mut cur[0][..rows * layer.h];
+            k.sgemm(
+                Trans::N,
+                Trans::N,
+                rows,
+                layer.h,
+                layer.d,
+                1.0,
+                input,
+                layer.d,
+                &layer.w,
+                layer.h,
+                0.0,
+                out,
+                layer.h,
+            )?;
+            k.sigmoid_bias_inplace(out, rows, layer.h, &layer.b)?;
+        }
+        Ok(&self.hs[upto - 1][..rows * model.layers[upto - 1].h])
+    }
+
+    /// Classify `rows` rows: NLL and correct count against `labels`.
+    pub fn classify(
+        &mut self,
+        k: &Kernels,
+        model: &Model,
+        x: &[f32],
+        labels: &[u32],
+        rows: usize,
+    ) -> Result<SoftmaxStats, TrainError> {
+        let o = model
+            .output
+            .as_ref()
+            .ok_or_else(|| TrainError::new("the model has no output layer: fine-tune it first"))?;
+        let nl = model.layers.len();
+        self.encode(k, model, nl, x, rows)?;
+        let top: &[f32] = if nl == 0 {
+            &x[..rows * o.h]
+        } else {
+            &self.hs[nl - 1][..rows * o.h]
+        };
+        let logits = &mut self.logits[..rows * o.k];
+        k.sgemm(
+            Trans::N,
+            Trans::N,
+            rows,
+            o.k,
+            o.h,
+            1.0,
+            top,
+            o.h,
+            &o.v,
+            o.k,
+            0.0,
+            logits,
+            o.k,
+        )?;
+        Ok(k.softmax_nll(logits, rows, o.k, Some(&o.bv), &labels[..rows], None, None)?)
+    }
+}
+
+/// Errors of a classifier over a whole split.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct EvalResult {
+    pub rows: usize,
+    pub errors: usize,
+    /// Mean NLL per example.
+    pub nll: f64,
+}
+
+impl EvalResult {
+    /// Error rate in [0, 1].
+    pub fn error_rate(&self) -> f64 {
+        if self.rows == 0 {
+            0.0
+        } else {
+            self.errors as f64 / self.rows as f64
+        }
+    }
+    /// Half-width of the 95% interval of the error rate: `1.96 sqrt(p (1-p) / n)`.
+    pub fn ci95(&self) -> f64 {
+        let p = self.error_rate();
+        if self.rows == 0 {
+            0.0
+        } else {
+            1.96 * (p * (1.0 - p) / self.rows as f64).sqrt()
+        }
+    }
+}
+
+/// Classify every row of a split in batches of the forward buffers' size.
+pub fn evaluate(
+    k: &Kernels,
+    model: &Model,
+    fwd: &mut Forward,
+    x: &[f32],
+    y: &[u32],
+    rows: usize,
+) -> Result<EvalResult, TrainError> {
+    let d = model.input_dim();
+    let mut errors = 0;
+    let mut nll = 0.0;
+    let mut start = 0;
+    while start < rows {
+        let r = fwd.max_batch.min(rows - start);
+        let st = fwd.classify(
+            k,
+            model,
+            &x[start * d..(start + r) * d],
+            &y[start..start + r],
+            r,
+        )?;
+        errors += r - st.correct;
+        nll += st.loss;
+        start += r;
+    }
+    Ok(EvalResult {
+        rows,
+        errors,
+        nll: if rows == 0 { 0.0 } else { nll / rows as f64 },
+    })
+}
+
+/// Buffers of one fine-tuning step for batches of at most `max_batch` rows.
+pub struct FinetuneStep {
+    max_batch: usize,
+    widths: Vec<usize>,
+    classes: usize,
+    fwd: Forward,
+    /// `dH_l` for l = 1..=L.
+    ds: Vec<Vec<f32>>,
+    gbs: Vec<Vec<f32>>,
+    gbv: Vec<f32>,
+}
+
+impl FinetuneStep {
+    pub fn new(model: &Model, max_batch: usize) -> FinetuneStep {
+        FinetuneStep {
+            max_batch,
+            widths: model.widths(),
+            classes: model.output.as_ref().map_or(0, |o| o.k),
+            fwd: Forward::new(model, max_batch),
+            ds: model
+                .layers
+                .iter()
+                .map(|l| vec![0.0; max_batch * l.h])
+                .collect(),
+            gbs: model.layers.iter().map(|l| vec![0.0; l.h]).collect(),
+            gbv: vec![0.0; model.output.as_ref().map_or(0, |o| o.k)],
+        }
+    }
+
+    /// One SGD step on `rows` rows; returns the batch's summed NLL and correct count (before
+    /// the update).
+    #[allow(clippy::too_many_arguments)]
+    pub fn step(
+        &mut self,
+        k: &Kernels,
+        model: &mut Model,
+        x: &[f32],
+        labels: &[u32],
+        rows: usize,
+        lr: f32,
+        weight_decay: f32,
+    ) -> Result<SoftmaxStats, TrainError> {
+        check_shape(model, &self.widths, self.classes)?;
+        if model.output.is_none() {
+            return Err(TrainError::new("fine-tuning needs an output layer"));
+        }
+        let d0 = model.input_dim();
+        if rows == 0 || rows > self.max_batch || x.len() < rows * d0 || labels.len() < rows {
+            return Err(TrainError::new(format!(
+                "fine-tune step: batch of {rows} rows for a step sized for 1..={} rows",
+                self.max_batch
+            )));
+        }
+        for &l in &labels[..rows] {
+            if l as usize >= self.classes {
+                return Err(TrainError::new(format!(
+                    "label {l} out of range for {} classes",
+                    self.classes
+                )));
+            }
+        }
+        let nl = model.layers.len();
+        let x = &x[..rows * d0];
+        self.fwd.encode(k, model, nl, x, rows)?;
+        let o = model.output.as_mut().expect("checked above");
+        let step = lr / rows as f32;
+        let keep = 1.0 - lr * weight_decay;
+        let hs = &self.fwd.hs;
+        let top: &[f32] = if nl == 0 {
+            x
+        } else {
+            &hs[nl - 1][..rows * o.h]
+        };
+        let g = &mut self.fwd.logits[..rows * o.k];
+        k.sgemm(
+            Trans::N,
+            Trans::N,
+            rows,
+            o.k,
+            o.h,
+            1.0,
+            top,
+            o.h,
+            &o.v,
+            o.k,
+            0.0,
+            g,
+            o.k,
+        )?;
+        let st = k.softmax_nll(
+            g,
+            rows,
+            o.k,
+            Some(&o.bv),
+            &labels[..rows],
+            Some(&mut self.gbv),
+            None,
+        )?;
+        if nl > 0 {
+            // dH_L = G V^T before V moves.
+            let dtop = &mut self.ds[nl - 1][..rows * o.h];
+            k.sgemm(
+                Trans::N,
+                Trans::T,
+                rows,
+                o.h,
+                o.k,
+                1.0,
+                g,
+                o.k,
+                &o.v,
+                o.k,
+                0.0,
+                dtop,
+                o.h,
+            )?;
+        }
+        k.sgemm(
+            Trans::T,
+            Trans::N,
+            o.h,
+            o.k,
+            rows,
+            -step,
+            top,
+            o.h,
+            g,
+            o.k,
+            keep,
+            &mut o.v,
+            o.k,
+        )?;
+        k.sgd_update(&mut o.bv, &self.gbv, step, 0.0)?;
+        for l in (0..nl).rev() {
+            let layer = &mut model.layers[l];
+            let (lower, upper) = self.ds.split_at_mut(l);
+            let dl = &mut upper[0][..rows * layer.h];
+            let hl = &hs[l][..rows * layer.h];
+            k.sigmoid_backward(dl, hl, rows, layer.h, &mut self.gbs[l])?;
+            let input: &[f32] = if l == 0 {
+                x
+            } else {
+                &hs[l - 1][..rows * layer.d]
+            };
+            if l > 0 {
+                let dprev = &mut lower[l - 1][..rows * layer.d];
+                k.sgemm(
+                    Trans::N,
+                    Trans::T,
+                    rows,
+                    layer.d,
+                    layer.h,
+                    1.0,
+                    dl,
+                    layer.h,
+                    &layer.w,
+                    layer.h,
+                    0.0,
+                    dprev,
+                    layer.d,
+                )?;
+            }
+            k.sgemm(
+                Trans::T,
+                Trans::N,
+                layer.d,
+                layer.h,
+                rows,
+                -step,
+                input,
+                layer.d,
+                dl,
+                layer.h,
+                keep,
+                &mut layer.w,
+                layer.h,
+            )?;
+            k.sgd_update(&mut layer.b, &self.gbs[l], step, 0.0)?;
+        }
+        Ok(st)
+    }
+}
+
+/// The summed NLL of a batch in `f64` on the reference formulas: the gradient checks' objective.
+pub fn nll_reference(model: &Model, x: &[f32], labels: &[u32], rows: usize) -> f64 {
+    use sdae_kernels::reference::sigmoid;
+    let o = model.output.as_ref().expect("output layer");
+    let mut total = 0.0;
+    for r in 0..rows {
+        let mut h: Vec<f64> = x[r * model.input_dim()..(r + 1) * model.input_dim()]
+            .iter()
+            .map(|&v| v as f64)
+            .collect();
+        for l in &model.layers {
+            let mut nh = vec![0.0; l.h];
+            for (j, v) in nh.iter_mut().enumerate() {
+                let mut t = l.b[j] as f64;
+                for i in 0..l.d {
+                    t += h[i] * l.w[i * l.h + j] as f64;
+                }
+                *v = sigmoid(t);
+            }
+            h = nh;
+        }
+        let t: Vec<f64> = (0..o.k)
+            .map(|c| {
+                o.bv[c] as f64
+                    + (0..o.h)
+                        .map(|j| h[j] * o.v[j * o.k + c] as f64)
+                        .sum::<f64>()
+            })
+            .collect();
+        let mx = t.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+        let lse = mx + t.iter().map(|v| (v - mx).exp()).sum::<f64>().ln();
+        total += lse - t[labels[r] as usize];
+    }
+    total
+}

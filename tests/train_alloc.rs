@@ -1,0 +1,149 @@
+//! The training loop allocates nothing after start-up: a counting global allocator over whole
+//! pre-training and fine-tuning epochs (shuffle, corruption, every GEMM and fused kernel, update).
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use rand_xoshiro::rand_core::SeedableRng;
+use rand_xoshiro::Xoshiro256PlusPlus;
+use sdae::model::{DaeLayer, Model, OutputLayer};
+use sdae::train::run::{finetune_epoch, pretrain_epoch};
+use sdae::train::{batch_count, DaeStep, FinetuneStep, Loss, Noise, SplitView};
+use sdae_kernels::kernels;
+
+struct Counting;
+static COUNTING: AtomicBool = AtomicBool::new(false);
+static ALLOCS: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: forwards every call to the system allocator unchanged; only counts.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        if COUNTING.load(Ordering::Relaxed) {
+            ALLOCS.fetch_add(1, Ordering::Relaxed);
+        }
+        // SAFETY: same contract as the caller's.
+        unsafe { System.alloc(l) }
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        // SAFETY: same contract as the caller's.
+        unsafe { System.dealloc(p, l) }
+    }
+    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
+        if COUNTING.load(Ordering::Relaxed) {
+            ALLOCS.fetch_add(1, Ordering::Relaxed);
+        }
+        // SAFETY: same contract as the caller's.
+        unsafe { System.realloc(p, l, n) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn counted<T>(f: impl FnOnce() -> T) -> (T, usize) {
+    ALLOCS.store(0, Ordering::SeqCst);
+    COUNTING.store(true, Ordering::SeqCst);
+    let r = f();
+    COUNTING.store(false, Ordering::SeqCst);
+    (r, ALLOCS.load(Ordering::SeqCst))
+}
+
+// One test function so no other test thread allocates while counting is on.
+#[test]
+fn training_epochs_allocate_nothing() {
+    // Single-threaded kernels: a thread pool's own bookkeeping is not the training loop's.
+    sdae_kernels::threads::set_threads(1).unwrap();
+    let k = kernels();
+    let (rows, d, h, classes, batch) = (70, 64, 48, 5, 16); // 4 full batches + a short one
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(1);
+    let x: Vec<f32> = (0..rows * d)
+        .map(|_| sdae::model::uniform01(&mut rng))
+        .collect();
+    let y: Vec<u32> = (0..rows).map(|i| (i % classes) as u32).collect();
+    for (tied, noise, loss) in [
+        (true, Noise::Mask(0.25), Loss::CrossEntropy),
+        (false, Noise::Bernoulli(0.25), Loss::SquaredError),
+        (true, Noise::SaltPepper(0.1), Loss::CrossEntropy),
+        (true, Noise::Gaussian(0.1), Loss::CrossEntropy),
+    ] {
+        let mut layer = DaeLayer::new(d, h, tied, &mut rng);
+        let mut step = DaeStep::new(d, h, batch);
+        let mut order = vec![0u32; batch_count(rows, batch)];
+        let (mut nr, mut sr) = (
+            Xoshiro256PlusPlus::seed_from_u64(2),
+            Xoshiro256PlusPlus::seed_from_u64(3),
+        );
+        let mut epoch = |layer: &mut DaeLayer| {
+            pretrain_epoch(
+                k,
+                &mut step,
+                layer,
+                noise,
+                loss,
+                &x,
+                rows,
+                batch,
+                0.1,
+                0.0,
+                &mut order,
+                &mut nr,
+                &mut sr,
+                &mut |_, _| {},
+            )
+            .unwrap()
+        };
+        epoch(&mut layer); // warm-up: lazily built kernel tables, thread-locals
+        let (l, n) = counted(|| (0..3).map(|_| epoch(&mut layer)).sum::<f64>());
+        assert!(l.is_finite() && l > 0.0);
+        assert_eq!(
+            n, 0,
+            "pre-training (tied={tied}, {noise:?}, {loss:?}) allocated {n} times in 3 epochs"
+        );
+    }
+    let mut model = Model {
+        layers: vec![
+            DaeLayer::new(d, h, true, &mut rng),
+            DaeLayer::new(h, 32, true, &mut rng),
+        ],
+        output: Some(OutputLayer::zeros(32, classes)),
+    };
+    let tr = SplitView::new("train", &x, &y, d, classes).unwrap();
+    let mut step = FinetuneStep::new(&model, batch);
+    let mut order = vec![0u32; batch_count(rows, batch)];
+    let mut sr = Xoshiro256PlusPlus::seed_from_u64(4);
+    finetune_epoch(
+        k,
+        &mut step,
+        &mut model,
+        &tr,
+        batch,
+        0.1,
+        0.0,
+        &mut order,
+        &mut sr,
+        &mut |_, _| {},
+    )
+    .unwrap();
+    let (r, n) = counted(|| {
+        (0..3)
+            .map(|_| {
+                finetune_epoch(
+                    k,
+                    &mut step,
+                    &mut model,
+                    &tr,
+                    batch,
+                    0.1,
+                    0.0,
+                    &mut order,
+                    &mut sr,
+                    &mut |_, _| {},
+                )
+                .unwrap()
+                .0
+            })
+            .sum::<f64>()
+    });
+    assert!(r.is_finite());
+    assert_eq!(n, 0, "fine-tuning allocated {n} times in 3 epochs");
+}

@@ -1,0 +1,307 @@
+//! The training commands end to end through the binary: resume after a real kill ends
+//! bit-identical, `--json` lines, `eval`, `encode`, and clear errors for bad input.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use rand_xoshiro::rand_core::{Rng, SeedableRng};
+use rand_xoshiro::Xoshiro256PlusPlus;
+use sdae::data::{write_dataset, Dataset};
+use sdae::model::Model;
+
+const BIN: &str = env!("CARGO_BIN_EXE_sdae");
+
+fn tmpdir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("sdae-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// A 3-class task of noisy prototypes, `cols` wide, written as `<dir>/tiny/<split>.sdd`.
+fn write_task(dir: &Path, cols: usize, sizes: [usize; 3]) {
+    let mut prng = Xoshiro256PlusPlus::seed_from_u64(42);
+    let protos: Vec<Vec<f32>> = (0..3)
+        .map(|_| (0..cols).map(|_| (prng.next_u32() & 1) as f32).collect())
+        .collect();
+    for (split, rows) in ["train", "valid", "test"].iter().zip(sizes) {
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(rows as u64 + split.len() as u64);
+        let mut x = Vec::with_capacity(rows * cols);
+        let mut y = Vec::with_capacity(rows);
+        for _ in 0..rows {
+            let c = rng.next_u32() % 3;
+            for &p in &protos[c as usize] {
+                let flip = (rng.next_u32() % 100) < 20;
+                x.push(if flip { 1.0 - p } else { p });
+            }
+            y.push(c);
+        }
+        write_dataset(&sdae::data::split_path(dir, "tiny", split), &x, &y, cols, 3).unwrap();
+    }
+}
+
+fn sdae(args: &[&str]) -> std::process::Output {
+    Command::new(BIN).args(args).output().unwrap()
+}
+
+fn ok(out: &std::process::Output) -> String {
+    assert!(
+        out.status.success(),
+        "sdae failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+#[test]
+fn resume_after_kill_is_bit_identical() {
+    let dir = tmpdir("resume");
+    write_task(&dir, 96, [3000, 300, 300]);
+    let d = dir.to_str().unwrap();
+    let common = [
+        "train",
+        "--data",
+        d,
+        "--task",
+        "tiny",
+        "--widths",
+        "96,64",
+        "--epochs",
+        "6",
+        "--batch",
+        "10",
+        "--lr",
+        "0.05",
+        "--nu",
+        "0.2",
+        "--max-epochs",
+        "8",
+        "--patience",
+        "100",
+        "--finetune-batch",
+        "10",
+        "--seed",
+        "3",
+        "--threads",
+        "1",
+        "--json",
+    ];
+    // The uninterrupted run.
+    let full = dir.join("full.sdae");
+    let out = sdae(&[&common[..], &["--out", full.to_str().unwrap()]].concat());
+    let lines = ok(&out);
+    let epochs: Vec<serde_json::Value> = lines
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        epochs.len(),
+        6 + 6 + 8 + 1,
+        "one JSON object per epoch plus the result:\n{lines}"
+    );
+    for key in [
+        "phase",
+        "layer",
+        "epoch",
+        "loss",
+        "valid_error",
+        "examples_per_s",
+        "seconds",
+    ] {
+        assert!(
+            epochs[0].get(key).is_some(),
+            "JSON epoch line lacks {key}: {}",
+            epochs[0]
+        );
+    }
+    assert_eq!(epochs[12]["phase"], "finetune");
+    assert!(epochs[12]["valid_error"].as_f64().is_some());
+
+    // The same run, killed (SIGKILL) after its 8th epoch line, then resumed.
+    let cut = dir.join("cut.sdae");
+    let mut child = Command::new(BIN)
+        .args(&[&common[..], &["--out", cut.to_str().unwrap()]].concat())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut reader = BufReader::new(child.stdout.take().unwrap());
+    let mut seen = 0;
+    let mut line = String::new();
+    while seen < 8 {
+        line.clear();
+        assert!(
+            reader.read_line(&mut line).unwrap() > 0,
+            "child ended early"
+        );
+        seen += 1;
+    }
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the run must still be going when killed"
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(!cut.exists(), "a killed run wrote no final model");
+    let ckpt = dir.join("cut.sdae.ckpt");
+    assert!(ckpt.exists(), "a checkpoint survived the kill");
+    let out = sdae(&[&common[..], &["--out", cut.to_str().unwrap(), "--resume"]].concat());
+    let resumed = ok(&out);
+    let first: serde_json::Value = serde_json::from_str(resumed.lines().next().unwrap()).unwrap();
+    assert!(
+        first["phase"] == "pretrain"
+            && first["layer"] == 2
+            && first["epoch"].as_u64().unwrap() >= 2,
+        "resume continued mid-run, not from scratch: {first}"
+    );
+    assert_eq!(
+        std::fs::read(&full).unwrap(),
+        std::fs::read(&cut).unwrap(),
+        "resumed model differs"
+    );
+    // The final JSON result (test error) is identical too.
+    let last =
+        |s: &str| -> serde_json::Value { serde_json::from_str(s.lines().last().unwrap()).unwrap() };
+    assert_eq!(last(&lines)["test_error"], last(&resumed)["test_error"]);
+
+    // eval agrees with train's report and the model learned (chance is 66.7%).
+    let ev = ok(&sdae(&[
+        "eval",
+        full.to_str().unwrap(),
+        &format!("{d}/tiny/test.sdd"),
+        "--json",
+    ]));
+    let ev: serde_json::Value = serde_json::from_str(ev.trim()).unwrap();
+    assert_eq!(ev["error"], last(&lines)["test_error"]);
+    assert!(ev["error"].as_f64().unwrap() < 10.0, "{ev}");
+    let p = ev["errors"].as_f64().unwrap() / ev["rows"].as_f64().unwrap();
+    assert_eq!(ev["rows"], 300);
+    assert!((ev["ci95"].as_f64().unwrap() - 196.0 * (p * (1.0 - p) / 300.0).sqrt()).abs() < 1e-9);
+
+    // encode writes the layer-1 representation as a dataset.
+    let enc = dir.join("enc.sdd");
+    ok(&sdae(&[
+        "encode",
+        full.to_str().unwrap(),
+        &format!("{d}/tiny/valid.sdd"),
+        "--layer",
+        "1",
+        "--out",
+        enc.to_str().unwrap(),
+    ]));
+    let e = Dataset::open(&enc).unwrap();
+    assert_eq!((e.rows(), e.cols(), e.classes()), (300, 96, 3));
+    assert!(
+        e.features().iter().all(|&v| v > 0.0 && v < 1.0),
+        "sigmoid codes"
+    );
+    let m = Model::load(&full).unwrap();
+    assert_eq!(m.widths(), vec![96, 96, 64]);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn bad_input_gets_clear_errors() {
+    let dir = tmpdir("errors");
+    write_task(&dir, 20, [60, 20, 20]);
+    let d = dir.to_str().unwrap();
+    let out_path = dir.join("m.sdae");
+    let o = out_path.to_str().unwrap();
+    let test_file = format!("{d}/tiny/test.sdd");
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec!["train", "--data", d, "--task", "nope", "--out", o],
+            "nope/train.sdd",
+        ),
+        (
+            vec![
+                "train", "--data", d, "--task", "tiny", "--out", o, "--nu", "1.5",
+            ],
+            "nu = 1.5",
+        ),
+        (
+            vec![
+                "train", "--data", d, "--task", "tiny", "--out", o, "--widths", "10,0",
+            ],
+            "width 0",
+        ),
+        (
+            vec![
+                "train",
+                "--data",
+                d,
+                "--task",
+                "tiny",
+                "--out",
+                o,
+                "--config",
+                "/no/such.toml",
+            ],
+            "/no/such.toml",
+        ),
+        (vec!["pretrain", "--out", o], "--task"),
+        (
+            vec![
+                "train", "--data", d, "--task", "tiny", "--out", o, "--resume",
+            ],
+            "does not exist",
+        ),
+        (vec!["eval", "/no/model.sdae", &test_file], "/no/model.sdae"),
+    ];
+    for (args, want) in cases {
+        let out = sdae(&args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?} should fail");
+        assert!(
+            err.contains(want),
+            "{args:?}: stderr {err:?} should mention {want:?}"
+        );
+        assert!(!out_path.exists(), "{args:?}: nothing half-written");
+    }
+    // A pre-trained model of 20 inputs cannot be evaluated (no output layer) nor fine-tuned on
+    // data of another width.
+    ok(&sdae(&[
+        "pretrain", "--data", d, "--task", "tiny", "--out", o, "--widths", "8", "--epochs", "1",
+        "--quiet",
+    ]));
+    let out = sdae(&["eval", o, &format!("{d}/tiny/test.sdd")]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no output layer"));
+    write_task(&dir.join("wide"), 30, [30, 10, 10]);
+    let wide = dir.join("wide");
+    let out = sdae(&[
+        "finetune",
+        "--data",
+        wide.to_str().unwrap(),
+        "--task",
+        "tiny",
+        "--model",
+        o,
+        "--out",
+        &format!("{o}.ft"),
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("20 inputs") && err.contains("30 columns"),
+        "{err}"
+    );
+    // finetune from the pre-trained model works.
+    let s = ok(&sdae(&[
+        "finetune",
+        "--data",
+        d,
+        "--task",
+        "tiny",
+        "--model",
+        o,
+        "--out",
+        &format!("{o}.ft"),
+        "--widths",
+        "8",
+        "--max-epochs",
+        "3",
+        "--quiet",
+    ]));
+    assert!(s.contains("test error"), "{s}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -1,0 +1,368 @@
+//! The training engine on tiny in-memory tasks: gradient checks, learning, determinism, configs.
+
+use rand_xoshiro::rand_core::{Rng, SeedableRng};
+use rand_xoshiro::Xoshiro256PlusPlus;
+use sdae::config::{Config, Overrides};
+use sdae::model::{DaeLayer, Model, OutputLayer};
+use sdae::train::dae::{dae_loss_reference, DaeStep};
+use sdae::train::finetune::{nll_reference, FinetuneStep};
+use sdae::train::run::{run, RunOptions, Silent};
+use sdae::train::{Loss, Noise, SplitView};
+use sdae_kernels::kernels;
+
+fn rand_vec(n: usize, lo: f32, hi: f32, rng: &mut Xoshiro256PlusPlus) -> Vec<f32> {
+    (0..n)
+        .map(|_| lo + (hi - lo) * sdae::model::uniform01(rng))
+        .collect()
+}
+
+/// Analytic gradient from one SGD step with lr = 1: `grad_sum = -(new - old) * rows`.
+fn grad_from_step(old: &[f32], new: &[f32], rows: usize) -> Vec<f64> {
+    old.iter()
+        .zip(new)
+        .map(|(&o, &n)| -(n as f64 - o as f64) * rows as f64)
+        .collect()
+}
+
+fn check_close(what: &str, analytic: &[f64], numeric: &[f64]) {
+    for (i, (&a, &n)) in analytic.iter().zip(numeric).enumerate() {
+        let tol = 2e-3 * (1.0 + a.abs().max(n.abs()));
+        assert!(
+            (a - n).abs() <= tol,
+            "{what}[{i}]: analytic {a} vs finite difference {n}"
+        );
+    }
+    assert!(
+        analytic.iter().any(|v| v.abs() > 1e-3),
+        "{what}: gradient is all ~0, check is vacuous"
+    );
+}
+
+fn dae_gradcheck(tied: bool, loss: Loss) {
+    let k = kernels();
+    let (d, h, rows) = (9, 6, 4);
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(7);
+    let mut layer = DaeLayer::new(d, h, tied, &mut rng);
+    for v in layer.b.iter_mut().chain(layer.c.iter_mut()) {
+        *v = sdae::model::uniform01(&mut rng) - 0.5;
+    }
+    let x = rand_vec(rows * d, 0.0, 1.0, &mut rng);
+    let mut step = DaeStep::new(d, h, rows);
+    let mut nrng = Xoshiro256PlusPlus::seed_from_u64(3);
+    step.corrupt(k, Noise::Mask(0.3), &x, rows, &mut nrng)
+        .unwrap();
+    let xt = step.corrupted(rows).to_vec();
+    assert!(
+        xt.iter().filter(|&&v| v == 0.0).count() >= rows * 3,
+        "masking zeroed round(0.3*9)=3 per row"
+    );
+    let before = layer.clone();
+    let l0 = dae_loss_reference(&layer, loss, &xt, &x, rows);
+    let reported = step
+        .step_corrupted(k, &mut layer, loss, &x, rows, 1.0, 0.0)
+        .unwrap();
+    assert!(
+        (reported - l0).abs() < 1e-4 * l0.abs().max(1.0),
+        "step loss {reported} vs reference {l0}"
+    );
+    let after = layer.clone();
+    let names = ["w", "b", "c", "w_dec"];
+    for (pi, name) in names.iter().enumerate().take(before.params().len()) {
+        let analytic = grad_from_step(before.params()[pi], after.params()[pi], rows);
+        let mut numeric = Vec::new();
+        for i in 0..before.params()[pi].len() {
+            let eps = 1e-2f32;
+            let mut p = before.clone();
+            let orig = p.params()[pi][i];
+            p.params_mut()[pi][i] = orig + eps;
+            let up = dae_loss_reference(&p, loss, &xt, &x, rows);
+            let hi = p.params()[pi][i] as f64;
+            p.params_mut()[pi][i] = orig - eps;
+            let dn = dae_loss_reference(&p, loss, &xt, &x, rows);
+            let lo = p.params()[pi][i] as f64;
+            numeric.push((up - dn) / (hi - lo));
+        }
+        check_close(&format!("tied={tied} {loss:?} {name}"), &analytic, &numeric);
+    }
+}
+
+#[test]
+fn dae_gradient_tied_xent() {
+    dae_gradcheck(true, Loss::CrossEntropy);
+}
+#[test]
+fn dae_gradient_tied_sqerr() {
+    dae_gradcheck(true, Loss::SquaredError);
+}
+#[test]
+fn dae_gradient_untied_xent() {
+    dae_gradcheck(false, Loss::CrossEntropy);
+}
+#[test]
+fn dae_gradient_untied_sqerr() {
+    dae_gradcheck(false, Loss::SquaredError);
+}
+
+#[test]
+fn finetune_gradient() {
+    let k = kernels();
+    let (d, h1, h2, classes, rows) = (7, 6, 5, 3, 4);
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(11);
+    let mut model = Model {
+        layers: vec![
+            DaeLayer::new(d, h1, true, &mut rng),
+            DaeLayer::new(h1, h2, true, &mut rng),
+        ],
+        output: Some(OutputLayer::zeros(h2, classes)),
+    };
+    let o = model.output.as_mut().unwrap();
+    o.v = rand_vec(h2 * classes, -1.0, 1.0, &mut rng);
+    o.bv = rand_vec(classes, -0.5, 0.5, &mut rng);
+    for l in &mut model.layers {
+        l.b = rand_vec(l.h, -0.5, 0.5, &mut rng);
+    }
+    let x = rand_vec(rows * d, 0.0, 1.0, &mut rng);
+    let y: Vec<u32> = (0..rows).map(|_| rng.next_u32() % classes as u32).collect();
+    let before = model.clone();
+    let l0 = nll_reference(&model, &x, &y, rows);
+    let mut step = FinetuneStep::new(&model, rows);
+    let st = step.step(k, &mut model, &x, &y, rows, 1.0, 0.0).unwrap();
+    assert!((st.loss - l0).abs() < 1e-4 * l0.max(1.0));
+    let after = model.clone();
+    // Parameters as (getter) so before/after/perturbed models share one indexing.
+    type Get = fn(&mut Model) -> &mut Vec<f32>;
+    let params: [(&str, Get); 6] = [
+        ("w1", |m| &mut m.layers[0].w),
+        ("b1", |m| &mut m.layers[0].b),
+        ("w2", |m| &mut m.layers[1].w),
+        ("b2", |m| &mut m.layers[1].b),
+        ("v", |m| &mut m.output.as_mut().unwrap().v),
+        ("bv", |m| &mut m.output.as_mut().unwrap().bv),
+    ];
+    for (name, get) in params {
+        let (mut b, mut a) = (before.clone(), after.clone());
+        let analytic = grad_from_step(get(&mut b), get(&mut a), rows);
+        let mut numeric = Vec::new();
+        for i in 0..get(&mut b).len() {
+            let mut p = before.clone();
+            let orig = get(&mut p)[i];
+            get(&mut p)[i] = orig + 1e-2;
+            let hi = get(&mut p)[i] as f64;
+            let up = nll_reference(&p, &x, &y, rows);
+            get(&mut p)[i] = orig - 1e-2;
+            let lo = get(&mut p)[i] as f64;
+            let dn = nll_reference(&p, &x, &y, rows);
+            numeric.push((up - dn) / (hi - lo));
+        }
+        check_close(&format!("finetune {name}"), &analytic, &numeric);
+    }
+}
+
+/// Four classes of noisy 24-pixel prototypes: easy for a small net, 75% error by chance.
+fn tiny_task(rows: usize, seed: u64) -> (Vec<f32>, Vec<u32>) {
+    let mut prng = Xoshiro256PlusPlus::seed_from_u64(99);
+    let protos: Vec<Vec<f32>> = (0..4)
+        .map(|_| (0..24).map(|_| (prng.next_u32() & 1) as f32).collect())
+        .collect();
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+    let mut x = Vec::new();
+    let mut y = Vec::new();
+    for _ in 0..rows {
+        let c = rng.next_u32() % 4;
+        for &p in &protos[c as usize] {
+            let flip = sdae::model::uniform01(&mut rng) < 0.15;
+            x.push(if flip { 1.0 - p } else { p } * (0.7 + 0.3 * sdae::model::uniform01(&mut rng)));
+        }
+        y.push(c);
+    }
+    (x, y)
+}
+
+fn tiny_config(extra: &str) -> Config {
+    let text = format!(
+        "seed = 5\n{extra}\n[pretrain]\nnu = 0.2\nlr = 0.1\nepochs = 6\nbatch = 8\n[[layers]]\nwidth = 16\n[[layers]]\nwidth = 12\n[finetune]\nlr = 0.2\nmax_epochs = 30\npatience = 8\nbatch = 4\n"
+    );
+    Config::from_toml(&text, "tiny.toml", &Overrides::default()).unwrap()
+}
+
+struct Recorder(Vec<sdae::train::run::EpochReport>);
+impl sdae::train::run::Observer for Recorder {
+    fn epoch(&mut self, r: &sdae::train::run::EpochReport) {
+        self.0.push(r.clone());
+    }
+}
+
+fn train_tiny(
+    cfg: &Config,
+) -> (
+    sdae::train::run::RunResult,
+    Vec<sdae::train::run::EpochReport>,
+) {
+    let (xt, yt) = tiny_task(400, 1);
+    let (xv, yv) = tiny_task(100, 2);
+    let (xs, ys) = tiny_task(200, 3);
+    let tr = SplitView::new("train", &xt, &yt, 24, 4).unwrap();
+    let va = SplitView::new("valid", &xv, &yv, 24, 4).unwrap();
+    let te = SplitView::new("test", &xs, &ys, 24, 4).unwrap();
+    let mut rec = Recorder(Vec::new());
+    let mut opts = RunOptions {
+        pretrain: true,
+        finetune: true,
+        checkpoint: None,
+        resume: false,
+        observer: &mut rec,
+    };
+    let res = run(kernels(), cfg, None, &tr, Some(&va), Some(&te), &mut opts).unwrap();
+    (res, rec.0)
+}
+
+#[test]
+fn tiny_stack_learns() {
+    let (res, reports) = train_tiny(&tiny_config(""));
+    for layer in [1, 2] {
+        let losses: Vec<f64> = reports
+            .iter()
+            .filter(|r| r.phase == "pretrain" && r.layer == layer)
+            .map(|r| r.loss)
+            .collect();
+        assert_eq!(losses.len(), 6);
+        assert!(
+            losses[5] < 0.9 * losses[0],
+            "layer {layer}: reconstruction loss did not fall: {losses:?}"
+        );
+    }
+    let test = res.test.unwrap();
+    assert_eq!(test.rows, 200);
+    assert!(
+        test.error_rate() < 0.10,
+        "test error {} (chance 0.75)",
+        test.error_rate()
+    );
+    assert!(res.model.output.is_some() && res.model.layers.len() == 2);
+}
+
+#[test]
+fn untied_sqerr_bernoulli_and_other_noises_learn() {
+    for extra in [
+        "tied = false\nloss = \"sqerr\"\nnoise = \"bernoulli\"",
+        "noise = \"salt-pepper\"",
+        "noise = \"gaussian\"",
+    ] {
+        let (res, _) = train_tiny(&tiny_config(extra));
+        assert!(
+            res.test.unwrap().error_rate() < 0.15,
+            "{extra}: {:?}",
+            res.test
+        );
+    }
+}
+
+#[test]
+fn same_seed_gives_bit_identical_models() {
+    let cfg = tiny_config("");
+    let (a, ra) = train_tiny(&cfg);
+    let (b, rb) = train_tiny(&cfg);
+    assert_eq!(a.model.to_bytes(), b.model.to_bytes());
+    assert_eq!(a.test.unwrap().errors, b.test.unwrap().errors);
+    let la: Vec<u64> = ra.iter().map(|r| r.loss.to_bits()).collect();
+    let lb: Vec<u64> = rb.iter().map(|r| r.loss.to_bits()).collect();
+    assert_eq!(la, lb);
+    let mut other = cfg.clone();
+    other.seed = 6;
+    let (c, _) = train_tiny(&other);
+    assert_ne!(
+        a.model.to_bytes(),
+        c.model.to_bytes(),
+        "the seed must matter"
+    );
+}
+
+#[test]
+fn bad_configs_are_rejected_with_clear_errors() {
+    let ov = Overrides::default();
+    let cases = [
+        ("[[layers]]\nwidth = 10\nnu = 1.0", "nu = 1"),
+        ("[[layers]]\nwidth = 10\nnu = -0.1", "nu = -0.1"),
+        ("[[layers]]\nwidth = 0", "width 0"),
+        ("[[layers]]\nnu = 0.1", "missing width"),
+        ("[[layers]]\nwidth = 5\nlr = 0", "lr = 0"),
+        ("[[layers]]\nwidth = 5\nbatch = 0", "batch 0"),
+        ("noise = \"pink\"\n[[layers]]\nwidth = 5", "noise \"pink\""),
+        ("loss = \"hinge\"\n[[layers]]\nwidth = 5", "loss \"hinge\""),
+        ("[[layers]]\nwidth = 5\nwidht = 3", "widht"),
+        (
+            "[finetune]\npatience = 0\n[[layers]]\nwidth = 5",
+            "patience 0",
+        ),
+        ("", "no layers"),
+    ];
+    for (text, want) in cases {
+        let e = Config::from_toml(text, "bad.toml", &ov).unwrap_err();
+        assert!(
+            e.contains("bad.toml") && e.contains(want),
+            "config {text:?}: error {e:?} should name {want:?}"
+        );
+    }
+    let e = Config::load(std::path::Path::new("/nonexistent/x.toml"), &ov).unwrap_err();
+    assert!(e.contains("/nonexistent/x.toml"), "{e}");
+}
+
+#[test]
+fn width_mismatch_and_nan_are_reported() {
+    let k = kernels();
+    let cfg = tiny_config("");
+    let (x, y) = tiny_task(40, 1);
+    let tr = SplitView::new("train", &x, &y, 24, 4).unwrap();
+    // A pre-trained model for 30 inputs cannot be fine-tuned on 24 columns.
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(1);
+    let m = Model {
+        layers: vec![DaeLayer::new(30, 16, true, &mut rng)],
+        output: None,
+    };
+    let mut opts = RunOptions {
+        pretrain: false,
+        finetune: true,
+        checkpoint: None,
+        resume: false,
+        observer: &mut Silent,
+    };
+    let e = run(k, &cfg, Some(m), &tr, Some(&tr), None, &mut opts).unwrap_err();
+    assert!(e.0.contains("30") && e.0.contains("24"), "{e}");
+    // A huge learning rate on squared error with inputs far outside [0,1] overflows to NaN.
+    let big: Vec<f32> = x.iter().map(|v| v * 1e30).collect();
+    let trb = SplitView::new("train", &big, &y, 24, 4).unwrap();
+    let mut hot = cfg.clone();
+    hot.layers[0].lr = 1e30;
+    let mut opts = RunOptions {
+        pretrain: true,
+        finetune: false,
+        checkpoint: None,
+        resume: false,
+        observer: &mut Silent,
+    };
+    let e = run(k, &hot, None, &trb, None, None, &mut opts).unwrap_err();
+    assert!(
+        e.0.contains("pre-training layer 1 epoch 1") && e.0.contains("NaN"),
+        "{e}"
+    );
+}
+
+#[test]
+fn model_file_round_trips_and_rejects_damage() {
+    let (res, _) = train_tiny(&tiny_config("tied = false"));
+    let dir = std::env::temp_dir().join(format!("sdae-model-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join("m.sdae");
+    res.model.save(&p).unwrap();
+    assert_eq!(Model::load(&p).unwrap(), res.model);
+    let mut bytes = std::fs::read(&p).unwrap();
+    bytes[40] ^= 1;
+    let e = Model::from_bytes(&bytes, "damaged.sdae").unwrap_err();
+    assert!(
+        e.0.contains("damaged.sdae") && e.0.contains("checksum"),
+        "{e}"
+    );
+    let e = Model::from_bytes(&bytes[..20], "short.sdae").unwrap_err();
+    assert!(e.0.contains("short.sdae"), "{e}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
