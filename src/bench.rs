@@ -134,12 +134,35 @@ impl Operands {
     fn run(&mut self, which: Impl, s: GemmShape, threads: usize) -> Result<(), String> {
         let r = match which {
             Impl::Sdae(k) => k.sgemm_threads(
-                threads, s.ta, s.tb, s.m, s.n, s.k, 1.0, &self.a, self.lda, &self.b, self.ldb,
-                0.0, &mut self.c, s.n,
+                threads,
+                s.ta,
+                s.tb,
+                s.m,
+                s.n,
+                s.k,
+                1.0,
+                &self.a,
+                self.lda,
+                &self.b,
+                self.ldb,
+                0.0,
+                &mut self.c,
+                s.n,
             ),
             Impl::MatrixMultiply => matrixmultiply_sgemm(
-                s.ta, s.tb, s.m, s.n, s.k, 1.0, &self.a, self.lda, &self.b, self.ldb, 0.0,
-                &mut self.c, s.n,
+                s.ta,
+                s.tb,
+                s.m,
+                s.n,
+                s.k,
+                1.0,
+                &self.a,
+                self.lda,
+                &self.b,
+                self.ldb,
+                0.0,
+                &mut self.c,
+                s.n,
             ),
         };
         r.map_err(|e| e.to_string())
@@ -147,12 +170,7 @@ impl Operands {
 }
 
 /// GFLOP/s medians of every implementation on one shape, measured interleaved.
-fn measure(
-    s: GemmShape,
-    impls: &[Impl],
-    threads: usize,
-    reps: usize,
-) -> Result<Vec<f64>, String> {
+fn measure(s: GemmShape, impls: &[Impl], threads: usize, reps: usize) -> Result<Vec<f64>, String> {
     let mut ops = Operands::new(s);
     let flop = 2.0 * (s.m * s.n * s.k) as f64;
     // Calls per sample so that one sample lasts about 5 ms.
@@ -229,7 +247,11 @@ fn bench_gemm(json: bool, reps: usize, isa_all: bool) -> Result<(), String> {
     for s in GEMM_SHAPES {
         let mut impls: Vec<Impl> = isas
             .iter()
-            .map(|&i| Kernels::for_isa(i).map(Impl::Sdae).map_err(|e| e.to_string()))
+            .map(|&i| {
+                Kernels::for_isa(i)
+                    .map(Impl::Sdae)
+                    .map_err(|e| e.to_string())
+            })
             .collect::<Result<_, _>>()?;
         impls.push(Impl::MatrixMultiply);
         let g = measure(s, &impls, threads, reps)?;
@@ -243,7 +265,11 @@ fn bench_gemm(json: bool, reps: usize, isa_all: bool) -> Result<(), String> {
             if json {
                 // matrixmultiply picks its own kernels at run time (AVX-512 when the CPU has
                 // it); its lines carry the process ISA so they pair with sdae's.
-                let isa = if isa == "-" { kernels().isa().name() } else { isa };
+                let isa = if isa == "-" {
+                    kernels().isa().name()
+                } else {
+                    isa
+                };
                 println!(
                     "{{\"op\":\"sgemm\",\"m\":{},\"n\":{},\"k\":{},\"ta\":\"{}\",\"tb\":\"{}\",\"isa\":\"{}\",\"threads\":{},\"impl\":\"{}\",\"gflops\":{:.1}}}",
                     s.m, s.n, s.k, s.ta.name(), s.tb.name(), isa, threads, w.name(), g[i]

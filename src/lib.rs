@@ -9,6 +9,7 @@ pub mod bench;
 pub mod bench_train;
 pub mod cli;
 pub mod data;
+pub mod experiment;
 
 pub use sdae_kernels as kernels;
 pub mod config;
