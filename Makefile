@@ -36,7 +36,31 @@ info: build
 clean:
 	$(CARGO) clean
 
+<<<<<<< HEAD
 # DAE step in sdae beside numpy and PyTorch (benches/peers/), interleaved, one run. Not part of CI.
 .PHONY: bench-peers
 bench-peers: build
 	python3 benches/peers/compare.py
+=======
+# Datasets (issue 3): generate the eight benchmark tasks into $(DATA_DIR) from MNIST and natural
+# images in $(DATA_SRC). See datasets/README.md.
+.PHONY: data
+data:
+	@missing=""; \
+	for f in train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte t10k-labels-idx1-ubyte; do \
+	  [ -f "$(DATA_SRC)/mnist/$$f.gz" ] || [ -f "$(DATA_SRC)/mnist/$$f" ] || missing="$$missing $(DATA_SRC)/mnist/$$f.gz"; \
+	done; \
+	bg=""; for f in "$(DATA_SRC)"/backgrounds/*.pgm "$(DATA_SRC)"/backgrounds/*.png; do [ -f "$$f" ] && bg=1; done; \
+	[ -n "$$bg" ] || missing="$$missing $(DATA_SRC)/backgrounds/*.pgm|*.png"; \
+	if [ -n "$$missing" ]; then \
+	  echo "make data: source files missing:$$missing" >&2; \
+	  echo "  Put the four MNIST IDX files (train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz," >&2; \
+	  echo "  t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz; from the usual MNIST distribution," >&2; \
+	  echo "  gzipped or not) in DIR/mnist/, and natural grayscale images (PGM P5 or PNG, >= 28x28)" >&2; \
+	  echo "  in DIR/backgrounds/, then run: make data DATA_SRC=DIR   (see datasets/README.md)" >&2; \
+	  exit 1; \
+	fi
+	$(CARGO) build --release
+	./target/release/sdae data generate --task all --out $(DATA_DIR) --source $(DATA_SRC)
+	./target/release/sdae data verify $(DATA_DIR)
+>>>>>>> main

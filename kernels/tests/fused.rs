@@ -9,7 +9,7 @@ mod fused_util;
 
 use fused_util::{assert_close, on_every_isa, Gen, COLS, EPS, ROWS};
 use rand_xoshiro::rand_core::{Rng, SeedableRng};
-use sdae_kernels::{reference, Kernels, Xoshiro256PlusPlus};
+use sdae_kernels::{reference, Isa, Kernels, Xoshiro256PlusPlus};
 
 /// Logits: mostly moderate, some extreme (|a| up to 1e4), some exactly 0.
 fn logits(g: &mut Gen, n: usize) -> Vec<f32> {
@@ -501,7 +501,17 @@ fn bad_shapes_are_errors_naming_the_argument() {
 fn every_expected_isa_is_exercised() {
     let want = fused_util::expected_isas();
     let mut seen = Vec::new();
-    on_every_isa(|k| seen.push(k.isa()));
+    on_every_isa(|k| {
+        seen.push(k.isa());
+        // Each table runs its own ISA's vector code, not a silent scalar fallback.
+        let lanes = match k.isa() {
+            Isa::Scalar => 1,
+            Isa::Avx2 => 8,
+            Isa::Avx512 => 16,
+            Isa::Neon => 4,
+        };
+        assert_eq!(k.fused_lanes(), lanes, "{}: wrong vector width", k.isa());
+    });
     assert_eq!(seen, want);
 }
 
@@ -537,6 +547,50 @@ fn loss_relative_error_on_a_training_batch_is_small() {
         assert!(
             ex < 2e-7 && es < 2e-7 && em < 2e-7,
             "{}: {ex:e} {es:e} {em:e}",
+            k.isa()
+        );
+    });
+}
+
+#[test]
+fn empty_batches_are_accepted() {
+    on_every_isa(|k| {
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(3);
+        let before = rng.clone().next_u64();
+        for (rows, cols) in [(0usize, 0usize), (0, 5), (3, 0)] {
+            let n = rows * cols;
+            let mut y = vec![0.5f32; n];
+            let bias = vec![0.0f32; cols];
+            let mut bg = vec![f32::NAN; cols];
+            k.sigmoid_bias_inplace(&mut y, rows, cols, &bias).unwrap();
+            let l = k.sigmoid_xent(&mut y, &vec![0.0; n], rows, cols, None, None, Some(&mut bg));
+            assert_eq!(l.unwrap(), 0.0);
+            assert!(
+                bg.iter().all(|&v| v == 0.0),
+                "{}: bias_grad not zeroed",
+                k.isa()
+            );
+            k.sigmoid_backward(&mut y, &vec![0.0; n], rows, cols, &mut bg)
+                .unwrap();
+            let mut out = vec![0.0f32; n];
+            k.mask_fixed(&y, &mut out, rows, cols, 0, &mut rng, &mut vec![0; cols])
+                .unwrap();
+            k.mask_bernoulli(&y, &mut out, 0.5, &mut rng).unwrap();
+            k.sgd_update(&mut y, &out, 0.1, 0.0).unwrap();
+        }
+        let mut logits: Vec<f32> = vec![];
+        let s = k
+            .softmax_nll(&mut logits, 0, 4, None, &[], None, None)
+            .unwrap();
+        assert_eq!((s.loss, s.correct), (0.0, 0));
+        // Rows of width 0 have no class: every label is out of range.
+        assert!(k
+            .softmax_nll(&mut logits, 1, 0, None, &[0], None, None)
+            .is_err());
+        assert_eq!(
+            rng.next_u64(),
+            before,
+            "{}: empty masks drew numbers",
             k.isa()
         );
     });

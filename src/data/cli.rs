@@ -177,10 +177,15 @@ pub fn run(cmd: DataCommand) -> Result<(), String> {
             let t0 = Instant::now();
             let [a, b, c] =
                 import_amat(&train, &test, &out, classes, valid_rows).map_err(|e| e.to_string())?;
+            let secs = t0.elapsed().as_secs_f64();
+            let bytes: u64 = [&train, &test]
+                .iter()
+                .map(|p| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0))
+                .sum();
             println!(
-                "wrote {}/{{train,valid,test}}.sdd ({a} / {b} / {c} rows) in {:.2} s",
+                "wrote {}/{{train,valid,test}}.sdd ({a} / {b} / {c} rows) in {secs:.2} s: {:.0} MB/s of text",
                 out.display(),
-                t0.elapsed().as_secs_f64()
+                bytes as f64 / 1e6 / secs
             );
             Ok(())
         }

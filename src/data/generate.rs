@@ -546,10 +546,14 @@ pub struct Staging {
     out: PathBuf,
     dir: PathBuf,
     files: Vec<PathBuf>,
+    /// `out` did not exist before: remove it too (if still empty) unless committed.
+    created_out: bool,
+    committed: bool,
 }
 
 impl Staging {
     pub fn new(out: &Path) -> Result<Staging, DataError> {
+        let created_out = !out.exists();
         let dir = out.join(format!(".staging-{}", std::process::id()));
         fs::create_dir_all(&dir)
             .map_err(|e| DataError::io(&dir, "cannot create staging folder", e))?;
@@ -557,6 +561,8 @@ impl Staging {
             out: out.to_path_buf(),
             dir,
             files: Vec::new(),
+            created_out,
+            committed: false,
         })
     }
 
@@ -567,7 +573,8 @@ impl Staging {
     }
 
     /// Move every staged file into place (each rename is atomic).
-    pub fn commit(self) -> Result<(), DataError> {
+    pub fn commit(mut self) -> Result<(), DataError> {
+        self.committed = true;
         for rel in &self.files {
             let to = self.out.join(rel);
             if let Some(d) = to.parent() {
@@ -584,6 +591,10 @@ impl Staging {
 impl Drop for Staging {
     fn drop(&mut self) {
         let _ = fs::remove_dir_all(&self.dir);
+        if self.created_out && !self.committed {
+            // remove_dir only removes an empty folder: nothing we did not create goes
+            let _ = fs::remove_dir(&self.out);
+        }
     }
 }
 

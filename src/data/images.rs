@@ -227,6 +227,7 @@ pub const MIN_PATCH_STD: f32 = 0.04;
 const PATCH_TRIES: usize = 1000;
 
 /// The natural images backgrounds are cut from, sorted by file name.
+#[derive(Debug)]
 pub struct Backgrounds {
     pub images: Vec<Gray>,
 }

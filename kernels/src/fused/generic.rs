@@ -17,6 +17,9 @@ use crate::simd::{exp, log1p_unit, sigmoid_parts, Simd};
 use crate::Xoshiro256PlusPlus;
 
 /// Load `n <= LANES` values: a full vector or a partial one padded with `fill`.
+///
+/// # Safety
+/// ISA available; `p..p+n` readable.
 #[inline(always)]
 unsafe fn ld<S: Simd>(p: *const f32, n: usize, fill: f32) -> S::V {
     // SAFETY: `p..p+n` readable (caller).
@@ -30,6 +33,9 @@ unsafe fn ld<S: Simd>(p: *const f32, n: usize, fill: f32) -> S::V {
 }
 
 /// Store the first `n <= LANES` lanes.
+///
+/// # Safety
+/// ISA available; `p..p+n` writable.
 #[inline(always)]
 unsafe fn st<S: Simd>(p: *mut f32, v: S::V, n: usize) {
     // SAFETY: `p..p+n` writable (caller).
@@ -43,6 +49,9 @@ unsafe fn st<S: Simd>(p: *mut f32, v: S::V, n: usize) {
 }
 
 /// `v` in the first `n` lanes, 0 in the others (so padding never enters a sum).
+///
+/// # Safety
+/// ISA available; `n <= LANES`.
 #[inline(always)]
 unsafe fn keep<S: Simd>(v: S::V, n: usize) -> S::V {
     // SAFETY: ISA available (caller).
@@ -292,13 +301,19 @@ pub unsafe fn softmax_nll<S: Simd>(
     stats
 }
 
-/// Kernel 5: exactly `count` zeros per row. The indices come from
-/// [`reference::choose_indices`] (the same draws as the reference, so every ISA is
-/// bit-identical); the vector unit does the row copy.
+/// Kernel 5: exactly `count` zeros per row, bit-identical to [`reference::mask_fixed`].
+///
+/// Per row: copy the row (vector loads and stores), write the identity into `scratch` (a
+/// vector at a time), then run the partial Fisher–Yates shuffle of
+/// [`reference::choose_indices`] with the same draws ([`reference::uniform_below`], same
+/// order). Position `i` of the shuffle is final once step `i` has swapped into it, so the
+/// component it names is zeroed right there and position `i` itself is never written back
+/// (only `scratch[j]` is): the zeroed set is the reference's, with one store less per draw
+/// and no second pass. `scratch[..count]` is therefore not the index list on return.
 ///
 /// # Safety
 /// See the module doc: ISA available, `x` and `out` hold `rows * cols`, `count <= cols`,
-/// `scratch` holds at least `cols`.
+/// `scratch` holds at least `cols`, `cols < 2^32`.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 pub unsafe fn mask_fixed<S: Simd>(
@@ -310,12 +325,11 @@ pub unsafe fn mask_fixed<S: Simd>(
     rng: &mut Xoshiro256PlusPlus,
     scratch: &mut [u32],
 ) {
+    let sp = scratch[..cols].as_mut_ptr();
     for r in 0..rows {
-        reference::choose_indices(rng, cols, count, scratch);
         let off = r * cols;
         let xr = x[off..off + cols].as_ptr();
-        let o = &mut out[off..off + cols];
-        let op = o.as_mut_ptr();
+        let op = out[off..off + cols].as_mut_ptr();
         let mut c = 0;
         while c < cols {
             let n = S::LANES.min(cols - c);
@@ -323,8 +337,26 @@ pub unsafe fn mask_fixed<S: Simd>(
             unsafe { st::<S>(op.add(c), ld::<S>(xr.add(c), n, 0.0), n) };
             c += n;
         }
-        for &i in &scratch[..count] {
-            o[i as usize] = 0.0;
+        let mut c = 0;
+        while c + S::LANES <= cols {
+            // SAFETY: c + LANES <= cols <= scratch.len().
+            unsafe { S::iota_u32(sp.add(c), c as u32) };
+            c += S::LANES;
+        }
+        while c < cols {
+            // SAFETY: c < cols <= scratch.len().
+            unsafe { *sp.add(c) = c as u32 };
+            c += 1;
+        }
+        for i in 0..count {
+            let j = i + reference::uniform_below(rng, (cols - i) as u32) as usize;
+            // SAFETY: i <= j < cols (uniform_below(n) < n) and every scratch entry is a
+            // column index < cols, so all three accesses are in bounds.
+            unsafe {
+                let v = *sp.add(j);
+                *sp.add(j) = *sp.add(i);
+                *op.add(v as usize) = 0.0;
+            }
         }
     }
 }

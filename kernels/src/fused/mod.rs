@@ -6,10 +6,10 @@
 //! masking noise (fixed count or Bernoulli), and the SGD update. The specification of each is
 //! in [`crate::reference`].
 //!
-//! Layout: [`generic`] holds every kernel once, written over the SIMD vocabulary of
+//! Layout: `generic.rs` holds every kernel once, written over the SIMD vocabulary of
 //! [`crate::simd`]; `scalar.rs`, `avx2.rs`, `avx512.rs`, `neon.rs` stamp out the same names per
 //! ISA as thin `#[target_feature]` shims (macro in `shims.rs`) and a table of function pointers,
-//! [`FusedFns`]. The safe methods on [`Kernels`] below validate shapes, then make one indirect
+//! `FusedFns`. The safe methods on [`Kernels`] below validate shapes, then make one indirect
 //! call through the table of their ISA.
 //!
 //! Exactness: the masking kernels are bit-identical to the reference on every ISA (same draws,
@@ -38,6 +38,8 @@ use generic::MathFn;
 /// that ISA and with the slice lengths the safe methods check.
 #[allow(clippy::type_complexity)]
 pub(crate) struct FusedFns {
+    /// `f32` lanes of the vocabulary the kernels were instantiated with.
+    lanes: usize,
     sigmoid_bias_inplace: unsafe fn(&mut [f32], usize, usize, &[f32]),
     sigmoid_xent: unsafe fn(
         &mut [f32],
@@ -296,6 +298,12 @@ impl Kernels {
         // SAFETY: this table exists only for a supported ISA; lengths checked above.
         unsafe { (self.fused.fns.sgd_update)(w, g, lr, weight_decay) };
         Ok(())
+    }
+
+    /// The `f32` lanes per vector of this table's fused kernels (1 scalar, 8 AVX2, 16 AVX-512,
+    /// 4 NEON): lets tests prove that a table really runs its ISA's code, not a fallback.
+    pub fn fused_lanes(&self) -> usize {
+        self.fused.fns.lanes
     }
 
     /// `x = e^x` element-wise with this ISA's vector exp ([`crate::simd::exp`]); for tests and

@@ -134,6 +134,7 @@ macro_rules! fused_shims {
 
         /// This ISA's fused-kernel entry points.
         pub(crate) const FNS: FusedFns = FusedFns {
+            lanes: <$S as crate::simd::Simd>::LANES,
             sigmoid_bias_inplace,
             sigmoid_xent,
             sigmoid_sqerr,

@@ -9,6 +9,9 @@ use super::Simd;
 pub struct Avx2;
 
 /// A lane mask of the first `n` lanes of 8, as the `__m256i` that maskload/maskstore take.
+///
+/// # Safety
+/// AVX2 is available.
 #[inline(always)]
 unsafe fn prefix_mask(n: usize) -> __m256i {
     // SAFETY: AVX2 is available (caller's contract).
@@ -106,11 +109,11 @@ unsafe impl Simd for Avx2 {
         unsafe { _mm256_round_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(a) }
     }
     #[inline(always)]
-    unsafe fn pow2i(n: __m256) -> __m256 {
+    unsafe fn ldexp(y: __m256, n: __m256) -> __m256 {
         // SAFETY: AVX2 available.
         unsafe {
             let i = _mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127));
-            _mm256_castsi256_ps(_mm256_slli_epi32::<23>(i))
+            _mm256_mul_ps(y, _mm256_castsi256_ps(_mm256_slli_epi32::<23>(i)))
         }
     }
 
@@ -148,6 +151,17 @@ unsafe impl Simd for Avx2 {
             let u = _mm256_xor_si256(_mm256_loadu_si256(p as *const __m256i), flip);
             let tt = _mm256_xor_si256(_mm256_set1_epi32(t as i32), flip);
             _mm256_castsi256_ps(_mm256_cmpgt_epi32(tt, u))
+        }
+    }
+    #[inline(always)]
+    unsafe fn iota_u32(p: *mut u32, start: u32) {
+        // SAFETY: `p..p+8` writable (caller); AVX2 available.
+        unsafe {
+            let v = _mm256_add_epi32(
+                _mm256_set1_epi32(start as i32),
+                _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+            );
+            _mm256_storeu_si256(p as *mut __m256i, v)
         }
     }
 

@@ -97,12 +97,9 @@ unsafe impl Simd for Avx512 {
         unsafe { _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(a) }
     }
     #[inline(always)]
-    unsafe fn pow2i(n: __m512) -> __m512 {
-        // SAFETY: AVX-512F available.
-        unsafe {
-            let i = _mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127));
-            _mm512_castsi512_ps(_mm512_slli_epi32::<23>(i))
-        }
+    unsafe fn ldexp(y: __m512, n: __m512) -> __m512 {
+        // SAFETY: AVX-512F available. scalef: y * 2^floor(n), one instruction.
+        unsafe { _mm512_scalef_ps(y, n) }
     }
 
     #[inline(always)]
@@ -135,6 +132,15 @@ unsafe impl Simd for Avx512 {
         unsafe {
             let u = _mm512_loadu_si512(p as *const __m512i);
             _mm512_cmplt_epu32_mask(u, _mm512_set1_epi32(t as i32))
+        }
+    }
+    #[inline(always)]
+    unsafe fn iota_u32(p: *mut u32, start: u32) {
+        // SAFETY: `p..p+16` writable (caller); AVX-512F available.
+        unsafe {
+            let iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+            let v = _mm512_add_epi32(_mm512_set1_epi32(start as i32), iota);
+            _mm512_storeu_si512(p as *mut __m512i, v)
         }
     }
 

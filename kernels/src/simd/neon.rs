@@ -102,11 +102,11 @@ unsafe impl Simd for Neon {
         unsafe { vrndnq_f32(a) }
     }
     #[inline(always)]
-    unsafe fn pow2i(n: float32x4_t) -> float32x4_t {
+    unsafe fn ldexp(y: float32x4_t, n: float32x4_t) -> float32x4_t {
         // SAFETY: NEON available.
         unsafe {
             let i = vaddq_s32(vcvtnq_s32_f32(n), vdupq_n_s32(127));
-            vreinterpretq_f32_s32(vshlq_n_s32::<23>(i))
+            vmulq_f32(y, vreinterpretq_f32_s32(vshlq_n_s32::<23>(i)))
         }
     }
 
@@ -141,6 +141,12 @@ unsafe impl Simd for Neon {
     unsafe fn lt_u32(p: *const u32, t: u32) -> uint32x4_t {
         // SAFETY: `p..p+4` readable (caller); NEON available.
         unsafe { vcltq_u32(vld1q_u32(p), vdupq_n_u32(t)) }
+    }
+    #[inline(always)]
+    unsafe fn iota_u32(p: *mut u32, start: u32) {
+        const IOTA: [u32; 4] = [0, 1, 2, 3];
+        // SAFETY: `p..p+4` writable (caller); NEON available; IOTA is 4 readable u32.
+        unsafe { vst1q_u32(p, vaddq_u32(vdupq_n_u32(start), vld1q_u32(IOTA.as_ptr()))) }
     }
 
     #[inline(always)]

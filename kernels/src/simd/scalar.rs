@@ -88,8 +88,8 @@ unsafe impl Simd for Scalar {
         (a + MAGIC) - MAGIC
     }
     #[inline(always)]
-    unsafe fn pow2i(n: f32) -> f32 {
-        f32::from_bits(((n as i32 + 127) as u32) << 23)
+    unsafe fn ldexp(y: f32, n: f32) -> f32 {
+        y * f32::from_bits(((n as i32 + 127) as u32) << 23)
     }
 
     #[inline(always)]
@@ -120,6 +120,11 @@ unsafe impl Simd for Scalar {
     unsafe fn lt_u32(p: *const u32, t: u32) -> bool {
         // SAFETY: the caller guarantees `p` is readable.
         unsafe { p.read_unaligned() < t }
+    }
+    #[inline(always)]
+    unsafe fn iota_u32(p: *mut u32, start: u32) {
+        // SAFETY: the caller guarantees `p` is writable.
+        unsafe { p.write_unaligned(start) }
     }
 
     #[inline(always)]

@@ -1,0 +1,478 @@
+//! Generator properties on small row counts (through `generate_tasks`' size override), plus a
+//! full-size determinism check. Reads MNIST and the backgrounds from $DATA_SRC, else
+//! ../shared/datasets next to the checkout.
+
+use std::collections::HashSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use sdae::data::generate::{
+    generate_split, generate_tasks, is_convex, row_mask, RowMask, Sources, CONVEX, TALL,
+};
+use sdae::data::images::{mnist_source_index, Backgrounds, Mnist, PIXELS, SIDE};
+use sdae::data::{split_path, task_classes, task_sizes, Dataset, TASKS};
+
+fn source() -> PathBuf {
+    let p = std::env::var_os("DATA_SRC")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/datasets"));
+    assert!(
+        p.join("mnist").is_dir(),
+        "the generator tests need MNIST and backgrounds in {} (set DATA_SRC)",
+        p.display()
+    );
+    p
+}
+
+fn tmp_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("sdae-test-{}-{name}", std::process::id()));
+    let _ = fs::remove_dir_all(&d);
+    fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn all_sources() -> Sources {
+    Sources::load(&source(), &TASKS).unwrap()
+}
+
+#[test]
+fn every_task_has_exact_sizes_ranges_and_balanced_labels() {
+    let src = all_sources();
+    let d = tmp_dir("gen-all");
+    let sizes = (300, 60, 401);
+    generate_tasks(&TASKS, &d, 7, &src, Some(sizes), |_, _, _, _| {}).unwrap();
+    for t in TASKS {
+        let classes = task_classes(t).unwrap();
+        for (split, rows) in [("train", sizes.0), ("valid", sizes.1), ("test", sizes.2)] {
+            let ds = Dataset::open(&split_path(&d, t, split)).unwrap();
+            ds.verify_checksum().unwrap();
+            assert_eq!(
+                (ds.rows(), ds.cols(), ds.classes()),
+                (rows, 784, classes),
+                "{t}/{split}"
+            );
+            assert!(
+                ds.features().iter().all(|v| (0.0..=1.0).contains(v)),
+                "{t}/{split}"
+            );
+            let mut hist = vec![0usize; classes];
+            for &l in ds.labels() {
+                hist[l as usize] += 1;
+            }
+            if classes == 2 {
+                assert!(hist[0].abs_diff(hist[1]) <= 1, "{t}/{split} {hist:?}");
+            } else {
+                assert!(hist.iter().all(|&h| h > 0), "{t}/{split} {hist:?}");
+            }
+        }
+    }
+    // no staging folder left
+    let names: Vec<String> = fs::read_dir(&d)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(names.iter().all(|n| !n.starts_with('.')), "{names:?}");
+    fs::remove_dir_all(&d).unwrap();
+}
+
+#[test]
+fn same_seed_same_bytes_whatever_the_thread_count() {
+    let src = all_sources();
+    let run = |threads: usize, seed: u64| -> Vec<Vec<u8>> {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        let d = tmp_dir(&format!("det-{threads}-{seed}"));
+        pool.install(|| {
+            generate_tasks(&TASKS, &d, seed, &src, Some((97, 13, 50)), |_, _, _, _| {})
+        })
+        .unwrap();
+        let mut out = Vec::new();
+        for t in TASKS {
+            for s in ["train", "valid", "test"] {
+                out.push(fs::read(split_path(&d, t, s)).unwrap());
+            }
+        }
+        fs::remove_dir_all(&d).unwrap();
+        out
+    };
+    let a = run(1, 5);
+    let b = run(3, 5);
+    assert!(a == b, "thread count changed the output");
+    let c = run(2, 6);
+    for (k, (x, y)) in a.iter().zip(&c).enumerate() {
+        // mnist-basic ignores the seed (it is the digits themselves); everything else changes
+        if k >= 3 {
+            assert_ne!(x, y, "file {k} did not change with the seed");
+        }
+    }
+}
+
+#[test]
+fn full_size_rectangles_deterministic_and_exact() {
+    let src = Sources::default();
+    let (tr, va, te) = task_sizes("rectangles").unwrap();
+    let run = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            ["train", "valid", "test"]
+                .iter()
+                .zip([tr, va, te])
+                .map(|(s, n)| generate_split("rectangles", s, n, 0, &src).unwrap())
+                .collect::<Vec<_>>()
+        })
+    };
+    let a = run(1);
+    assert_eq!(a[0].1.len(), 1000);
+    assert_eq!(a[1].1.len(), 200);
+    assert_eq!(a[2].1.len(), 50_000);
+    assert_eq!(a[2].0.len(), 50_000 * 784);
+    assert_eq!(a[2].1.iter().filter(|&&l| l == TALL).count(), 25_000);
+    let b = run(2);
+    assert!(a == b);
+}
+
+/// Bounding box (y0, x0, h, w) of the white pixels.
+fn bbox(img: &[f32]) -> (usize, usize, usize, usize) {
+    let (mut y0, mut x0, mut y1, mut x1) = (SIDE, SIDE, 0, 0);
+    for y in 0..SIDE {
+        for x in 0..SIDE {
+            if img[y * SIDE + x] > 0.5 {
+                (y0, x0, y1, x1) = (y0.min(y), x0.min(x), y1.max(y), x1.max(x));
+            }
+        }
+    }
+    (y0, x0, y1 - y0 + 1, x1 - x0 + 1)
+}
+
+#[test]
+fn rectangle_labels_match_the_drawn_outline() {
+    let (f, l) = generate_split("rectangles", "test", 3000, 3, &Sources::default()).unwrap();
+    for (i, &lab) in l.iter().enumerate() {
+        let img = &f[i * PIXELS..(i + 1) * PIXELS];
+        assert!(img.iter().all(|&v| v == 0.0 || v == 1.0));
+        let (y0, x0, h, w) = bbox(img);
+        assert!(h >= 3 && w >= 3 && h.abs_diff(w) >= 3, "row {i}: {h}x{w}");
+        assert_eq!(h > w, lab == TALL, "row {i}: {h}x{w} label {lab}");
+        for y in 0..SIDE {
+            for x in 0..SIDE {
+                let inside = (y0..y0 + h).contains(&y) && (x0..x0 + w).contains(&x);
+                let border = inside && (y == y0 || y == y0 + h - 1 || x == x0 || x == x0 + w - 1);
+                assert_eq!(img[y * SIDE + x] == 1.0, border, "row {i} pixel ({x},{y})");
+            }
+        }
+    }
+}
+
+#[test]
+fn rectangles_image_puts_one_patch_in_a_labelled_rectangle() {
+    let src = Sources::load(&source(), &["rectangles-image"]).unwrap();
+    let (f, l) = generate_split("rectangles-image", "train", 400, 1, &src).unwrap();
+    assert_eq!(l.iter().filter(|&&x| x == TALL).count(), 200);
+    // Two independent textured patches: rows are not constant and differ between examples.
+    let distinct: HashSet<Vec<u32>> = f
+        .chunks(PIXELS)
+        .map(|r| r.iter().map(|v| v.to_bits()).collect())
+        .collect();
+    assert_eq!(distinct.len(), 400);
+}
+
+/// The pair test written the slow obvious way: every pair of white pixels, every lattice point
+/// strictly between their centres.
+fn convex_by_pairs(m: &RowMask) -> bool {
+    let on = |x: usize, y: usize| m[y] >> x & 1 == 1;
+    let white: Vec<(i64, i64)> = (0..PIXELS)
+        .filter(|&i| on(i % SIDE, i / SIDE))
+        .map(|i| ((i % SIDE) as i64, (i / SIDE) as i64))
+        .collect();
+    fn gcd(a: i64, b: i64) -> i64 {
+        if b == 0 {
+            a.abs()
+        } else {
+            gcd(b, a % b)
+        }
+    }
+    for (k, &(ax, ay)) in white.iter().enumerate() {
+        for &(bx, by) in &white[k + 1..] {
+            let g = gcd(bx - ax, by - ay);
+            for t in 1..g {
+                let (x, y) = (ax + t * (bx - ax) / g, ay + t * (by - ay) / g);
+                if !on(x as usize, y as usize) {
+                    return false;
+                }
+            }
+        }
+    }
+    true
+}
+
+#[test]
+fn fast_convexity_test_agrees_with_the_pairwise_definition() {
+    // random blobs of varied density, plus hand-made cases
+    let mut state = 12345u64;
+    let mut next = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let mut disagreements = 0;
+    let mut convex_seen = 0;
+    for k in 0..3000 {
+        let mut m = [0u32; SIDE];
+        // a random polygon-ish region: a disc with random holes/bumps, or scattered points
+        let (cx, cy, r) = (
+            (next() % 28) as f64,
+            (next() % 28) as f64,
+            (next() % 14 + 1) as f64,
+        );
+        for (y, row) in m.iter_mut().enumerate() {
+            for x in 0..SIDE {
+                let d = ((x as f64 - cx).powi(2) + (y as f64 - cy).powi(2)).sqrt();
+                let noisy = k % 3 == 0 && next() % 40 == 0;
+                if (d <= r) != noisy {
+                    *row |= 1 << x;
+                }
+            }
+        }
+        let fast = is_convex(&m);
+        convex_seen += usize::from(fast);
+        if fast != convex_by_pairs(&m) {
+            disagreements += 1;
+        }
+    }
+    assert_eq!(disagreements, 0);
+    assert!(convex_seen > 100 && convex_seen < 2900, "{convex_seen}");
+    // a tiny L is digitally convex (no lattice point between any two of its pixels) ...
+    let mut l = [0u32; SIDE];
+    l[3] = 0b1111;
+    l[4] = 0b0001;
+    assert!(is_convex(&l) && convex_by_pairs(&l));
+    // ... a larger one is not: (2,4) lies between (0,5) and (4,3)
+    l[3] = 0b11111;
+    l[5] = 0b00001;
+    assert!(!is_convex(&l) && !convex_by_pairs(&l));
+    let mut diag = [0u32; SIDE];
+    diag[0] = 1;
+    diag[2] = 1 << 4; // (0,0) and (4,2): (2,1) lies between
+    assert!(!is_convex(&diag) && !convex_by_pairs(&diag));
+    diag[1] = 1 << 2;
+    assert!(is_convex(&diag) && convex_by_pairs(&diag));
+}
+
+#[test]
+fn convex_examples_are_convex_and_the_others_are_not_with_similar_areas() {
+    let (f, l) = generate_split("convex", "valid", 2000, 11, &Sources::default()).unwrap();
+    let mut area = [0f64; 2];
+    for (i, &lab) in l.iter().enumerate() {
+        let img = &f[i * PIXELS..(i + 1) * PIXELS];
+        assert!(img.iter().all(|&v| v == 0.0 || v == 1.0));
+        let m = row_mask(img);
+        let n: usize = m.iter().map(|r| r.count_ones() as usize).sum();
+        area[lab as usize] += n as f64;
+        if lab == CONVEX {
+            assert!(n >= 19, "row {i}: {n} pixels");
+            assert!(is_convex(&m), "row {i} labelled convex fails the test");
+            if i < 200 {
+                assert!(convex_by_pairs(&m));
+            }
+        } else {
+            assert!(
+                !is_convex(&m),
+                "row {i} labelled non-convex passes the test"
+            );
+            if i < 200 {
+                assert!(!convex_by_pairs(&m));
+            }
+        }
+    }
+    let (m0, m1) = (area[0] / 1000.0, area[1] / 1000.0);
+    assert!(
+        (m0 - m1).abs() / m1 < 0.1,
+        "mean white pixels: non-convex {m0:.1}, convex {m1:.1}"
+    );
+}
+
+#[test]
+fn mnist_tasks_use_62000_distinct_digits_exactly() {
+    let src = Sources::load(&source(), &["mnist-basic"]).unwrap();
+    let m: &Mnist = src.mnist.as_ref().unwrap();
+    // the index mapping: 62,000 distinct digits over the three splits
+    let mut seen = HashSet::new();
+    for (split, n) in [("train", 10_000), ("valid", 2_000), ("test", 50_000)] {
+        for i in 0..n {
+            assert!(seen.insert(mnist_source_index(split, i)), "{split} {i}");
+        }
+    }
+    assert_eq!(seen.len(), 62_000);
+    assert!(seen.iter().all(|&k| k < 70_000));
+    // the pixels: exact MNIST bytes / 255, and no image content shared between splits
+    let mut content: HashSet<Vec<u32>> = HashSet::new();
+    let mut digit = vec![0f32; PIXELS];
+    let mut dups = 0;
+    for (split, n) in [("train", 1500), ("valid", 800), ("test", 1500)] {
+        let (f, l) = generate_split("mnist-basic", split, n, 0, &src).unwrap();
+        for i in 0..n {
+            let k = mnist_source_index(split, i);
+            m.digit(k, &mut digit);
+            assert_eq!(&f[i * PIXELS..(i + 1) * PIXELS], &digit[..]);
+            assert_eq!(l[i], m.labels[k]);
+            let bytes: Vec<u8> = m.pixels[k * PIXELS..(k + 1) * PIXELS].to_vec();
+            assert!(f[i * PIXELS..(i + 1) * PIXELS]
+                .iter()
+                .zip(&bytes)
+                .all(|(&v, &b)| v == f32::from(b) / 255.0));
+            if !content.insert(
+                f[i * PIXELS..(i + 1) * PIXELS]
+                    .iter()
+                    .map(|v| v.to_bits())
+                    .collect(),
+            ) {
+                dups += 1;
+            }
+        }
+    }
+    assert_eq!(dups, 0, "a digit image appears twice");
+    // the split sizes would overflow the digits available
+    assert!(generate_split("mnist-basic", "valid", 2001, 0, &src).is_err());
+}
+
+#[test]
+fn rotation_keeps_ink_mass() {
+    let src = Sources::load(&source(), &["mnist-rot"]).unwrap();
+    let m = src.mnist.as_ref().unwrap();
+    let n = 2000;
+    let (rot, _) = generate_split("mnist-rot", "train", n, 4, &src).unwrap();
+    let (plain, _) = generate_split("mnist-basic", "train", n, 4, &src).unwrap();
+    let mut worst = 0f64;
+    let mut total = 0f64;
+    let mut changed = 0;
+    for i in 0..n {
+        let a: f64 = rot[i * PIXELS..(i + 1) * PIXELS]
+            .iter()
+            .map(|&v| f64::from(v))
+            .sum();
+        let b: f64 = plain[i * PIXELS..(i + 1) * PIXELS]
+            .iter()
+            .map(|&v| f64::from(v))
+            .sum();
+        let rel = (a - b).abs() / b;
+        worst = worst.max(rel);
+        total += rel;
+        changed +=
+            usize::from(rot[i * PIXELS..(i + 1) * PIXELS] != plain[i * PIXELS..(i + 1) * PIXELS]);
+    }
+    let _ = m;
+    let mean = total / n as f64;
+    assert!(mean < 0.05, "mean relative ink change {mean}");
+    assert!(worst < 0.25, "worst relative ink change {worst}");
+    assert!(changed > n * 99 / 100);
+}
+
+#[test]
+fn background_errors_are_clear() {
+    let d = tmp_dir("bg");
+    let e = Backgrounds::load(&d.join("missing"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("missing") && e.contains("backgrounds folder"),
+        "{e}"
+    );
+    let e = Backgrounds::load(&d).unwrap_err().to_string();
+    assert!(e.contains("no background images"), "{e}");
+    fs::write(
+        d.join("flat.pgm"),
+        [b"P5\n30 30\n255\n".as_slice(), &[77u8; 900]].concat(),
+    )
+    .unwrap();
+    let e = Backgrounds::load(&d).unwrap_err().to_string();
+    assert!(
+        e.contains("flat.pgm") && e.contains("standard deviation"),
+        "{e}"
+    );
+    fs::write(
+        d.join("flat.pgm"),
+        [b"P5\n30 30\n255\n".as_slice(), &[77u8; 100]].concat(),
+    )
+    .unwrap();
+    let e = Backgrounds::load(&d).unwrap_err().to_string();
+    assert!(e.contains("flat.pgm") && e.contains("truncated"), "{e}");
+    fs::write(d.join("flat.pgm"), b"P6\n1 1\n255\nabc").unwrap();
+    let e = Backgrounds::load(&d).unwrap_err().to_string();
+    assert!(e.contains("P5"), "{e}");
+    // a textured PGM and a PNG both load
+    fs::remove_file(d.join("flat.pgm")).unwrap();
+    let tex: Vec<u8> = (0..40 * 30).map(|i| ((i * 37) % 256) as u8).collect();
+    fs::write(
+        d.join("a.pgm"),
+        [b"P5\n# comment\n40 30\n255\n".as_slice(), &tex].concat(),
+    )
+    .unwrap();
+    let mut png_bytes = Vec::new();
+    {
+        let mut enc = png::Encoder::new(&mut png_bytes, 40, 30);
+        enc.set_color(png::ColorType::Grayscale);
+        enc.set_depth(png::BitDepth::Eight);
+        let mut w = enc.write_header().unwrap();
+        w.write_image_data(&tex).unwrap();
+    }
+    fs::write(d.join("b.png"), &png_bytes).unwrap();
+    let bg = Backgrounds::load(&d).unwrap();
+    assert_eq!(bg.images.len(), 2);
+    assert_eq!(bg.images[0].data, bg.images[1].data);
+    // generation from a source whose backgrounds folder is empty fails before writing anything
+    let src = d.join("src");
+    fs::create_dir_all(src.join("backgrounds")).unwrap();
+    let e = Sources::load(&src, &["rectangles-image"])
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        e.contains("backgrounds") && e.contains("no background images"),
+        "{e}"
+    );
+    fs::remove_dir_all(&d).unwrap();
+}
+
+#[test]
+fn a_failing_generation_leaves_no_partial_output() {
+    let src = Sources::load(&source(), &["mnist-basic"]).unwrap();
+    let d = tmp_dir("gen-fail");
+    let out = d.join("data");
+    // rectangles succeeds, then mnist-basic's valid split asks for more digits than it owns
+    let e = generate_tasks(
+        &["rectangles", "mnist-basic"],
+        &out,
+        0,
+        &src,
+        Some((10, 2001, 5)),
+        |_, _, _, _| {},
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("2001 rows of split valid"), "{e}");
+    assert!(!out.exists(), "partial output left in {}", out.display());
+    // an existing output folder keeps its old content and gains nothing
+    fs::create_dir_all(&out).unwrap();
+    fs::write(out.join("keep.txt"), "x").unwrap();
+    assert!(generate_tasks(
+        &["rectangles", "mnist-basic"],
+        &out,
+        0,
+        &src,
+        Some((10, 2001, 5)),
+        |_, _, _, _| {}
+    )
+    .is_err());
+    let names: Vec<_> = fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, vec![std::ffi::OsString::from("keep.txt")]);
+    fs::remove_dir_all(&d).unwrap();
+}
