@@ -36,12 +36,11 @@ info: build
 clean:
 	$(CARGO) clean
 
-<<<<<<< HEAD
 # DAE step in sdae beside numpy and PyTorch (benches/peers/), interleaved, one run. Not part of CI.
 .PHONY: bench-peers
 bench-peers: build
 	python3 benches/peers/compare.py
-=======
+
 # Datasets (issue 3): generate the eight benchmark tasks into $(DATA_DIR) from MNIST and natural
 # images in $(DATA_SRC). See datasets/README.md.
 .PHONY: data
@@ -63,4 +62,3 @@ data:
 	$(CARGO) build --release
 	./target/release/sdae data generate --task all --out $(DATA_DIR) --source $(DATA_SRC)
 	./target/release/sdae data verify $(DATA_DIR)
->>>>>>> main
