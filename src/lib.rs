@@ -6,10 +6,11 @@
 //! buffers allocated once per run. This crate has no intrinsics and no `#[target_feature]`.
 
 pub mod bench;
-pub mod bench_train;
 pub mod bench_fused;
+pub mod bench_train;
 pub mod cli;
 pub mod data;
+pub mod experiment;
 
 pub use sdae_kernels as kernels;
 pub mod config;

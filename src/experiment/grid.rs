@@ -1,0 +1,335 @@
+//! Hyper-parameter grids: a base training config, axes whose every combination is one run, and
+//! per-task overrides. The three grids of `sdae reproduce` (best, paper, quick) are the TOML files
+//! in `experiments/`, compiled into the binary; any other grid file can be given by path.
+//!
+//! ```toml
+//! name = "quick"
+//! description = "..."
+//! [base]                      # a training config (same keys as `sdae train --config`)
+//! seed = 1
+//! [base.pretrain]
+//! lr = 0.01
+//! [[base.layers]]
+//! width = 1000
+//! [axes]                      # dotted path -> list of values; "widths" sets every layer's width
+//! "pretrain.nu" = [0.0, 0.25]
+//! [tasks.rectangles]          # per task: `set` overrides base keys, `axes` replaces axes
+//! set = { "finetune.batch" = 10 }
+//! axes = { "pretrain.nu" = [0.0, 0.10] }
+//! ```
+//!
+//! A run whose layers all have ν = 0 belongs to the SAA-3 column (stacked basic autoencoders);
+//! every other run to SdA-3.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use toml::{Table, Value};
+
+use crate::config::{Config, Overrides};
+
+/// The grids shipped with sdae, by name.
+pub const BUILTIN: [(&str, &str); 3] = [
+    ("best", include_str!("../../experiments/best.toml")),
+    ("paper", include_str!("../../experiments/paper.toml")),
+    ("quick", include_str!("../../experiments/quick.toml")),
+];
+
+/// Which column of the results table a run competes in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Family {
+    /// Stacked denoising autoencoders (ν > 0 in some layer).
+    #[serde(rename = "SdA-3")]
+    Sda,
+    /// Stacked basic autoencoders (ν = 0 everywhere).
+    #[serde(rename = "SAA-3")]
+    Saa,
+}
+
+impl Family {
+    pub fn name(self) -> &'static str {
+        match self {
+            Family::Sda => "SdA-3",
+            Family::Saa => "SAA-3",
+        }
+    }
+}
+
+/// One run of a grid: a task and a complete training config.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunSpec {
+    /// Position in the manifest (0-based); also the Slurm array index.
+    pub index: usize,
+    pub task: String,
+    pub family: Family,
+    /// The axis values of this run, e.g. `pretrain.nu=0.25 widths=[2000,1000,1000]`.
+    pub label: String,
+    /// The full training config as TOML text (what `sdae train --config` reads).
+    pub config: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTask {
+    #[serde(default)]
+    set: Table,
+    #[serde(default)]
+    axes: Table,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawGrid {
+    name: Option<String>,
+    #[serde(default)]
+    description: String,
+    base: Table,
+    #[serde(default)]
+    axes: Table,
+    #[serde(default)]
+    tasks: BTreeMap<String, RawTask>,
+}
+
+/// A parsed grid.
+pub struct Grid {
+    pub name: String,
+    pub description: String,
+    base: Table,
+    axes: Vec<(String, Vec<Value>)>,
+    tasks: BTreeMap<String, (Table, Vec<(String, Vec<Value>)>)>,
+}
+
+fn axes_list(t: &Table, what: &str) -> Result<Vec<(String, Vec<Value>)>, String> {
+    t.iter()
+        .map(|(k, v)| match v {
+            Value::Array(a) if !a.is_empty() => Ok((k.clone(), a.clone())),
+            _ => Err(format!(
+                "{what}: axis '{k}' must be a non-empty list of values"
+            )),
+        })
+        .collect()
+}
+
+impl Grid {
+    /// Parse grid TOML; `what` names the source in errors.
+    pub fn parse(text: &str, what: &str) -> Result<Grid, String> {
+        let raw: RawGrid = toml::from_str(text).map_err(|e| format!("grid {what}: {e}"))?;
+        let mut tasks = BTreeMap::new();
+        for (t, rt) in raw.tasks {
+            if crate::data::task_sizes(&t).is_none() {
+                return Err(format!(
+                    "grid {what}: [tasks.{t}]: unknown task (expected one of {})",
+                    crate::data::TASKS.join(", ")
+                ));
+            }
+            let ax = axes_list(&rt.axes, &format!("grid {what}: [tasks.{t}]"))?;
+            tasks.insert(t, (rt.set, ax));
+        }
+        Ok(Grid {
+            name: raw.name.unwrap_or_else(|| what.to_string()),
+            description: raw.description,
+            axes: axes_list(&raw.axes, &format!("grid {what}"))?,
+            base: raw.base,
+            tasks,
+        })
+    }
+
+    /// A built-in grid by name (`best`, `paper`, `quick`) or a grid file by path.
+    pub fn load(name_or_path: &str) -> Result<Grid, String> {
+        if let Some((_, text)) = BUILTIN.iter().find(|(n, _)| *n == name_or_path) {
+            return Grid::parse(text, name_or_path);
+        }
+        let p = Path::new(name_or_path);
+        if !p.exists() {
+            let names: Vec<&str> = BUILTIN.iter().map(|(n, _)| *n).collect();
+            return Err(format!(
+                "--grid {name_or_path}: neither a built-in grid ({}) nor an existing file",
+                names.join(", ")
+            ));
+        }
+        let text = std::fs::read_to_string(p)
+            .map_err(|e| format!("--grid {}: cannot read: {e}", p.display()))?;
+        Grid::parse(&text, &p.display().to_string())
+    }
+
+    /// Every run of this grid for `tasks`, in task order then axis order (the first axis varies
+    /// slowest). Each run's config is validated.
+    pub fn expand(&self, tasks: &[String]) -> Result<Vec<RunSpec>, String> {
+        let mut runs = Vec::new();
+        for task in tasks {
+            let (set, task_axes) = self
+                .tasks
+                .get(task)
+                .map(|(s, a)| (s.clone(), a.clone()))
+                .unwrap_or_default();
+            let mut base = self.base.clone();
+            for (path, v) in &set {
+                set_path(&mut base, path, v.clone())
+                    .map_err(|e| format!("grid {}: [tasks.{task}] set: {e}", self.name))?;
+            }
+            let mut axes = self.axes.clone();
+            for (k, vals) in task_axes {
+                match axes.iter_mut().find(|(a, _)| *a == k) {
+                    Some(slot) => slot.1 = vals,
+                    None => axes.push((k, vals)),
+                }
+            }
+            let combos: usize = axes.iter().map(|(_, v)| v.len()).product();
+            for c in 0..combos {
+                let mut cfg = base.clone();
+                let mut label = Vec::new();
+                let mut rest = c;
+                let mut picks = vec![0; axes.len()];
+                for (ai, (_, vals)) in axes.iter().enumerate().rev() {
+                    picks[ai] = rest % vals.len();
+                    rest /= vals.len();
+                }
+                for (ai, (k, vals)) in axes.iter().enumerate() {
+                    let v = vals[picks[ai]].clone();
+                    label.push(format!("{k}={}", compact(&v)));
+                    set_path(&mut cfg, k, v)
+                        .map_err(|e| format!("grid {}: axis {k}: {e}", self.name))?;
+                }
+                let text = toml::to_string(&cfg).map_err(|e| e.to_string())?;
+                let what = format!("grid {} run {task} [{}]", self.name, label.join(" "));
+                let parsed = Config::from_toml(&text, &what, &Overrides::default())?;
+                let family = if parsed.layers.iter().all(|l| l.nu == 0.0) {
+                    Family::Saa
+                } else {
+                    Family::Sda
+                };
+                runs.push(RunSpec {
+                    index: runs.len(),
+                    task: task.clone(),
+                    family,
+                    label: label.join(" "),
+                    config: text,
+                });
+            }
+        }
+        Ok(runs)
+    }
+}
+
+fn compact(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Array(a) => format!("[{}]", a.iter().map(compact).collect::<Vec<_>>().join(",")),
+        other => other.to_string(),
+    }
+}
+
+/// Set a dotted path (`pretrain.nu`) in a TOML table, creating tables on the way. The path
+/// `widths` sets the width of every `[[layers]]` entry (creating entries as needed).
+pub fn set_path(t: &mut Table, path: &str, v: Value) -> Result<(), String> {
+    if path == "widths" {
+        let ws = v
+            .as_array()
+            .ok_or_else(|| format!("widths = {v}: expected a list of layer widths"))?;
+        let layers = t
+            .entry("layers")
+            .or_insert_with(|| Value::Array(Vec::new()));
+        let arr = layers
+            .as_array_mut()
+            .ok_or("layers: expected an array of tables")?;
+        arr.truncate(ws.len());
+        while arr.len() < ws.len() {
+            arr.push(Value::Table(Table::new()));
+        }
+        for (slot, w) in arr.iter_mut().zip(ws) {
+            slot.as_table_mut()
+                .ok_or("layers: expected an array of tables")?
+                .insert("width".into(), w.clone());
+        }
+        return Ok(());
+    }
+    let mut cur = t;
+    let parts: Vec<&str> = path.split('.').collect();
+    for p in &parts[..parts.len() - 1] {
+        cur = cur
+            .entry(p.to_string())
+            .or_insert_with(|| Value::Table(Table::new()))
+            .as_table_mut()
+            .ok_or_else(|| format!("{path}: '{p}' is not a table"))?;
+    }
+    cur.insert(parts[parts.len() - 1].to_string(), v);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const G: &str = r#"
+name = "t"
+[base]
+seed = 3
+[base.pretrain]
+lr = 0.01
+epochs = 1
+batch = 4
+[[base.layers]]
+width = 8
+[[base.layers]]
+width = 8
+[base.finetune]
+lr = 0.1
+max_epochs = 2
+patience = 1
+batch = 4
+[axes]
+"pretrain.nu" = [0.0, 0.25]
+widths = [[8, 8], [16, 8]]
+[tasks.rectangles]
+axes = { "pretrain.nu" = [0.1] }
+set = { "finetune.lr" = 0.05 }
+"#;
+
+    #[test]
+    fn expands_every_combination_with_task_overrides() {
+        let g = Grid::parse(G, "t").unwrap();
+        let runs = g
+            .expand(&["mnist-basic".into(), "rectangles".into()])
+            .unwrap();
+        assert_eq!(runs.len(), 4 + 2);
+        assert_eq!(runs[0].family, Family::Saa);
+        assert_eq!(runs[2].family, Family::Sda);
+        assert_eq!(runs[1].label, "pretrain.nu=0.0 widths=[16,8]");
+        assert!(runs[4..].iter().all(|r| r.family == Family::Sda));
+        assert!(runs[4].config.contains("0.05"));
+        let cfg = Config::from_toml(&runs[3].config, "r", &Overrides::default()).unwrap();
+        assert_eq!(cfg.layers[0].width, 16);
+        assert_eq!(cfg.layers[1].nu, 0.25);
+        for (i, r) in runs.iter().enumerate() {
+            assert_eq!(r.index, i);
+        }
+    }
+
+    #[test]
+    fn builtin_grids_parse_and_expand() {
+        let all: Vec<String> = crate::data::TASKS.iter().map(|s| s.to_string()).collect();
+        for (name, _) in BUILTIN {
+            let g = Grid::load(name).unwrap();
+            let runs = g.expand(&all).unwrap();
+            for t in &all {
+                for f in [Family::Sda, Family::Saa] {
+                    assert!(
+                        runs.iter().any(|r| &r.task == t && r.family == f),
+                        "grid {name}: no {} run for {t}",
+                        f.name()
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn bad_grids_are_rejected_with_the_reason() {
+        let e = Grid::parse("[base]\n[tasks.nope]\n", "g").err().unwrap();
+        assert!(e.contains("unknown task"), "{e}");
+        let e = Grid::parse("[base]\n[axes]\nx = 3\n", "g").err().unwrap();
+        assert!(e.contains("non-empty list"), "{e}");
+        assert!(Grid::load("no-such-grid").is_err());
+    }
+}

@@ -1,0 +1,222 @@
+//! One run of a grid: train on the task's training split, stop early on its validation split,
+//! save the model, and record the validation error. The test split is not opened here: it is
+//! read once per *chosen* model, by [`evaluate_test`], after model selection.
+//!
+//! A run's folder `<sweep>/runs/<index>/` holds `model.sdm`, `model.sdm.ckpt` (the checkpoint,
+//! so a pre-empted run resumes where it stopped), `log.jsonl` (one JSON object per epoch),
+//! `result.json` (written atomically last: its presence means "done") and, for chosen models
+//! only, `test.json`.
+
+use std::fs::{self, File};
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+use super::grid::{Family, RunSpec};
+use crate::config::{Config, Overrides};
+use crate::data::{split_path, Dataset};
+use crate::model::{write_atomic, Model};
+use crate::train::run::{run, EpochReport, Observer, RunOptions};
+use crate::train::{evaluate, Forward, SplitView};
+
+/// What a finished run records (`result.json`). Holds no test-set information.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunRecord {
+    pub index: usize,
+    pub task: String,
+    pub family: Family,
+    pub label: String,
+    pub config: String,
+    /// Validation error of the kept (best) parameters, in percent.
+    pub valid_error: f64,
+    pub valid_rows: usize,
+    pub best_epoch: usize,
+    pub seconds: f64,
+    pub threads: usize,
+    pub isa: String,
+    pub git_revision: String,
+    pub machine: String,
+}
+
+/// The one test-set evaluation of a chosen model (`test.json`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TestRecord {
+    pub index: usize,
+    /// Test error in percent and the half-width of its 95% interval, in percent.
+    pub test_error: f64,
+    pub test_ci95: f64,
+    pub test_rows: usize,
+    pub seconds: f64,
+}
+
+pub fn run_dir(sweep: &Path, index: usize) -> PathBuf {
+    sweep.join("runs").join(format!("{index:04}"))
+}
+
+/// The git revision of the code: `SDAE_GIT_REV` if set, else the revision the binary was built
+/// from (recorded by build.rs, with `-dirty` for uncommitted changes), else "unknown".
+pub fn git_revision() -> String {
+    std::env::var("SDAE_GIT_REV")
+        .ok()
+        .or_else(|| option_env!("SDAE_BUILD_REV").map(str::to_string))
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// CPU model, core count and host name, for the records.
+pub fn machine() -> String {
+    let cpu = fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|v| v.trim().to_string())
+        })
+        .unwrap_or_else(|| std::env::consts::ARCH.to_string());
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let host = fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default();
+    format!("{cpu}, {cores} cores, host {host}")
+}
+
+fn open_split(data: &Path, task: &str, split: &str) -> Result<Dataset, String> {
+    let p = split_path(data, task, split);
+    Dataset::open(&p).map_err(|e| {
+        format!(
+            "{e} (generate it with: sdae data generate --task {task} --out {})",
+            data.display()
+        )
+    })
+}
+
+fn view<'a>(name: &str, d: &'a Dataset) -> Result<SplitView<'a>, String> {
+    SplitView::new(name, d.features(), d.labels(), d.cols(), d.classes()).map_err(|e| e.0)
+}
+
+/// Writes every epoch report as one JSON line.
+struct LogObserver {
+    out: BufWriter<File>,
+    failed: Option<String>,
+}
+
+impl Observer for LogObserver {
+    fn epoch(&mut self, r: &EpochReport) {
+        let line = serde_json::to_string(r).expect("report serialises");
+        if let Err(e) = writeln!(self.out, "{line}").and_then(|_| self.out.flush()) {
+            self.failed.get_or_insert(e.to_string());
+        }
+    }
+}
+
+/// Train `spec` on `<data>/<task>/{train,valid}.sdd`; returns its record (also written to
+/// `result.json`). A finished run (result.json present) is not run again.
+pub fn run_spec(spec: &RunSpec, sweep: &Path, data: &Path) -> Result<RunRecord, String> {
+    let dir = run_dir(sweep, spec.index);
+    let result_path = dir.join("result.json");
+    if let Ok(text) = fs::read_to_string(&result_path) {
+        if let Ok(r) = serde_json::from_str::<RunRecord>(&text) {
+            return Ok(r);
+        }
+    }
+    fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let what = format!("run {} ({} {})", spec.index, spec.task, spec.label);
+    let cfg = Config::from_toml(&spec.config, &what, &Overrides::default())?;
+    let train_ds = open_split(data, &spec.task, "train")?;
+    let valid_ds = open_split(data, &spec.task, "valid")?;
+    let train = view("training set", &train_ds)?;
+    let valid = view("validation set", &valid_ds)?;
+    let ckpt = dir.join("model.sdm.ckpt");
+    let log_path = dir.join("log.jsonl");
+    let resume = ckpt.exists();
+    let log = fs::OpenOptions::new()
+        .create(true)
+        .append(resume)
+        .write(true)
+        .truncate(!resume)
+        .open(&log_path)
+        .map_err(|e| format!("cannot write {}: {e}", log_path.display()))?;
+    let mut obs = LogObserver {
+        out: BufWriter::new(log),
+        failed: None,
+    };
+    let t0 = Instant::now();
+    let res = {
+        let mut opts = RunOptions {
+            pretrain: true,
+            finetune: true,
+            checkpoint: Some(ckpt.clone()),
+            resume,
+            observer: &mut obs,
+        };
+        run(
+            sdae_kernels::kernels(),
+            &cfg,
+            None,
+            &train,
+            Some(&valid),
+            None,
+            &mut opts,
+        )
+        .map_err(|e| format!("{what}: {e}"))?
+    };
+    if let Some(e) = obs.failed {
+        return Err(format!("{what}: cannot write {}: {e}", log_path.display()));
+    }
+    res.model
+        .save(&dir.join("model.sdm"))
+        .map_err(|e| format!("{what}: {}", e.0))?;
+    let v = res
+        .valid
+        .ok_or_else(|| format!("{what}: no validation error was measured"))?;
+    let rec = RunRecord {
+        index: spec.index,
+        task: spec.task.clone(),
+        family: spec.family,
+        label: spec.label.clone(),
+        config: spec.config.clone(),
+        valid_error: 100.0 * v.error_rate(),
+        valid_rows: v.rows,
+        best_epoch: res.best_epoch,
+        seconds: t0.elapsed().as_secs_f64(),
+        threads: sdae_kernels::threads::threads(),
+        isa: sdae_kernels::kernels().isa().name().to_string(),
+        git_revision: git_revision(),
+        machine: machine(),
+    };
+    let json = serde_json::to_string_pretty(&rec).expect("record serialises");
+    write_atomic(&result_path, json.as_bytes())?;
+    let _ = fs::remove_file(&ckpt);
+    Ok(rec)
+}
+
+/// Evaluate a chosen run's model on the task's test split, once: a `test.json` already
+/// present is returned as it is, so the test set is never read twice for the same model.
+pub fn evaluate_test(rec: &RunRecord, sweep: &Path, data: &Path) -> Result<TestRecord, String> {
+    let dir = run_dir(sweep, rec.index);
+    let path = dir.join("test.json");
+    if let Ok(text) = fs::read_to_string(&path) {
+        if let Ok(t) = serde_json::from_str::<TestRecord>(&text) {
+            return Ok(t);
+        }
+    }
+    let model = Model::load(&dir.join("model.sdm")).map_err(|e| e.0)?;
+    let test_ds = open_split(data, &rec.task, "test")?;
+    let test = view("test set", &test_ds)?;
+    let t0 = Instant::now();
+    let mut fwd = Forward::new(&model, 500);
+    let k = sdae_kernels::kernels();
+    let r = evaluate(k, &model, &mut fwd, test.x, test.y, test.rows).map_err(|e| e.0)?;
+    let t = TestRecord {
+        index: rec.index,
+        test_error: 100.0 * r.error_rate(),
+        test_ci95: 100.0 * r.ci95(),
+        test_rows: r.rows,
+        seconds: t0.elapsed().as_secs_f64(),
+    };
+    let json = serde_json::to_string_pretty(&t).expect("record serialises");
+    write_atomic(&path, json.as_bytes())?;
+    Ok(t)
+}
