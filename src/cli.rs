@@ -6,7 +6,11 @@ use clap::{Parser, Subcommand};
 use sdae_kernels::{isa, threads, Isa};
 
 #[derive(Parser, Debug)]
-#[command(name = "sdae", version, about = "Stacked denoising autoencoders on hand-written SIMD kernels")]
+#[command(
+    name = "sdae",
+    version,
+    about = "Stacked denoising autoencoders on hand-written SIMD kernels"
+)]
 pub struct Cli {
     /// Threads for the kernels (default: all cores).
     #[arg(long, global = true)]
@@ -38,6 +42,9 @@ pub enum Command {
     /// Datasets: generate, import, inspect, verify, preview.
     #[command(subcommand)]
     Data(crate::data::cli::DataCommand),
+    /// Pictures: first-layer filters, reconstructions, training curves (PNG).
+    #[command(subcommand)]
+    Viz(crate::viz::VizCommand),
 }
 
 /// Apply `--isa` / `SDAE_ISA` and `--threads`; returns the ISA in force.
@@ -64,12 +71,19 @@ fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Bench(b) => crate::bench::run(b, isa_all),
-        Command::Pretrain(a) => crate::train::commands::train_command(a, crate::train::commands::Phases::Pretrain),
-        Command::Finetune(a) => crate::train::commands::train_command(a, crate::train::commands::Phases::Finetune),
-        Command::Train(a) => crate::train::commands::train_command(a, crate::train::commands::Phases::Both),
+        Command::Pretrain(a) => {
+            crate::train::commands::train_command(a, crate::train::commands::Phases::Pretrain)
+        }
+        Command::Finetune(a) => {
+            crate::train::commands::train_command(a, crate::train::commands::Phases::Finetune)
+        }
+        Command::Train(a) => {
+            crate::train::commands::train_command(a, crate::train::commands::Phases::Both)
+        }
         Command::Eval(a) => crate::train::commands::eval_command(a),
         Command::Encode(a) => crate::train::commands::encode_command(a),
         Command::Data(d) => crate::data::cli::run(d),
+        Command::Viz(v) => crate::viz::run(v),
     }
 }
 
