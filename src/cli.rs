@@ -47,6 +47,9 @@ pub enum Command {
     /// Hyper-parameter sweeps as Slurm job arrays (plan, run, run-local, collect).
     #[command(subcommand)]
     Sweep(crate::experiment::cli::SweepCommand),
+    /// Pictures: first-layer filters, reconstructions, training curves (PNG).
+    #[command(subcommand)]
+    Viz(crate::viz::VizCommand),
 }
 
 /// Apply `--isa` / `SDAE_ISA` and `--threads`; returns the ISA in force.
@@ -87,6 +90,7 @@ fn run(cli: Cli) -> Result<(), String> {
         Command::Data(d) => crate::data::cli::run(d),
         Command::Reproduce(a) => crate::experiment::cli::run_reproduce(a, cli.threads),
         Command::Sweep(s) => crate::experiment::cli::run_sweep(s),
+        Command::Viz(v) => crate::viz::run(v),
     }
 }
 

@@ -16,3 +16,4 @@ pub use sdae_kernels as kernels;
 pub mod config;
 pub mod model;
 pub mod train;
+pub mod viz;

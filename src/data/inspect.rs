@@ -190,13 +190,61 @@ pub fn preview(ds: &Dataset, out: &Path, per_class: usize, scale: usize) -> Resu
             }
         }
     }
+    write_png(out, width, height, PngColor::Gray, &img)
+}
+
+/// The pixel layout of [`write_png`]'s input: 8-bit gray, or 8-bit RGB (3 bytes a pixel).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PngColor {
+    Gray,
+    Rgb,
+}
+
+impl PngColor {
+    /// Bytes per pixel.
+    pub fn channels(self) -> usize {
+        match self {
+            PngColor::Gray => 1,
+            PngColor::Rgb => 3,
+        }
+    }
+}
+
+/// Write an 8-bit PNG of `width x height` pixels, row-major, atomically (nothing is left at
+/// `out` on error). `pixels` must hold `width * height * color.channels()` bytes.
+pub fn write_png(
+    out: &Path,
+    width: usize,
+    height: usize,
+    color: PngColor,
+    pixels: &[u8],
+) -> Result<(), DataError> {
+    let want = width * height * color.channels();
+    if width == 0 || height == 0 || pixels.len() != want {
+        return Err(DataError::new(
+            out,
+            format!(
+                "cannot write a {width} x {height} PNG from {} bytes (expected {want}, non-empty)",
+                pixels.len()
+            ),
+        ));
+    }
+    if u32::try_from(width).is_err() || u32::try_from(height).is_err() {
+        return Err(DataError::new(
+            out,
+            format!("{width} x {height} is too large for a PNG"),
+        ));
+    }
     write_atomic(out, |w| {
         let mut enc = png::Encoder::new(w, width as u32, height as u32);
-        enc.set_color(png::ColorType::Grayscale);
+        enc.set_color(match color {
+            PngColor::Gray => png::ColorType::Grayscale,
+            PngColor::Rgb => png::ColorType::Rgb,
+        });
         enc.set_depth(png::BitDepth::Eight);
         enc.set_compression(png::Compression::High);
         let mut wr = enc.write_header().map_err(std::io::Error::other)?;
-        wr.write_image_data(&img).map_err(std::io::Error::other)?;
+        wr.write_image_data(pixels).map_err(std::io::Error::other)?;
         wr.finish().map_err(std::io::Error::other)
     })
 }
