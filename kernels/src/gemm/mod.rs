@@ -636,7 +636,13 @@ impl Kernels {
             Some(f) => run_nt_dot(&job, f, m0, m1, n0, n1),
             None => run_block(&job, m0, m1, n0, n1),
         };
-        let work = split_work(parts.max(1), m, n, table.blocking.mr, table.blocking.nr);
+        // One part: no split list, so a single-threaded product allocates nothing (the
+        // training loop's zero-allocation guarantee rests on it).
+        if parts <= 1 {
+            run(0, m, 0, n);
+            return Ok(());
+        }
+        let work = split_work(parts, m, n, table.blocking.mr, table.blocking.nr);
         if work.len() == 1 {
             run(0, m, 0, n);
         } else {
