@@ -64,9 +64,15 @@ fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Bench(b) => crate::bench::run(b, isa_all),
-        Command::Pretrain(a) => crate::train::commands::train_command(a, crate::train::commands::Phases::Pretrain),
-        Command::Finetune(a) => crate::train::commands::train_command(a, crate::train::commands::Phases::Finetune),
-        Command::Train(a) => crate::train::commands::train_command(a, crate::train::commands::Phases::Both),
+        Command::Pretrain(a) => {
+            crate::train::commands::train_command(a, crate::train::commands::Phases::Pretrain)
+        }
+        Command::Finetune(a) => {
+            crate::train::commands::train_command(a, crate::train::commands::Phases::Finetune)
+        }
+        Command::Train(a) => {
+            crate::train::commands::train_command(a, crate::train::commands::Phases::Both)
+        }
         Command::Eval(a) => crate::train::commands::eval_command(a),
         Command::Encode(a) => crate::train::commands::encode_command(a),
         Command::Data(d) => crate::data::cli::run(d),
