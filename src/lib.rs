@@ -6,8 +6,8 @@
 //! buffers allocated once per run. This crate has no intrinsics and no `#[target_feature]`.
 
 pub mod bench;
-pub mod bench_train;
 pub mod bench_fused;
+pub mod bench_train;
 pub mod cli;
 pub mod data;
 
