@@ -262,11 +262,52 @@ fn bad_input_gets_clear_errors() {
     // A pre-trained model of 20 inputs cannot be evaluated (no output layer) nor fine-tuned on
     // data of another width.
     ok(&sdae(&[
-        "pretrain", "--data", d, "--task", "tiny", "--out", o, "--widths", "8", "--epochs", "1",
+        "pretrain",
+        "--data",
+        d,
+        "--task",
+        "tiny",
+        "--out",
+        o,
+        "--widths",
+        "8",
+        "--epochs",
+        "1",
+        "--max-epochs",
+        "2",
         "--quiet",
     ]));
     let out = sdae(&["eval", o, &format!("{d}/tiny/test.sdd")]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("no output layer"));
+    // `train --resume` on the finished pre-training checkpoint goes on with fine-tuning.
+    let ck = format!("{o}.ckpt");
+    let tr = format!("{o}.tr");
+    let s = ok(&sdae(&[
+        "train",
+        "--data",
+        d,
+        "--task",
+        "tiny",
+        "--out",
+        &tr,
+        "--widths",
+        "8",
+        "--epochs",
+        "1",
+        "--max-epochs",
+        "2",
+        "--checkpoint",
+        &ck,
+        "--resume",
+        "--quiet",
+    ]));
+    assert!(s.contains("test error"), "{s}");
+    let ft = Model::load(Path::new(&tr)).unwrap();
+    assert_eq!(ft.widths(), vec![20, 8]);
+    assert!(
+        ft.output.is_some(),
+        "the resumed run fine-tuned the pre-trained stack"
+    );
     write_task(&dir.join("wide"), 30, [30, 10, 10]);
     let wide = dir.join("wide");
     let out = sdae(&[

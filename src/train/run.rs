@@ -319,6 +319,10 @@ pub fn run(
         }
         _ => (fresh_state(first_phase), start.unwrap_or_default(), None),
     };
+    if state.phase == Phase::Done && opts.finetune && model.output.is_none() {
+        // A finished `pretrain` checkpoint resumed by `train`: fine-tuning is still to do.
+        state.phase = Phase::Finetune;
+    }
     if train.cols == 0 || train.rows == 0 {
         return Err(TrainError("training split is empty".into()));
     }
