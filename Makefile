@@ -3,12 +3,17 @@ CARGO ?= cargo
 DATA_SRC ?= ../shared/datasets
 DATA_DIR ?= data
 
-.PHONY: build test test-native test-aarch64 bench lint fmt info clean
+.PHONY: build setup test test-native test-aarch64 test-slurm bench lint fmt info clean reproduce
 
 build:
 	$(CARGO) build --release
 
-test: test-native test-aarch64
+# Installs the cross toolchain, qemu and Slurm if missing (scripts/setup.sh); a no-op otherwise.
+setup:
+	bash scripts/setup.sh
+
+# The README's test command: everything, set-up included.
+test: setup test-native test-aarch64 test-slurm
 
 test-native:
 	$(CARGO) test --workspace
@@ -20,8 +25,23 @@ test-aarch64:
 	SDAE_EXPECT_ISAS=scalar,neon \
 	$(CARGO) test -p sdae-kernels --target aarch64-unknown-linux-gnu
 
-bench:
+# A real sweep as a Slurm job array on a single-node cluster started for the test (needs root).
+test-slurm: build
+	bash tests/slurm/sweep-on-slurm.sh ./target/release/sdae
+
+# The README's main job: the paper's Table 1 with the `best` grid (generates missing data).
+reproduce: build
+	./target/release/sdae reproduce --grid best --out results --data $(DATA_DIR) --source $(DATA_SRC)
+
+# criterion benches (GEMM per ISA beside matrixmultiply, fused kernels, the DAE step), then the
+# quick tables of `sdae bench` at one and two threads.
+bench: build
 	$(CARGO) bench --workspace
+	./target/release/sdae bench gemm --threads 1 --isa all
+	./target/release/sdae bench gemm --threads 2
+	./target/release/sdae --isa all bench fused --threads 1
+	./target/release/sdae bench dae-step --batch 128 --threads 1
+	./target/release/sdae bench dae-step --batch 20 --threads 1
 
 lint:
 	$(CARGO) fmt --all -- --check
