@@ -54,6 +54,34 @@ fn training_epochs_allocate_nothing() {
     // Single-threaded kernels: a thread pool's own bookkeeping is not the training loop's.
     sdae_kernels::threads::set_threads(1).unwrap();
     let k = kernels();
+    // For the failure message: what one product costs on its own (a GEMM that allocates per
+    // call makes every step allocate; the kernels must reuse their buffers).
+    let (a, b, mut c) = (
+        vec![1.0f32; 64 * 48],
+        vec![1.0f32; 48 * 32],
+        vec![0.0f32; 64 * 32],
+    );
+    let gemm = |c: &mut Vec<f32>| {
+        k.sgemm(
+            sdae_kernels::Trans::N,
+            sdae_kernels::Trans::N,
+            64,
+            32,
+            48,
+            1.0,
+            &a,
+            48,
+            &b,
+            32,
+            0.0,
+            c,
+            32,
+        )
+        .unwrap()
+    };
+    gemm(&mut c);
+    let ((), per_gemm) = counted(|| gemm(&mut c));
+    let hint = format!("(one sgemm call alone allocates {per_gemm} times)");
     let (rows, d, h, classes, batch) = (70, 64, 48, 5, 16); // 4 full batches + a short one
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(1);
     let x: Vec<f32> = (0..rows * d)
@@ -98,7 +126,7 @@ fn training_epochs_allocate_nothing() {
         assert!(l.is_finite() && l > 0.0);
         assert_eq!(
             n, 0,
-            "pre-training (tied={tied}, {noise:?}, {loss:?}) allocated {n} times in 3 epochs"
+            "pre-training (tied={tied}, {noise:?}, {loss:?}) allocated {n} times in 3 epochs (batch {batch}) {hint}"
         );
     }
     let mut model = Model {
@@ -146,5 +174,5 @@ fn training_epochs_allocate_nothing() {
             .sum::<f64>()
     });
     assert!(r.is_finite());
-    assert_eq!(n, 0, "fine-tuning allocated {n} times in 3 epochs");
+    assert_eq!(n, 0, "fine-tuning allocated {n} times in 3 epochs {hint}");
 }
