@@ -23,6 +23,16 @@ pub enum BenchCommand {
     },
     /// One denoising step of a 784->1000 tied layer (nu=0.25, cross-entropy, SGD): examples/s.
     DaeStep(crate::bench_train::DaeStepArgs),
+    /// Every fused kernel over a 128x1000 batch, as a % of the 128x784x1000 GEMM timed in the
+    /// same run (interleaved medians). `--isa all` measures every supported ISA.
+    Fused {
+        /// One JSON object per line instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Timed repetitions (the median is reported).
+        #[arg(long, default_value_t = 201)]
+        reps: usize,
+    },
 }
 
 /// One GEMM shape: `C (m x n) = op(A) (m x k) * op(B) (k x n)`.
@@ -224,7 +234,31 @@ pub fn run(cmd: BenchCommand, isa_all: bool) -> Result<(), String> {
     match cmd {
         BenchCommand::Gemm { json, reps } => bench_gemm(json, reps, isa_all),
         BenchCommand::DaeStep(a) => crate::bench_train::run_dae_step(a),
+        BenchCommand::Fused { json, reps } => bench_fused(json, reps, isa_all),
     }
+}
+
+fn bench_fused(json: bool, reps: usize, isa_all: bool) -> Result<(), String> {
+    if reps == 0 {
+        return Err("--reps: 0 repetitions (expected 1 or more)".into());
+    }
+    let isas = if isa_all {
+        Isa::supported()
+    } else {
+        vec![kernels().isa()]
+    };
+    let mut gemm = crate::bench_fused::sdae_gemm_yardstick();
+    let rows = crate::bench_fused::fused_rows(&isas, reps, &mut gemm)?;
+    if !json {
+        println!(
+            "fused kernels, median of {reps} interleaved calls; yardstick: sdae sgemm 128x1000x784 ({} thread(s))",
+            threads::threads()
+        );
+    }
+    for r in rows {
+        println!("{}", if json { r.json() } else { r.table_line() });
+    }
+    Ok(())
 }
 
 fn bench_gemm(json: bool, reps: usize, isa_all: bool) -> Result<(), String> {

@@ -5,6 +5,9 @@
 //! the same as the safe entry points in [`crate::gemm`] and [`crate::fused`]; the functions here
 //! panic (with a message) on bad shapes, since only tests call them.
 
+// Index loops mirror the math (r, c, i = r*cols + c) on purpose: this file is read as a spec.
+#![allow(clippy::needless_range_loop, clippy::needless_option_as_deref)]
+
 use rand_xoshiro::rand_core::Rng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 

@@ -19,7 +19,9 @@ pub fn set_threads(n: usize) -> Result<(), KernelError> {
         ));
     }
     // An already-built global pool is fine: kernels cap themselves at THREADS.
-    let _ = rayon::ThreadPoolBuilder::new().num_threads(n).build_global();
+    let _ = rayon::ThreadPoolBuilder::new()
+        .num_threads(n)
+        .build_global();
     THREADS.store(n, Ordering::Relaxed);
     Ok(())
 }

@@ -154,7 +154,7 @@ impl Header {
                 format!("classes is {}, expected 1..={}", h.classes, u32::MAX),
             ));
         }
-        if h.features_offset < HEADER_LEN as u64 || h.features_offset % ALIGN != 0 {
+        if h.features_offset < HEADER_LEN as u64 || !h.features_offset.is_multiple_of(ALIGN) {
             return Err(DataError::at_offset(
                 path,
                 40,
@@ -179,7 +179,7 @@ impl Header {
             .features_offset
             .checked_add(fbytes)
             .ok_or_else(|| DataError::at_offset(path, 40, "features section overflows"))?;
-        if h.labels_offset < fend || h.labels_offset % 4 != 0 {
+        if h.labels_offset < fend || !h.labels_offset.is_multiple_of(4) {
             return Err(DataError::at_offset(
                 path,
                 48,

@@ -91,16 +91,19 @@ struct RawGrid {
     tasks: BTreeMap<String, RawTask>,
 }
 
+/// Axes: (dotted config path, the values it takes), first axis varying slowest.
+type Axes = Vec<(String, Vec<Value>)>;
+
 /// A parsed grid.
 pub struct Grid {
     pub name: String,
     pub description: String,
     base: Table,
-    axes: Vec<(String, Vec<Value>)>,
-    tasks: BTreeMap<String, (Table, Vec<(String, Vec<Value>)>)>,
+    axes: Axes,
+    tasks: BTreeMap<String, (Table, Axes)>,
 }
 
-fn axes_list(t: &Table, what: &str) -> Result<Vec<(String, Vec<Value>)>, String> {
+fn axes_list(t: &Table, what: &str) -> Result<Axes, String> {
     t.iter()
         .map(|(k, v)| match v {
             Value::Array(a) if !a.is_empty() => Ok((k.clone(), a.clone())),

@@ -222,7 +222,11 @@ pub fn check_matrix(
         (rows - 1)
             .checked_mul(ld)
             .and_then(|v| v.checked_add(cols))
-            .ok_or_else(|| KernelError::new(format!("sgemm: {name} ({rows} x {cols}, ld {ld}) overflows usize")))?
+            .ok_or_else(|| {
+                KernelError::new(format!(
+                    "sgemm: {name} ({rows} x {cols}, ld {ld}) overflows usize"
+                ))
+            })?
     };
     if len < need {
         return Err(KernelError::new(format!(
@@ -540,7 +544,22 @@ impl Kernels {
         c: &mut [f32],
         ldc: usize,
     ) -> Result<(), KernelError> {
-        self.sgemm_threads(threads::threads(), ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+        self.sgemm_threads(
+            threads::threads(),
+            ta,
+            tb,
+            m,
+            n,
+            k,
+            alpha,
+            a,
+            lda,
+            b,
+            ldb,
+            beta,
+            c,
+            ldc,
+        )
     }
 
     /// As [`Kernels::sgemm`] with at most `max_threads` threads (fewer for small products).
