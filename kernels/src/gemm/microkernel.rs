@@ -23,51 +23,12 @@
 //!   one fused multiply-add per `p` in order `0..k`: the result of an element does not depend on
 //!   where its tile lies, which is what makes the GEMM bit-identical for any thread split.
 //!
-//! Kernels are written once, over the [`SimdF32`] vocabulary; each ISA adds primitives, not
+//! Kernels are written once, over the [`Simd`](crate::simd::Simd) vocabulary; each ISA adds primitives, not
 //! algorithms. The `#[target_feature]` attribute sits only on thin per-ISA shims that call
 //! [`kernel_body`] (which is `#[inline(always)]`, so it is compiled with the shim's features).
 
-/// The vector vocabulary one ISA provides to the generic kernels.
-///
-/// # Safety
-///
-/// Implementations use the ISA's intrinsics: every method may only be called when the CPU
-/// supports that ISA (callers are `#[target_feature]` shims reached through a `Kernels` table,
-/// which exists only for a supported ISA).
-pub(crate) unsafe trait SimdF32 {
-    /// One vector register of f32 lanes.
-    type V: Copy;
-    /// f32 lanes per vector.
-    const LANES: usize;
-    /// # Safety
-    /// The ISA must be available.
-    unsafe fn zero() -> Self::V;
-    /// # Safety
-    /// The ISA must be available.
-    unsafe fn splat(x: f32) -> Self::V;
-    /// Unaligned load of `LANES` floats.
-    /// # Safety
-    /// The ISA must be available and `p..p+LANES` readable.
-    unsafe fn load(p: *const f32) -> Self::V;
-    /// Unaligned store of `LANES` floats.
-    /// # Safety
-    /// The ISA must be available and `p..p+LANES` writable.
-    unsafe fn store(p: *mut f32, v: Self::V);
-    /// `a * b + c` (fused where the ISA has FMA).
-    /// # Safety
-    /// The ISA must be available.
-    unsafe fn mul_add(a: Self::V, b: Self::V, c: Self::V) -> Self::V;
-    /// `a * b`.
-    /// # Safety
-    /// The ISA must be available.
-    unsafe fn mul(a: Self::V, b: Self::V) -> Self::V;
-    /// Hint that the cache line holding `p` will be used soon (no-op where there is no
-    /// stable prefetch intrinsic). Never faults, whatever `p` is.
-    /// # Safety
-    /// The ISA must be available.
-    #[inline(always)]
-    unsafe fn prefetch(_p: *const f32) {}
-}
+use crate::simd::scalar::Scalar;
+use crate::simd::Simd;
 
 /// A micro-kernel entry point: `(k, alpha, a, b, ldb, beta, c, ldc)`, see the module contract.
 pub(crate) type MicroKernel =
@@ -86,12 +47,7 @@ pub(crate) type MicroKernel =
 /// `MR` rows of `NV*LANES` floats at stride `ldc`.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-pub(crate) unsafe fn kernel_body<
-    S: SimdF32,
-    const MR: usize,
-    const NV: usize,
-    const ASTEP: usize,
->(
+pub(crate) unsafe fn kernel_body<S: Simd, const MR: usize, const NV: usize, const ASTEP: usize>(
     k: usize,
     alpha: f32,
     a: *const f32,
@@ -113,7 +69,7 @@ pub(crate) unsafe fn kernel_body<
             }
             S::prefetch(c.wrapping_add(i * ldc + NV * S::LANES - 1));
         }
-        let mut acc = [[S::zero(); NV]; MR];
+        let mut acc = [[S::splat(0.0); NV]; MR];
         if ldb == NV * S::LANES {
             k_loop::<S, MR, NV, ASTEP, false>(&mut acc, k, a, b, ldb);
         } else {
@@ -152,7 +108,7 @@ const B_PREFETCH_ROWS: usize = 16;
 /// As [`kernel_body`].
 #[inline(always)]
 unsafe fn k_loop<
-    S: SimdF32,
+    S: Simd,
     const MR: usize,
     const NV: usize,
     const ASTEP: usize,
@@ -177,7 +133,7 @@ unsafe fn k_loop<
                     off += 16;
                 }
             }
-            let mut bv = [S::zero(); NV];
+            let mut bv = [S::splat(0.0); NV];
             for (v, slot) in bv.iter_mut().enumerate() {
                 *slot = S::load(bp.add(v * S::LANES));
             }
@@ -200,7 +156,7 @@ unsafe fn k_loop<
 ///
 /// The ISA of `S` must be available.
 #[inline(always)]
-pub(crate) unsafe fn fma_loop_body<S: SimdF32, const ACC: usize>(iters: usize, seed: f32) -> f32 {
+pub(crate) unsafe fn fma_loop_body<S: Simd, const ACC: usize>(iters: usize, seed: f32) -> f32 {
     // SAFETY: the caller guarantees the ISA; only registers and a local buffer are touched.
     unsafe {
         let x = S::splat(0.999_999);
@@ -213,48 +169,13 @@ pub(crate) unsafe fn fma_loop_body<S: SimdF32, const ACC: usize>(iters: usize, s
         }
         // Fold the chains into one vector, then one lane out: no spills in the timed loop.
         let one = S::splat(1.0);
-        let mut sum = S::zero();
+        let mut sum = S::splat(0.0);
         for a in acc {
             sum = S::mul_add(a, one, sum);
         }
         let mut out = [0.0f32; 16];
         S::store(out.as_mut_ptr(), sum);
         out[0]
-    }
-}
-
-/// Portable scalar "vectors" of one lane; `mul_add` is NOT fused (no libm call per element).
-pub(crate) struct Scalar;
-
-// SAFETY: plain Rust arithmetic, valid on every CPU.
-unsafe impl SimdF32 for Scalar {
-    type V = f32;
-    const LANES: usize = 1;
-    #[inline(always)]
-    unsafe fn zero() -> f32 {
-        0.0
-    }
-    #[inline(always)]
-    unsafe fn splat(x: f32) -> f32 {
-        x
-    }
-    #[inline(always)]
-    unsafe fn load(p: *const f32) -> f32 {
-        // SAFETY: the caller guarantees p is readable.
-        unsafe { *p }
-    }
-    #[inline(always)]
-    unsafe fn store(p: *mut f32, v: f32) {
-        // SAFETY: the caller guarantees p is writable.
-        unsafe { *p = v }
-    }
-    #[inline(always)]
-    unsafe fn mul_add(a: f32, b: f32, c: f32) -> f32 {
-        a * b + c
-    }
-    #[inline(always)]
-    unsafe fn mul(a: f32, b: f32) -> f32 {
-        a * b
     }
 }
 

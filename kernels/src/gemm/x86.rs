@@ -1,99 +1,12 @@
-//! x86-64 vocabularies (AVX2+FMA, AVX-512F) and the thin `#[target_feature]` shims around the
-//! generic micro-kernel body.
+//! x86-64 (AVX2+FMA, AVX-512F) thin `#[target_feature]` shims around the generic micro-kernel
+//! body, over the shared `crate::simd` vocabulary.
 
 use std::arch::x86_64::*;
 
-use super::microkernel::{fma_loop_body, kernel_body, SimdF32};
-
-/// AVX2 + FMA: 8 lanes, 16 ymm registers.
-pub(crate) struct Avx2;
-
-// SAFETY: every method uses AVX/FMA intrinsics only; callers are shims compiled with
-// `avx2,fma` and reached only through a table built after detecting those features.
-unsafe impl SimdF32 for Avx2 {
-    type V = __m256;
-    const LANES: usize = 8;
-    #[inline(always)]
-    unsafe fn zero() -> __m256 {
-        // SAFETY: AVX available (trait contract).
-        unsafe { _mm256_setzero_ps() }
-    }
-    #[inline(always)]
-    unsafe fn splat(x: f32) -> __m256 {
-        // SAFETY: AVX available (trait contract).
-        unsafe { _mm256_set1_ps(x) }
-    }
-    #[inline(always)]
-    unsafe fn load(p: *const f32) -> __m256 {
-        // SAFETY: AVX available; the caller guarantees 8 readable floats at p.
-        unsafe { _mm256_loadu_ps(p) }
-    }
-    #[inline(always)]
-    unsafe fn store(p: *mut f32, v: __m256) {
-        // SAFETY: AVX available; the caller guarantees 8 writable floats at p.
-        unsafe { _mm256_storeu_ps(p, v) }
-    }
-    #[inline(always)]
-    unsafe fn mul_add(a: __m256, b: __m256, c: __m256) -> __m256 {
-        // SAFETY: FMA available (trait contract).
-        unsafe { _mm256_fmadd_ps(a, b, c) }
-    }
-    #[inline(always)]
-    unsafe fn mul(a: __m256, b: __m256) -> __m256 {
-        // SAFETY: AVX available (trait contract).
-        unsafe { _mm256_mul_ps(a, b) }
-    }
-    #[inline(always)]
-    unsafe fn prefetch(p: *const f32) {
-        // SAFETY: prefetch is a hint and never faults, whatever the address.
-        unsafe { _mm_prefetch::<_MM_HINT_T0>(p as *const i8) }
-    }
-}
-
-/// AVX-512F: 16 lanes, 32 zmm registers.
-pub(crate) struct Avx512;
-
-// SAFETY: every method uses AVX-512F intrinsics only; callers are shims compiled with
-// `avx512f` and reached only through a table built after detecting it.
-unsafe impl SimdF32 for Avx512 {
-    type V = __m512;
-    const LANES: usize = 16;
-    #[inline(always)]
-    unsafe fn zero() -> __m512 {
-        // SAFETY: AVX-512F available (trait contract).
-        unsafe { _mm512_setzero_ps() }
-    }
-    #[inline(always)]
-    unsafe fn splat(x: f32) -> __m512 {
-        // SAFETY: AVX-512F available (trait contract).
-        unsafe { _mm512_set1_ps(x) }
-    }
-    #[inline(always)]
-    unsafe fn load(p: *const f32) -> __m512 {
-        // SAFETY: AVX-512F available; the caller guarantees 16 readable floats at p.
-        unsafe { _mm512_loadu_ps(p) }
-    }
-    #[inline(always)]
-    unsafe fn store(p: *mut f32, v: __m512) {
-        // SAFETY: AVX-512F available; the caller guarantees 16 writable floats at p.
-        unsafe { _mm512_storeu_ps(p, v) }
-    }
-    #[inline(always)]
-    unsafe fn mul_add(a: __m512, b: __m512, c: __m512) -> __m512 {
-        // SAFETY: AVX-512F available (trait contract).
-        unsafe { _mm512_fmadd_ps(a, b, c) }
-    }
-    #[inline(always)]
-    unsafe fn mul(a: __m512, b: __m512) -> __m512 {
-        // SAFETY: AVX-512F available (trait contract).
-        unsafe { _mm512_mul_ps(a, b) }
-    }
-    #[inline(always)]
-    unsafe fn prefetch(p: *const f32) {
-        // SAFETY: prefetch is a hint and never faults, whatever the address.
-        unsafe { _mm_prefetch::<_MM_HINT_T0>(p as *const i8) }
-    }
-}
+use super::microkernel::{fma_loop_body, kernel_body};
+use crate::simd::avx2::Avx2;
+use crate::simd::avx512::Avx512;
+use crate::simd::Simd;
 
 /// Defines a `#[target_feature]` shim `$name` for the tile `$mr x ($nv * LANES)` of `$simd`.
 macro_rules! shim {
@@ -162,17 +75,13 @@ pub(crate) unsafe fn avx512_fma_loop(iters: usize, seed: f32) -> f32 {
     unsafe { fma_loop_body::<Avx512, 16>(iters, seed) }
 }
 
-/// What the dot-product path needs beyond [`SimdF32`]: a zero-filled partial load (the k tail)
-/// and a horizontal sum.
+/// What the dot-product path needs beyond [`Simd`]: a horizontal sum in the order the GEMM has
+/// always used (the k tail uses [`Simd::load_partial`] with zero fill).
 ///
 /// # Safety
 ///
-/// As [`SimdF32`]: only callable when the ISA is available.
-unsafe trait DotSimd: SimdF32 {
-    /// Load `len < LANES` floats at `p`, zeros in the other lanes.
-    /// # Safety
-    /// The ISA must be available and `p..p+len` readable.
-    unsafe fn load_partial(p: *const f32, len: usize) -> Self::V;
+/// As [`Simd`]: only callable when the ISA is available.
+unsafe trait DotSimd: Simd {
     /// The sum of the lanes, in a fixed order.
     /// # Safety
     /// The ISA must be available.
@@ -182,11 +91,6 @@ unsafe trait DotSimd: SimdF32 {
 // SAFETY: AVX-512F intrinsics only (trait contract).
 unsafe impl DotSimd for Avx512 {
     #[inline(always)]
-    unsafe fn load_partial(p: *const f32, len: usize) -> __m512 {
-        // SAFETY: AVX-512F available; the masked load touches only the first len lanes.
-        unsafe { _mm512_maskz_loadu_ps(((1u32 << len) - 1) as __mmask16, p) }
-    }
-    #[inline(always)]
     unsafe fn hsum(v: __m512) -> f32 {
         // SAFETY: AVX-512F available.
         unsafe { _mm512_reduce_add_ps(v) }
@@ -195,16 +99,6 @@ unsafe impl DotSimd for Avx512 {
 
 // SAFETY: AVX/AVX2 intrinsics only (trait contract).
 unsafe impl DotSimd for Avx2 {
-    #[inline(always)]
-    unsafe fn load_partial(p: *const f32, len: usize) -> __m256 {
-        // SAFETY: AVX available; maskload reads only the lanes whose mask sign bit is set
-        // (lanes < len) and never faults on the others.
-        unsafe {
-            let lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-            let mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(len as i32), lanes);
-            _mm256_maskload_ps(p, mask)
-        }
-    }
     #[inline(always)]
     unsafe fn hsum(v: __m256) -> f32 {
         // SAFETY: AVX available.
@@ -246,7 +140,7 @@ unsafe fn nt_dot_tile<S: DotSimd, const MI: usize, const NJ: usize>(
     // SAFETY (whole body): the caller guarantees the ISA and the extents above; loads cover
     // p < k only (full vectors while p + LANES <= k, then a partial tail).
     unsafe {
-        let mut acc = [[S::zero(); NJ]; MI];
+        let mut acc = [[S::splat(0.0); NJ]; MI];
         let mut p = 0;
         while p + S::LANES <= k {
             let av: [S::V; MI] = std::array::from_fn(|i| S::load(a.add(i * lda + p)));
@@ -260,9 +154,9 @@ unsafe fn nt_dot_tile<S: DotSimd, const MI: usize, const NJ: usize>(
         }
         if p < k {
             let av: [S::V; MI] =
-                std::array::from_fn(|i| S::load_partial(a.add(i * lda + p), k - p));
+                std::array::from_fn(|i| S::load_partial(a.add(i * lda + p), k - p, 0.0));
             for j in 0..NJ {
-                let bv = S::load_partial(b.add(j * ldb + p), k - p);
+                let bv = S::load_partial(b.add(j * ldb + p), k - p, 0.0);
                 for i in 0..MI {
                     acc[i][j] = S::mul_add(av[i], bv, acc[i][j]);
                 }

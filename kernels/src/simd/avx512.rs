@@ -145,6 +145,11 @@ unsafe impl Simd for Avx512 {
     }
 
     #[inline(always)]
+    unsafe fn prefetch(p: *const f32) {
+        // SAFETY: a prefetch is a hint and never faults, whatever the address.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(p as *const i8) }
+    }
+    #[inline(always)]
     unsafe fn reduce_add(a: __m512) -> f32 {
         // SAFETY: AVX-512F available.
         unsafe {

@@ -164,6 +164,14 @@ pub unsafe trait Simd: Copy {
     /// # Safety
     /// The ISA is available.
     unsafe fn reduce_max(a: Self::V) -> f32;
+
+    /// Hint that the cache line holding `p` will be used soon (a no-op where there is no stable
+    /// prefetch intrinsic). Never faults, whatever `p` is.
+    ///
+    /// # Safety
+    /// The ISA is available.
+    #[inline(always)]
+    unsafe fn prefetch(_p: *const f32) {}
 }
 
 /// `ln(FLT_MIN)`: below it `e^x` is not a normal `f32`; [`exp`] clamps its input here.
