@@ -4,7 +4,7 @@
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use rand_xoshiro::rand_core::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
-use sdae::model::{uniform01, DaeLayer};
+use sdae::model::DaeLayer;
 use sdae::train::{DaeStep, Loss, Noise};
 use sdae_kernels::kernels;
 
@@ -16,15 +16,7 @@ fn dae_step(c: &mut Criterion) {
     for batch in [1usize, 20, 128] {
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(1);
         let rows = (batch * 8).max(256);
-        let x: Vec<f32> = (0..rows * d)
-            .map(|_| {
-                if uniform01(&mut rng) < 0.8 {
-                    0.0
-                } else {
-                    uniform01(&mut rng)
-                }
-            })
-            .collect();
+        let x = sdae::bench_train::mnist_like_inputs(rows, d, &mut rng);
         let mut layer = DaeLayer::new(d, h, true, &mut rng);
         let mut step = DaeStep::new(d, h, batch);
         let nb = rows / batch;

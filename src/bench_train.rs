@@ -33,6 +33,20 @@ pub struct DaeStepArgs {
     pub json: bool,
 }
 
+/// `rows x d` MNIST-like inputs for step benchmarks: 80% zeros, the rest uniform in [0, 1).
+/// (The criterion bench in benches/train.rs uses the same data.)
+pub fn mnist_like_inputs(rows: usize, d: usize, rng: &mut Xoshiro256PlusPlus) -> Vec<f32> {
+    (0..rows * d)
+        .map(|_| {
+            if uniform01(rng) < 0.8 {
+                0.0
+            } else {
+                uniform01(rng)
+            }
+        })
+        .collect()
+}
+
 /// Examples per second of the DAE step, median over `reps` timed repetitions.
 pub fn measure_dae_step(
     d: usize,
@@ -49,16 +63,7 @@ pub fn measure_dae_step(
     let k = kernels();
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(1);
     let rows = (batch * 8).max(512);
-    // MNIST-like inputs: mostly 0, the rest in (0, 1].
-    let x: Vec<f32> = (0..rows * d)
-        .map(|_| {
-            if uniform01(&mut rng) < 0.8 {
-                0.0
-            } else {
-                uniform01(&mut rng)
-            }
-        })
-        .collect();
+    let x = mnist_like_inputs(rows, d, &mut rng);
     let mut layer = DaeLayer::new(d, h, true, &mut rng);
     let mut step = DaeStep::new(d, h, batch);
     let nb = rows / batch;
