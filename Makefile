@@ -30,8 +30,11 @@ test-slurm: build
 	bash tests/slurm/sweep-on-slurm.sh ./target/release/sdae
 
 # The README's main job: the paper's Table 1 with the `best` grid (generates missing data).
+# Writes a fresh run to $(REPRO_OUT); the committed reproduction is in results/ (a finished run
+# is never re-run, so pointing this at results/ would only re-collect it).
+REPRO_OUT ?= results/latest
 reproduce: build
-	./target/release/sdae reproduce --grid best --out results --data $(DATA_DIR) --source $(DATA_SRC)
+	./target/release/sdae reproduce --grid best --out $(REPRO_OUT) --data $(DATA_DIR) --source $(DATA_SRC)
 
 # criterion benches (GEMM per ISA beside matrixmultiply, fused kernels, the DAE step), then the
 # quick tables of `sdae bench` at one and two threads.
