@@ -223,7 +223,9 @@ pub fn run_local(dir: &Path, jobs: usize, quiet: bool) -> Result<usize, String> 
             let log = dir.join("logs").join(format!("local-{i:04}.out"));
             let f = fs::File::create(&log)
                 .map_err(|e| format!("cannot write {}: {e}", log.display()))?;
+            // Children run on the parent's ISA (its --isa or SDAE_ISA), with the plan's threads.
             let child = Command::new(&exe)
+                .env("SDAE_ISA", sdae_kernels::kernels().isa().name())
                 .arg("--threads")
                 .arg(info.threads_per_run.to_string())
                 .args(["sweep", "run"])
