@@ -132,16 +132,7 @@ mod tests {
 
     #[test]
     fn every_task_has_a_row() {
-        for t in [
-            "mnist-basic",
-            "mnist-rot",
-            "mnist-back-rand",
-            "mnist-back-image",
-            "mnist-rot-back-image",
-            "rectangles",
-            "rectangles-image",
-            "convex",
-        ] {
+        for t in crate::data::TASKS {
             assert!(paper_row(t).is_some(), "{t}");
         }
     }
