@@ -367,3 +367,28 @@ pub fn sgd_update(w: &mut [f32], g: &[f32], lr: f32, weight_decay: f32) {
         *wi = v as f32;
     }
 }
+
+/// Kernel 7 — batch-1 backward through a layer: for each row `i` of `w` (`rows x cols`),
+/// `dot[i] = w_i · d` (the row before its update, summed in `f64`), then `w_i += coef[i] d`.
+pub fn dot_axpy_rows(
+    w: &mut [f32],
+    rows: usize,
+    cols: usize,
+    d: &[f32],
+    coef: &[f32],
+    dot: &mut [f32],
+) {
+    assert_eq!(w.len(), rows * cols);
+    assert_eq!((d.len(), coef.len(), dot.len()), (cols, rows, rows));
+    for r in 0..rows {
+        let row = &mut w[r * cols..(r + 1) * cols];
+        dot[r] = row
+            .iter()
+            .zip(d)
+            .map(|(&a, &b)| a as f64 * b as f64)
+            .sum::<f64>() as f32;
+        for (wi, &di) in row.iter_mut().zip(d) {
+            *wi = (*wi as f64 + coef[r] as f64 * di as f64) as f32;
+        }
+    }
+}

@@ -451,6 +451,42 @@ fn sgd_update_matches_reference() {
 }
 
 #[test]
+fn dot_axpy_rows_matches_reference() {
+    let mut g = Gen::new(9);
+    on_every_isa(|k| {
+        // Columns hitting the 4-vector body, the 1-vector remainder and the partial tail.
+        for cols in [0usize, 1, 3, 15, 16, 17, 63, 64, 65, 100, 1000] {
+            for rows in [0usize, 1, 2, 5] {
+                let w0 = g.vec(rows * cols, -1.0, 1.0);
+                let d = g.vec(cols, -2.0, 2.0);
+                let coef = g.vec(rows, -0.1, 0.1);
+                let (mut want, mut want_dot) = (w0.clone(), vec![0.0f32; rows]);
+                reference::dot_axpy_rows(&mut want, rows, cols, &d, &coef, &mut want_dot);
+                let (mut got, mut got_dot) = (w0.clone(), vec![f32::NAN; rows]);
+                k.dot_axpy_rows(&mut got, rows, cols, &d, &coef, &mut got_dot)
+                    .unwrap();
+                for r in 0..rows {
+                    let row = r * cols..(r + 1) * cols;
+                    let scale: f64 = w0[row.clone()]
+                        .iter()
+                        .zip(&d)
+                        .map(|(&a, &b)| (a as f64 * b as f64).abs())
+                        .sum();
+                    let what = format!("{} dot_axpy_rows {rows}x{cols} dot[{r}]", k.isa());
+                    let tol = (cols as f64 + 1.0) * EPS * scale;
+                    assert_close(&what, got_dot[r] as f64, want_dot[r] as f64, tol);
+                    for c in row {
+                        let s = w0[c].abs() as f64 + (coef[r] * d[c % cols.max(1)]).abs() as f64;
+                        let what = format!("{} dot_axpy_rows {rows}x{cols} w[{c}]", k.isa());
+                        assert_close(&what, got[c] as f64, want[c] as f64, 2.0 * EPS * s);
+                    }
+                }
+            }
+        }
+    });
+}
+
+#[test]
 fn bad_shapes_are_errors_naming_the_argument() {
     on_every_isa(|k| {
         let msg = |r: Result<(), sdae_kernels::KernelError>| r.unwrap_err().to_string();
@@ -496,6 +532,13 @@ fn bad_shapes_are_errors_naming_the_argument() {
         assert!(e.contains("p = NaN"), "{e}");
         let e = msg(k.sgd_update(&mut y, &[0.0; 7], 0.1, 0.0));
         assert!(e.contains("g has 7"), "{e}");
+        let e = msg(k.dot_axpy_rows(&mut y, 2, 3, &[0.0; 3], &[0.0; 2], &mut [0.0; 1]));
+        assert!(
+            e.contains("dot_axpy_rows") && e.contains("dot has 1"),
+            "{e}"
+        );
+        let e = msg(k.dot_axpy_rows(&mut y, 2, 3, &[0.0; 4], &[0.0; 2], &mut [0.0; 2]));
+        assert!(e.contains("d has 4"), "{e}");
     });
 }
 

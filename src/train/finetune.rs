@@ -12,6 +12,9 @@
 //!   dH_{l-1} = dH_l W_l^T                     NT GEMM (l > 1), before W_l is updated
 //!   W_l = (1 - lr·wd) W_l - (lr/B) H_{l-1}^T dH_l   TN GEMM
 //! ```
+//! At batch 1 (the paper's online SGD) without weight decay, the last two lines are one sweep
+//! over `W_l` (`Kernels::dot_axpy_rows`: each row's dot product with `dH_l`, then its update),
+//! and the first layer's update touches only the rows of non-zero inputs.
 
 use sdae_kernels::{Kernels, SoftmaxStats, Trans};
 
@@ -244,6 +247,8 @@ pub struct FinetuneStep {
     ds: Vec<Vec<f32>>,
     gbs: Vec<Vec<f32>>,
     gbv: Vec<f32>,
+    /// `-lr · H_{l-1}` of one example, for the one-sweep batch-1 backward pass.
+    coef: Vec<f32>,
 }
 
 impl FinetuneStep {
@@ -260,6 +265,7 @@ impl FinetuneStep {
                 .collect(),
             gbs: model.layers.iter().map(|l| vec![0.0; l.h]).collect(),
             gbv: vec![0.0; model.output.as_ref().map_or(0, |o| o.k)],
+            coef: vec![0.0; model.layers.iter().map(|l| l.d).max().unwrap_or(0)],
         }
     }
 
@@ -378,6 +384,19 @@ impl FinetuneStep {
             } else {
                 &hs[l - 1][..rows * layer.d]
             };
+            if l > 0 && rows == 1 && weight_decay == 0.0 {
+                // One sweep over W_l: dH_{l-1} = W_l dH_l with each row as it was, and the
+                // row's SGD step, while the row is in L1 (one read + write of W_l instead of
+                // a product pass and an update pass).
+                let coef = &mut self.coef[..layer.d];
+                for (c, &v) in coef.iter_mut().zip(input) {
+                    *c = -step * v;
+                }
+                let dprev = &mut lower[l - 1][..layer.d];
+                k.dot_axpy_rows(&mut layer.w, layer.d, layer.h, dl, coef, dprev)?;
+                k.sgd_update(&mut layer.b, &self.gbs[l], step, 0.0)?;
+                continue;
+            }
             if l > 0 {
                 let dprev = &mut lower[l - 1][..rows * layer.d];
                 k.sgemm(

@@ -73,6 +73,7 @@ pub(crate) struct FusedFns {
         unsafe fn(&[f32], &mut [f32], usize, usize, usize, &mut Xoshiro256PlusPlus, &mut [u32]),
     mask_bernoulli: unsafe fn(&[f32], &mut [f32], f32, &mut Xoshiro256PlusPlus),
     sgd_update: unsafe fn(&mut [f32], &[f32], f32, f32),
+    dot_axpy_rows: unsafe fn(&mut [f32], usize, usize, &[f32], &[f32], &mut [f32]),
     math_inplace: unsafe fn(MathFn, &mut [f32]),
 }
 
@@ -297,6 +298,30 @@ impl Kernels {
         check_len("sgd_update", "g", g.len(), w.len())?;
         // SAFETY: this table exists only for a supported ISA; lengths checked above.
         unsafe { (self.fused.fns.sgd_update)(w, g, lr, weight_decay) };
+        Ok(())
+    }
+
+    /// Kernel 7, the batch-1 backward pass through a layer in one sweep over `w`
+    /// (`rows x cols`): `dot[i] = w_i · d` with row `i` as it was, then `w_i += coef[i] d`;
+    /// see [`crate::reference::dot_axpy_rows`]. With `w` a layer's weights (`d_in x h`),
+    /// `d` the layer's pre-activation gradient and `coef = -lr · input`, `dot` is the
+    /// gradient at the input and `w` has taken its SGD step.
+    pub fn dot_axpy_rows(
+        &self,
+        w: &mut [f32],
+        rows: usize,
+        cols: usize,
+        d: &[f32],
+        coef: &[f32],
+        dot: &mut [f32],
+    ) -> Result<(), KernelError> {
+        let n = elements("dot_axpy_rows", rows, cols)?;
+        check_len("dot_axpy_rows", "w", w.len(), n)?;
+        check_len("dot_axpy_rows", "d", d.len(), cols)?;
+        check_len("dot_axpy_rows", "coef", coef.len(), rows)?;
+        check_len("dot_axpy_rows", "dot", dot.len(), rows)?;
+        // SAFETY: this table exists only for a supported ISA; lengths checked above.
+        unsafe { (self.fused.fns.dot_axpy_rows)(w, rows, cols, d, coef, dot) };
         Ok(())
     }
 

@@ -125,6 +125,21 @@ macro_rules! fused_shims {
         }
 
         /// # Safety
+        /// The CPU supports this ISA; shapes as checked by `Kernels::dot_axpy_rows`.
+        $(#[$attr])*
+        unsafe fn dot_axpy_rows(
+            w: &mut [f32],
+            rows: usize,
+            cols: usize,
+            d: &[f32],
+            coef: &[f32],
+            dot: &mut [f32],
+        ) {
+            // SAFETY: forwarded contract.
+            unsafe { generic::dot_axpy_rows::<$S>(w, rows, cols, d, coef, dot) }
+        }
+
+        /// # Safety
         /// The CPU supports this ISA.
         $(#[$attr])*
         unsafe fn math_inplace(f: MathFn, x: &mut [f32]) {
@@ -143,6 +158,7 @@ macro_rules! fused_shims {
             mask_fixed,
             mask_bernoulli,
             sgd_update,
+            dot_axpy_rows,
             math_inplace,
         };
     };
