@@ -112,6 +112,8 @@ unsafe fn rows_group<S: Simd, const R: usize>(
             let mut a = load_n::<S>(acc.add(c0), m);
             for r in 0..R {
                 let p = w.add(r * ld + c0);
+                // The next group's rows, a group ahead: they stream from L3 meanwhile.
+                S::prefetch(p.wrapping_add(R * ld));
                 let wv = load_n::<S>(p, m);
                 a = S::mul_add(gv[r], wv, a);
                 st::<S>(p, S::mul_add(lv[r], yv, wv), m);
