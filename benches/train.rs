@@ -22,22 +22,25 @@ fn dae_step(c: &mut Criterion) {
         let nb = rows / batch;
         let mut i = 0;
         g.throughput(Throughput::Elements(batch as u64));
+        let (noise, loss, lr) = (Noise::Mask(0.25), Loss::CrossEntropy, 0.01);
+        if batch == 1 {
+            // Batch 1 trains online, as pre-training does: one session over the measurement.
+            let mut online = step.online(k, &mut layer, 0.0).unwrap();
+            g.bench_with_input(BenchmarkId::from_parameter(batch), &batch, |b, _| {
+                b.iter(|| {
+                    let xb = &x[(i % nb) * d..(i % nb + 1) * d];
+                    i += 1;
+                    online.step(noise, loss, xb, lr, &mut rng).unwrap()
+                })
+            });
+            continue;
+        }
         g.bench_with_input(BenchmarkId::from_parameter(batch), &batch, |b, &batch| {
             b.iter(|| {
                 let xb = &x[(i % nb) * batch * d..(i % nb + 1) * batch * d];
                 i += 1;
-                step.step(
-                    k,
-                    &mut layer,
-                    Noise::Mask(0.25),
-                    Loss::CrossEntropy,
-                    xb,
-                    batch,
-                    0.01,
-                    0.0,
-                    &mut rng,
-                )
-                .unwrap()
+                step.step(k, &mut layer, noise, loss, xb, batch, lr, 0.0, &mut rng)
+                    .unwrap()
             })
         });
     }

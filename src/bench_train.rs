@@ -10,7 +10,7 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 use sdae_kernels::{kernels, threads};
 
 use crate::model::{uniform01, DaeLayer};
-use crate::train::{DaeStep, Loss, Noise};
+use crate::train::{DaeStep, Loss, Noise, TrainError};
 
 #[derive(Args, Debug, Clone)]
 pub struct DaeStepArgs {
@@ -68,35 +68,48 @@ pub fn measure_dae_step(
     let mut step = DaeStep::new(d, h, batch);
     let nb = rows / batch;
     let mut i = 0;
-    let mut one = |layer: &mut DaeLayer, rng: &mut Xoshiro256PlusPlus| -> Result<(), String> {
+    let x = &x;
+    let mut next = move || {
         let b = i % nb;
         i += 1;
-        let xb = &x[b * batch * d..(b + 1) * batch * d];
-        step.step(
-            k,
-            layer,
-            Noise::Mask(0.25),
-            Loss::CrossEntropy,
-            xb,
-            batch,
-            0.01,
-            0.0,
-            rng,
-        )
-        .map(|_| ())
-        .map_err(|e| e.0)
+        &x[b * batch * d..(b + 1) * batch * d]
     };
+    let (noise, loss, lr) = (Noise::Mask(0.25), Loss::CrossEntropy, 0.01);
+    if batch == 1 {
+        // Batch 1 trains online, as pre-training does: one session over the whole measurement.
+        let mut online = step.online(k, &mut layer, 0.0).map_err(|e| e.0)?;
+        time_steps(seconds, reps, batch, &mut rng, |rng| {
+            online.step(noise, loss, next(), lr, rng).map(|_| ())
+        })
+    } else {
+        time_steps(seconds, reps, batch, &mut rng, |rng| {
+            let xb = next();
+            step.step(k, &mut layer, noise, loss, xb, batch, lr, 0.0, rng)
+                .map(|_| ())
+        })
+    }
+}
+
+/// Examples per second of `one` (a step of `batch` examples), median over `reps` timed
+/// repetitions after a warm-up.
+fn time_steps(
+    seconds: f64,
+    reps: usize,
+    batch: usize,
+    rng: &mut Xoshiro256PlusPlus,
+    mut one: impl FnMut(&mut Xoshiro256PlusPlus) -> Result<(), TrainError>,
+) -> Result<f64, String> {
     // Warm-up: page in the buffers, build lazy tables.
     let t = Instant::now();
     while t.elapsed().as_secs_f64() < (seconds * 0.1).min(0.5) {
-        one(&mut layer, &mut rng)?;
+        one(rng).map_err(|e| e.0)?;
     }
     let mut rates = Vec::with_capacity(reps);
     for _ in 0..reps {
         let t = Instant::now();
         let mut n = 0usize;
         while n == 0 || t.elapsed().as_secs_f64() < seconds / reps as f64 {
-            one(&mut layer, &mut rng)?;
+            one(rng).map_err(|e| e.0)?;
             n += batch;
         }
         rates.push(n as f64 / t.elapsed().as_secs_f64());

@@ -39,6 +39,16 @@ fn check_close(what: &str, analytic: &[f64], numeric: &[f64]) {
 }
 
 fn dae_gradcheck(tied: bool, loss: Loss, rows: usize) {
+    dae_gradcheck_path(tied, loss, rows, false)
+}
+
+/// The gradient check of one step of the online session (`DaeStep::online`): the fused
+/// batch-1 path when tied.
+fn dae_gradcheck_online(tied: bool, loss: Loss) {
+    dae_gradcheck_path(tied, loss, 1, true)
+}
+
+fn dae_gradcheck_path(tied: bool, loss: Loss, rows: usize, online: bool) {
     let k = kernels();
     let (d, h) = (9, 6);
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(7);
@@ -49,18 +59,32 @@ fn dae_gradcheck(tied: bool, loss: Loss, rows: usize) {
     let x = rand_vec(rows * d, 0.0, 1.0, &mut rng);
     let mut step = DaeStep::new(d, h, rows);
     let mut nrng = Xoshiro256PlusPlus::seed_from_u64(3);
-    step.corrupt(k, Noise::Mask(0.3), &x, rows, &mut nrng)
-        .unwrap();
+    let before = layer.clone();
+    let mut reported = None;
+    if online {
+        let mut session = step.online(k, &mut layer, 0.0).unwrap();
+        reported = Some(
+            session
+                .step(Noise::Mask(0.3), loss, &x, 1.0, &mut nrng)
+                .unwrap(),
+        );
+        session.finish();
+    } else {
+        step.corrupt(k, Noise::Mask(0.3), &x, rows, &mut nrng)
+            .unwrap();
+    }
     let xt = step.corrupted(rows).to_vec();
     assert!(
         xt.iter().filter(|&&v| v == 0.0).count() >= rows * 3,
         "masking zeroed round(0.3*9)=3 per row"
     );
-    let before = layer.clone();
-    let l0 = dae_loss_reference(&layer, loss, &xt, &x, rows);
-    let reported = step
-        .step_corrupted(k, &mut layer, loss, &x, rows, 1.0, 0.0)
-        .unwrap();
+    let l0 = dae_loss_reference(&before, loss, &xt, &x, rows);
+    let reported = match reported {
+        Some(r) => r,
+        None => step
+            .step_corrupted(k, &mut layer, loss, &x, rows, 1.0, 0.0)
+            .unwrap(),
+    };
     assert!(
         (reported - l0).abs() < 1e-4 * l0.abs().max(1.0),
         "step loss {reported} vs reference {l0}"
@@ -83,7 +107,7 @@ fn dae_gradcheck(tied: bool, loss: Loss, rows: usize) {
             numeric.push((up - dn) / (hi - lo));
         }
         check_close(
-            &format!("tied={tied} {loss:?} rows={rows} {name}"),
+            &format!("tied={tied} {loss:?} rows={rows} online={online} {name}"),
             &analytic,
             &numeric,
         );
@@ -93,22 +117,26 @@ fn dae_gradcheck(tied: bool, loss: Loss, rows: usize) {
 #[test]
 fn dae_gradient_tied_xent() {
     dae_gradcheck(true, Loss::CrossEntropy, 4);
-    dae_gradcheck(true, Loss::CrossEntropy, 1); // batch 1: the fused online path when tied
+    dae_gradcheck(true, Loss::CrossEntropy, 1);
+    dae_gradcheck_online(true, Loss::CrossEntropy); // the fused online path when tied
 }
 #[test]
 fn dae_gradient_tied_sqerr() {
     dae_gradcheck(true, Loss::SquaredError, 4);
-    dae_gradcheck(true, Loss::SquaredError, 1); // batch 1: the fused online path when tied
+    dae_gradcheck(true, Loss::SquaredError, 1);
+    dae_gradcheck_online(true, Loss::SquaredError); // the fused online path when tied
 }
 #[test]
 fn dae_gradient_untied_xent() {
     dae_gradcheck(false, Loss::CrossEntropy, 4);
-    dae_gradcheck(false, Loss::CrossEntropy, 1); // batch 1: the fused online path when tied
+    dae_gradcheck(false, Loss::CrossEntropy, 1);
+    dae_gradcheck_online(false, Loss::CrossEntropy); // the fused online path when tied
 }
 #[test]
 fn dae_gradient_untied_sqerr() {
     dae_gradcheck(false, Loss::SquaredError, 4);
-    dae_gradcheck(false, Loss::SquaredError, 1); // batch 1: the fused online path when tied
+    dae_gradcheck(false, Loss::SquaredError, 1);
+    dae_gradcheck_online(false, Loss::SquaredError); // the fused online path when tied
 }
 
 #[test]
@@ -379,4 +407,95 @@ fn model_file_round_trips_and_rejects_damage() {
     let e = Model::from_bytes(&bytes[..20], "short.sdae").unwrap_err();
     assert!(e.0.contains("short.sdae"), "{e}");
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The fused online path (`DaeStep::online`, tied, batch 1) against the general path at batch
+/// 1 (the four GEMMs and fused kernels of `DaeStep::step`), on every ISA of this CPU: the same
+/// SGD steps on the same corrupted examples, so parameters and losses agree within rounding
+/// (a tolerance of steps x (d + h) x f32::EPSILON relative to the parameters' size). And the
+/// online path is deterministic: a second run is bit-identical.
+#[test]
+fn online_steps_match_the_general_batch1_path() {
+    let (d, h, steps) = (37, 45, 12); // h = 45 pads the private rows to 48
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(11);
+    let x = rand_vec(steps * d, 0.0, 1.0, &mut rng);
+    let layer0 = DaeLayer::new(d, h, true, &mut rng);
+    for isa in sdae_kernels::Isa::supported() {
+        let k = sdae_kernels::Kernels::for_isa(isa).unwrap();
+        for loss in [Loss::CrossEntropy, Loss::SquaredError] {
+            let run_online = || {
+                let mut layer = layer0.clone();
+                let mut step = DaeStep::new(d, h, 1);
+                let mut nrng = Xoshiro256PlusPlus::seed_from_u64(5);
+                let mut session = step.online(k, &mut layer, 0.0).unwrap();
+                let losses: Vec<f64> = (0..steps)
+                    .map(|t| {
+                        let xe = &x[t * d..(t + 1) * d];
+                        session
+                            .step(Noise::Mask(0.25), loss, xe, 0.3, &mut nrng)
+                            .unwrap()
+                    })
+                    .collect();
+                session.finish();
+                (layer, losses)
+            };
+            let (online, lo) = run_online();
+            let mut general = layer0.clone();
+            let mut step = DaeStep::new(d, h, 1);
+            let mut nrng = Xoshiro256PlusPlus::seed_from_u64(5);
+            let lg: Vec<f64> = (0..steps)
+                .map(|t| {
+                    let xe = &x[t * d..(t + 1) * d];
+                    step.step(
+                        k,
+                        &mut general,
+                        Noise::Mask(0.25),
+                        loss,
+                        xe,
+                        1,
+                        0.3,
+                        0.0,
+                        &mut nrng,
+                    )
+                    .unwrap()
+                })
+                .collect();
+            let tol = steps as f64 * (d + h) as f64 * f32::EPSILON as f64;
+            for (t, (a, b)) in lo.iter().zip(&lg).enumerate() {
+                assert!(
+                    (a - b).abs() <= tol * b.abs().max(1.0),
+                    "{isa} {loss:?} step {t}: online loss {a} vs general {b}"
+                );
+            }
+            for (name, (po, pg)) in ["w", "b", "c"]
+                .iter()
+                .zip(online.params().iter().zip(general.params()))
+            {
+                let scale = pg.iter().fold(1.0f64, |m, v| m.max(v.abs() as f64));
+                for (i, (a, b)) in po.iter().zip(pg.iter()).enumerate() {
+                    assert!(
+                        ((a - b) as f64).abs() <= tol * scale,
+                        "{isa} {loss:?} {name}[{i}]: online {a} vs general {b} (tol {})",
+                        tol * scale
+                    );
+                }
+                assert!(
+                    po.iter()
+                        .zip(layer0.params()[0].iter())
+                        .any(|(a, b)| a != b)
+                        || *name != "w",
+                    "the steps changed W"
+                );
+            }
+            let (again, _) = run_online();
+            for (po, pa) in online.params().iter().zip(again.params()) {
+                assert!(
+                    po.iter()
+                        .zip(pa.iter())
+                        .all(|(a, b)| a.to_bits() == b.to_bits()),
+                    "{isa} {loss:?}: the online path is not deterministic"
+                );
+            }
+        }
+    }
 }

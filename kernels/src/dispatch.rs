@@ -8,7 +8,7 @@
 use std::sync::OnceLock;
 
 use crate::isa::{self, Isa};
-use crate::{fused, gemm, KernelError};
+use crate::{fused, gemm, rowpass, KernelError};
 
 /// The kernel table of one ISA. Only constructible for an ISA the CPU supports, so holding a
 /// `&Kernels` proves the instructions its function pointers use are available.
@@ -16,6 +16,7 @@ pub struct Kernels {
     isa: Isa,
     pub(crate) gemm: gemm::GemmTable,
     pub(crate) fused: fused::FusedTable,
+    pub(crate) rowpass: rowpass::RowPassTable,
 }
 
 static TABLES: [OnceLock<Kernels>; 4] = [
@@ -37,6 +38,7 @@ impl Kernels {
             // The ISA was checked just above: the tables may use its instructions.
             gemm: gemm::GemmTable::for_supported_isa(isa),
             fused: fused::FusedTable::for_supported_isa(isa),
+            rowpass: rowpass::RowPassTable::for_supported_isa(isa),
         }))
     }
 

@@ -25,6 +25,7 @@ pub mod fused;
 pub mod gemm;
 pub mod isa;
 pub mod reference;
+pub mod rowpass;
 pub mod simd;
 pub mod threads;
 
@@ -33,6 +34,7 @@ pub use gemm::{fma_peak_gflops, CacheSizes, GemmBlocking};
 pub use isa::Isa;
 pub use rand_xoshiro::Xoshiro256PlusPlus;
 pub use reference::SoftmaxStats;
+pub use rowpass::RowLoss;
 
 use std::fmt;
 

@@ -392,3 +392,101 @@ pub fn dot_axpy_rows(
         }
     }
 }
+
+/// Kernel R1 — the row pass of a tied sigmoid layer, over `rows` rows of `n` values of the
+/// row-major `w` (leading dimension `ld`). For each row `i`, in order:
+/// 1. if `pend[i] != 0`: `w_i -= pend[i] * u`, then `pend[i] = 0` (an update left pending by
+///    the previous example);
+/// 2. `t = c[i] + w_i . y`, the loss of `z = s(t)` against `x[i]` (cross-entropy
+///    `softplus(t) - x t`, or `(z - x)^2`) and its gradient with respect to `t`,
+///    `g[i] = z - x` (or `2 (z - x) z (1 - z)`);
+/// 3. `acc += g[i] * w_i` (the row before step 4);
+/// 4. `w_i -= lr * g[i] * y`.
+///
+/// Returns the summed loss. Dot products and the loss in `f64`, each stored value rounded once.
+/// `squared_error` picks the loss. (For a tied autoencoder `W` (`d x h`) with code `y`, this
+/// is the decoder, the back-propagated `dY` before the sigmoid derivative, and the decoder
+/// half of the weight update, in one visit of each row.)
+#[allow(clippy::too_many_arguments)]
+pub fn tied_sigmoid_rows(
+    squared_error: bool,
+    w: &mut [f32],
+    ld: usize,
+    rows: usize,
+    n: usize,
+    y: &[f32],
+    c: &[f32],
+    x: &[f32],
+    pend: &mut [f32],
+    u: &[f32],
+    lr: f32,
+    g: &mut [f32],
+    acc: &mut [f32],
+) -> f64 {
+    assert!(ld >= n && y.len() == n && u.len() == n && acc.len() == n);
+    assert!(c.len() == rows && x.len() == rows && pend.len() == rows && g.len() == rows);
+    let mut total = 0.0;
+    for i in 0..rows {
+        let row = &mut w[i * ld..i * ld + n];
+        if pend[i] != 0.0 {
+            for (wj, &uj) in row.iter_mut().zip(u) {
+                *wj = (*wj as f64 - pend[i] as f64 * uj as f64) as f32;
+            }
+            pend[i] = 0.0;
+        }
+        let t = c[i] as f64
+            + row
+                .iter()
+                .zip(y)
+                .map(|(&a, &b)| a as f64 * b as f64)
+                .sum::<f64>();
+        let (z, xi) = (sigmoid(t), x[i] as f64);
+        let gi = if squared_error {
+            total += (z - xi) * (z - xi);
+            (2.0 * (z - xi) * z * (1.0 - z)) as f32
+        } else {
+            total += softplus(t) - xi * t;
+            (z - xi) as f32
+        };
+        g[i] = gi;
+        for (j, wj) in row.iter_mut().enumerate() {
+            acc[j] = (acc[j] as f64 + gi as f64 * *wj as f64) as f32;
+            *wj = (*wj as f64 - lr as f64 * gi as f64 * y[j] as f64) as f32;
+        }
+    }
+    total
+}
+
+/// Kernel R2 — a sparse combination of rows of the row-major `w` (`rows` rows of `n` values,
+/// leading dimension `ld`): for each row `i` with `coef[i] != 0`, in order: if `pend[i] != 0`,
+/// `w_i -= pend[i] * u` and `pend[i] = 0`; then `acc += coef[i] * w_i`. Rows with
+/// `coef[i] == 0` are neither read nor written. (The forward pass `x W` of a sparse input.)
+#[allow(clippy::too_many_arguments)]
+pub fn sparse_row_combine(
+    w: &mut [f32],
+    ld: usize,
+    rows: usize,
+    n: usize,
+    coef: &[f32],
+    pend: &mut [f32],
+    u: &[f32],
+    acc: &mut [f32],
+) {
+    assert!(ld >= n && u.len() == n && acc.len() == n);
+    assert!(coef.len() == rows && pend.len() == rows);
+    for i in 0..rows {
+        if coef[i] == 0.0 {
+            continue;
+        }
+        let row = &mut w[i * ld..i * ld + n];
+        if pend[i] != 0.0 {
+            for (wj, &uj) in row.iter_mut().zip(u) {
+                *wj = (*wj as f64 - pend[i] as f64 * uj as f64) as f32;
+            }
+            pend[i] = 0.0;
+        }
+        for (aj, &wj) in acc.iter_mut().zip(row.iter()) {
+            *aj = (*aj as f64 + coef[i] as f64 * wj as f64) as f32;
+        }
+    }
+}

@@ -15,7 +15,7 @@ use rand_xoshiro::rand_core::Rng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use sdae_kernels::{reference, KernelError, Kernels};
 
-pub use dae::DaeStep;
+pub use dae::{DaeStep, OnlineDae};
 pub use finetune::{evaluate, EvalResult, FinetuneStep, Forward};
 
 /// A training error: the message says where (phase, layer, epoch, flag or file) and what.

@@ -178,6 +178,17 @@ pub fn pretrain_epoch(
     let order = &mut order[..nb];
     shuffle_blocks(order, shuffle_rng);
     let mut total = 0.0;
+    if batch == 1 {
+        // Online SGD: one session per epoch, so the layer is exact at the epoch's end.
+        let mut online = step.online(k, layer, weight_decay)?;
+        for (i, &b) in order.iter().enumerate() {
+            let x = &input[b as usize * d..(b as usize + 1) * d];
+            total += online.step(noise, loss, x, lr, noise_rng)?;
+            progress(i + 1, nb);
+        }
+        online.finish();
+        return Ok(total);
+    }
     for (i, &b) in order.iter().enumerate() {
         let start = b as usize * batch;
         let r = batch.min(rows - start);

@@ -20,7 +20,7 @@
 use crate::reference::SoftmaxStats;
 use crate::{Isa, KernelError, Kernels, Xoshiro256PlusPlus};
 
-mod generic;
+pub(crate) mod generic;
 #[macro_use]
 mod shims;
 
