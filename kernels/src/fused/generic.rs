@@ -66,22 +66,41 @@ unsafe fn keep<S: Simd>(v: S::V, n: usize) -> S::V {
 
 /// Kernel 1: `y = s(y + bias)` row-wise.
 ///
+/// Each row is walked in full vectors of the wide type `W` (several `S` vectors interleaved,
+/// see [`crate::simd::pair`]), then in `S` vectors for the last `< W::LANES` columns.
+///
 /// # Safety
 /// See the module doc: ISA available, `y.len() == rows * cols`, `bias.len() == cols`.
 #[inline(always)]
-pub unsafe fn sigmoid_bias_inplace<S: Simd>(y: &mut [f32], rows: usize, cols: usize, bias: &[f32]) {
+pub unsafe fn sigmoid_bias_inplace<S: Simd, W: Simd>(
+    y: &mut [f32],
+    rows: usize,
+    cols: usize,
+    bias: &[f32],
+) {
+    /// `n <= T::LANES` columns from `c`; `n == T::LANES` compiles to unmasked loads.
+    #[inline(always)]
+    unsafe fn step<T: Simd>(row: *mut f32, b: *const f32, c: usize, n: usize) {
+        // SAFETY: c + n <= cols (caller), so row[c..c+n] and bias[c..c+n] are in bounds.
+        unsafe {
+            let t = T::add(ld::<T>(row.add(c), n, 0.0), ld::<T>(b.add(c), n, 0.0));
+            let (_, _, z) = sigmoid_parts::<T>(t);
+            st::<T>(row.add(c), z, n);
+        }
+    }
     let b = bias.as_ptr();
     for r in 0..rows {
         let row = y[r * cols..(r + 1) * cols].as_mut_ptr();
         let mut c = 0;
+        while c + W::LANES <= cols {
+            // SAFETY: c + W::LANES <= cols.
+            unsafe { step::<W>(row, b, c, W::LANES) };
+            c += W::LANES;
+        }
         while c < cols {
             let n = S::LANES.min(cols - c);
-            // SAFETY: c + n <= cols, so row[c..c+n] and bias[c..c+n] are in bounds.
-            unsafe {
-                let t = S::add(ld::<S>(row.add(c), n, 0.0), ld::<S>(b.add(c), n, 0.0));
-                let (_, _, z) = sigmoid_parts::<S>(t);
-                st::<S>(row.add(c), z, n);
-            }
+            // SAFETY: c + n <= cols.
+            unsafe { step::<S>(row, b, c, n) };
             c += n;
         }
     }
@@ -94,15 +113,76 @@ pub enum Loss {
     SquaredError,
 }
 
+/// The pointers one row of [`sigmoid_loss`] works on.
+#[derive(Clone, Copy)]
+struct LossRow {
+    a: *mut f32,
+    x: *const f32,
+    bias: Option<*const f32>,
+    z: Option<*mut f32>,
+    bias_grad: Option<*mut f32>,
+}
+
+/// `n <= T::LANES` columns of [`sigmoid_loss`] from `c`: gradient, z and bias gradient
+/// stored, the loss terms returned (0 in lanes `>= n`). `n == T::LANES` compiles to unmasked
+/// loads and stores.
+///
+/// # Safety
+/// ISA available; `c + n` within the row of every pointer of `p`.
+#[inline(always)]
+unsafe fn sigmoid_loss_step<T: Simd>(loss: Loss, p: LossRow, c: usize, n: usize) -> T::V {
+    // SAFETY: c + n <= cols (caller): every pointer below stays within its row / bias vector.
+    unsafe {
+        let mut t = ld::<T>(p.a.add(c), n, 0.0);
+        if let Some(b) = p.bias {
+            t = T::add(t, ld::<T>(b.add(c), n, 0.0));
+        }
+        let xv = ld::<T>(p.x.add(c), n, 0.0);
+        let (e, r, z) = sigmoid_parts::<T>(t);
+        let (l, g) = match loss {
+            Loss::CrossEntropy => {
+                // softplus(t) - x t = ln(1 + e^-|t|) + |t| (t >= 0 ? 1 - x : x):
+                // a sum of non-negative terms for x in [0, 1], so no cancellation
+                // (softplus(t) - x t itself loses all digits when x ~ 1, t >> 0).
+                let one_minus_x = T::sub(T::splat(1.0), xv);
+                let w = T::select(T::ge(t, T::splat(0.0)), one_minus_x, xv);
+                (
+                    T::neg_mul_add(T::neg_abs(t), w, log1p_unit::<T>(e)),
+                    T::sub(z, xv),
+                )
+            }
+            Loss::SquaredError => {
+                // (z - x)^2 and 2 (z - x) z (1 - z), z (1 - z) = e r^2
+                let d = T::sub(z, xv);
+                let zz = T::mul(T::mul(e, r), r);
+                (T::mul(d, d), T::mul(T::add(d, d), zz))
+            }
+        };
+        st::<T>(p.a.add(c), g, n);
+        if let Some(zo) = p.z {
+            st::<T>(zo.add(c), z, n);
+        }
+        if let Some(bg) = p.bias_grad {
+            let s = T::add(ld::<T>(bg.add(c), n, 0.0), g);
+            st::<T>(bg.add(c), s, n);
+        }
+        keep::<T>(l, n)
+    }
+}
+
 /// Kernels 2 and 2b: sigmoid output with cross-entropy or squared error, loss + gradient
 /// (+ z, + bias-gradient column sums) in one pass over the batch.
+///
+/// Each row is walked in full vectors of the wide type `W` (several `S` vectors interleaved,
+/// see [`crate::simd::pair`]), then in `S` vectors for the last `< W::LANES` columns; the
+/// row's loss is the sum of both accumulators' lanes.
 ///
 /// # Safety
 /// See the module doc: ISA available, `a`, `x` (and `z_out`) hold `rows * cols`, `bias` and
 /// `bias_grad` hold `cols`.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-pub unsafe fn sigmoid_loss<S: Simd>(
+pub unsafe fn sigmoid_loss<S: Simd, W: Simd>(
     loss: Loss,
     a: &mut [f32],
     x: &[f32],
@@ -121,52 +201,30 @@ pub unsafe fn sigmoid_loss<S: Simd>(
     let mut total = 0.0f64;
     for r in 0..rows {
         let off = r * cols;
-        let ar = a[off..off + cols].as_mut_ptr();
-        let xr = x[off..off + cols].as_ptr();
+        let p = LossRow {
+            a: a[off..off + cols].as_mut_ptr(),
+            x: x[off..off + cols].as_ptr(),
+            bias,
+            // SAFETY: z_out holds rows * cols elements like a, so off is in bounds.
+            z: z_out.map(|z| unsafe { z.add(off) }),
+            bias_grad,
+        };
         // SAFETY: ISA available (caller).
-        let mut acc = unsafe { S::splat(0.0) };
+        let (mut wide, mut acc) = unsafe { (W::splat(0.0), S::splat(0.0)) };
         let mut c = 0;
+        while c + W::LANES <= cols {
+            // SAFETY: c + W::LANES <= cols.
+            wide = unsafe { W::add(wide, sigmoid_loss_step::<W>(loss, p, c, W::LANES)) };
+            c += W::LANES;
+        }
         while c < cols {
             let n = S::LANES.min(cols - c);
-            // SAFETY: c + n <= cols: every pointer below stays within its row / bias vector;
-            // z_out has rows * cols elements like a.
-            unsafe {
-                let mut t = ld::<S>(ar.add(c), n, 0.0);
-                if let Some(b) = bias {
-                    t = S::add(t, ld::<S>(b.add(c), n, 0.0));
-                }
-                let xv = ld::<S>(xr.add(c), n, 0.0);
-                let (e, r, z) = sigmoid_parts::<S>(t);
-                let (l, g) = match loss {
-                    Loss::CrossEntropy => {
-                        // softplus(t) - x t = ln(1 + e^-|t|) + |t| (t >= 0 ? 1 - x : x):
-                        // a sum of non-negative terms for x in [0, 1], so no cancellation
-                        // (softplus(t) - x t itself loses all digits when x ~ 1, t >> 0).
-                        let one_minus_x = S::sub(S::splat(1.0), xv);
-                        let w = S::select(S::ge(t, S::splat(0.0)), one_minus_x, xv);
-                        (S::mul_add(S::abs(t), w, log1p_unit::<S>(e)), S::sub(z, xv))
-                    }
-                    Loss::SquaredError => {
-                        // (z - x)^2 and 2 (z - x) z (1 - z), z (1 - z) = e r^2
-                        let d = S::sub(z, xv);
-                        let zz = S::mul(S::mul(e, r), r);
-                        (S::mul(d, d), S::mul(S::add(d, d), zz))
-                    }
-                };
-                acc = S::add(acc, keep::<S>(l, n));
-                st::<S>(ar.add(c), g, n);
-                if let Some(zo) = z_out {
-                    st::<S>(zo.add(off + c), z, n);
-                }
-                if let Some(bg) = bias_grad {
-                    let s = S::add(ld::<S>(bg.add(c), n, 0.0), g);
-                    st::<S>(bg.add(c), s, n);
-                }
-            }
+            // SAFETY: c + n <= cols.
+            acc = unsafe { S::add(acc, sigmoid_loss_step::<S>(loss, p, c, n)) };
             c += n;
         }
         // SAFETY: ISA available (caller).
-        total += unsafe { S::reduce_add(acc) } as f64;
+        total += unsafe { W::reduce_add(wide) + S::reduce_add(acc) } as f64;
     }
     total
 }

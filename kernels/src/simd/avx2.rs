@@ -104,6 +104,11 @@ unsafe impl Simd for Avx2 {
         unsafe { _mm256_andnot_ps(_mm256_set1_ps(-0.0), a) }
     }
     #[inline(always)]
+    unsafe fn neg_abs(a: __m256) -> __m256 {
+        // SAFETY: AVX available.
+        unsafe { _mm256_or_ps(a, _mm256_set1_ps(-0.0)) }
+    }
+    #[inline(always)]
     unsafe fn round(a: __m256) -> __m256 {
         // SAFETY: AVX available.
         unsafe { _mm256_round_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(a) }

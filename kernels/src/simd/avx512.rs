@@ -92,6 +92,11 @@ unsafe impl Simd for Avx512 {
         unsafe { _mm512_abs_ps(a) }
     }
     #[inline(always)]
+    unsafe fn neg_abs(a: __m512) -> __m512 {
+        // SAFETY: AVX-512DQ available (vorps zmm).
+        unsafe { _mm512_or_ps(a, _mm512_set1_ps(-0.0)) }
+    }
+    #[inline(always)]
     unsafe fn round(a: __m512) -> __m512 {
         // SAFETY: AVX-512F available.
         unsafe { _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(a) }

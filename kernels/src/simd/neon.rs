@@ -97,6 +97,11 @@ unsafe impl Simd for Neon {
         unsafe { vabsq_f32(a) }
     }
     #[inline(always)]
+    unsafe fn neg_abs(a: float32x4_t) -> float32x4_t {
+        // SAFETY: NEON available.
+        unsafe { vnegq_f32(vabsq_f32(a)) }
+    }
+    #[inline(always)]
     unsafe fn round(a: float32x4_t) -> float32x4_t {
         // SAFETY: NEON available (frintn: nearest, ties to even).
         unsafe { vrndnq_f32(a) }

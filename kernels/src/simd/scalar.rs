@@ -82,6 +82,10 @@ unsafe impl Simd for Scalar {
         f32::from_bits(a.to_bits() & 0x7fff_ffff)
     }
     #[inline(always)]
+    unsafe fn neg_abs(a: f32) -> f32 {
+        f32::from_bits(a.to_bits() | 0x8000_0000)
+    }
+    #[inline(always)]
     unsafe fn round(a: f32) -> f32 {
         // Adding and removing 1.5 * 2^23 leaves no fraction bits: round to nearest, ties even.
         const MAGIC: f32 = 12_582_912.0;
