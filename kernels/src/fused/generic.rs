@@ -362,12 +362,13 @@ pub unsafe fn softmax_nll<S: Simd>(
 /// Kernel 5: exactly `count` zeros per row, bit-identical to [`reference::mask_fixed`].
 ///
 /// Per row: copy the row (vector loads and stores), write the identity into `scratch` (a
-/// vector at a time), then run the partial Fisher–Yates shuffle of
-/// [`reference::choose_indices`] with the same draws ([`reference::uniform_below`], same
-/// order). Position `i` of the shuffle is final once step `i` has swapped into it, so the
-/// component it names is zeroed right there and position `i` itself is never written back
-/// (only `scratch[j]` is): the zeroed set is the reference's, with one store less per draw
-/// and no second pass. `scratch[..count]` is therefore not the index list on return.
+/// vector at a time), then run the reference's partial Fisher–Yates shuffle on the same
+/// stream ([`reference::HalfDraws`], one per call), two steps per `next_u64`
+/// ([`reference::HalfDraws::below_pair`]). Position `i` of the shuffle is final once step `i`
+/// has swapped into it, so the component it names is zeroed right there and position `i`
+/// itself is never written back (only `scratch[j]` is): the zeroed set is the reference's,
+/// with one store less per draw and no second pass. `scratch[..count]` is therefore not the
+/// index list on return.
 ///
 /// # Safety
 /// See the module doc: ISA available, `x` and `out` hold `rows * cols`, `count <= cols`,
@@ -383,7 +384,23 @@ pub unsafe fn mask_fixed<S: Simd>(
     rng: &mut Xoshiro256PlusPlus,
     scratch: &mut [u32],
 ) {
+    /// Step `i` of the shuffle with target `j`: zero the component that lands in position
+    /// `i`, move position `i`'s entry to `j`.
+    ///
+    /// # Safety
+    /// `i <= j < cols`; `sp[..cols]` holds column indices `< cols`; `op` valid for `cols`.
+    #[inline(always)]
+    unsafe fn step(sp: *mut u32, op: *mut f32, i: usize, j: usize) {
+        // SAFETY: i, j < cols and every scratch entry is a column index < cols.
+        unsafe {
+            let v = *sp.add(j);
+            *sp.add(j) = *sp.add(i);
+            *op.add(v as usize) = 0.0;
+        }
+    }
+
     let sp = scratch[..cols].as_mut_ptr();
+    let mut draws = reference::HalfDraws::new(rng);
     for r in 0..rows {
         let off = r * cols;
         let xr = x[off..off + cols].as_ptr();
@@ -406,17 +423,23 @@ pub unsafe fn mask_fixed<S: Simd>(
             unsafe { *sp.add(c) = c as u32 };
             c += 1;
         }
-        for i in 0..count {
-            let j = i + reference::uniform_below(rng, (cols - i) as u32) as usize;
-            // SAFETY: i <= j < cols (uniform_below(n) < n) and every scratch entry is a
-            // column index < cols, so all three accesses are in bounds.
+        let mut i = 0;
+        while i + 2 <= count {
+            let (a, b) = draws.below_pair((cols - i) as u32, (cols - i - 1) as u32);
+            // SAFETY: i <= i + a < cols and i + 1 <= i + 1 + b < cols (below(n) < n).
             unsafe {
-                let v = *sp.add(j);
-                *sp.add(j) = *sp.add(i);
-                *op.add(v as usize) = 0.0;
+                step(sp, op, i, i + a as usize);
+                step(sp, op, i + 1, i + 1 + b as usize);
             }
+            i += 2;
+        }
+        if i < count {
+            let j = i + draws.below((cols - i) as u32) as usize;
+            // SAFETY: i <= j < cols (below(n) < n).
+            unsafe { step(sp, op, i, j) };
         }
     }
+    draws.finish(rng);
 }
 
 /// Components per batch of draws in [`mask_bernoulli`]: 8 `next_u64`, 16 `u32`.
