@@ -507,6 +507,41 @@ fn mask_fixed_zeroes_every_position_equally_often() {
 }
 
 #[test]
+fn mask_bernoulli_resolves_ties_with_full_resolution() {
+    // p = 2^-18: t = 2^14, so t_hi = 0 and only the tie rule (h == 0, then l < 2^14) can drop
+    // a component: 2^22 components drop 16 on average. Bit-identical to the reference on that
+    // path, and the count is Poisson(16): outside [2, 40] with probability under 1e-7.
+    let len = 1usize << 22;
+    let p = 1.0f32 / 262_144.0;
+    assert_eq!(reference::bernoulli_threshold(p), 1 << 14);
+    let x = vec![1.0f32; len];
+    let mut wr = Xoshiro256PlusPlus::seed_from_u64(21);
+    let mut want = vec![f32::NAN; len];
+    reference::mask_bernoulli(&x, &mut want, p, &mut wr);
+    let after = wr.next_u64();
+    let dropped = want.iter().filter(|&&v| v == 0.0).count();
+    assert!((2..=40).contains(&dropped), "dropped {dropped}");
+    on_every_isa(|k| {
+        let mut gr = Xoshiro256PlusPlus::seed_from_u64(21);
+        let mut got = vec![f32::NAN; len];
+        k.mask_bernoulli(&x, &mut got, p, &mut gr).unwrap();
+        assert!(
+            got.iter()
+                .zip(&want)
+                .all(|(a, b)| a.to_bits() == b.to_bits()),
+            "{}: ties resolved differently from the reference",
+            k.isa()
+        );
+        assert_eq!(
+            gr.next_u64(),
+            after,
+            "{}: rng consumed differently",
+            k.isa()
+        );
+    });
+}
+
+#[test]
 fn mask_bernoulli_is_bit_identical() {
     let mut g = Gen::new(7);
     let lens = [

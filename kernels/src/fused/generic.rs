@@ -442,15 +442,34 @@ pub unsafe fn mask_fixed<S: Simd>(
     draws.finish(rng);
 }
 
-/// Components per batch of draws in [`mask_bernoulli`]: 8 `next_u64`, 16 `u32`.
-const BERNOULLI_BLOCK: usize = 16;
+/// Components of one pass of [`mask_bernoulli`]: 8 groups of
+/// [`reference::BERNOULLI_GROUP`], 64 `next_u64`.
+const BERNOULLI_PASS: usize = 8 * reference::BERNOULLI_GROUP;
 
-/// Kernel 5b: Bernoulli masking. Draws 8 `next_u64` into a buffer of 16 `u32` (low half
-/// first, as the reference consumes them), then compares and blends a vector at a time; the
-/// last `< 16` components go through the reference itself (same draw order).
+/// `draws.len()` `next_u64` of `rng` into `draws`.
+///
+/// Not inlined, and so compiled for the baseline target rather than the caller's ISA: inside
+/// an AVX-512 function LLVM vectorizes xoshiro's output step across unrolled draws (vector
+/// 64-bit rotates), which makes the serial generator slower, not faster.
+#[inline(never)]
+fn fill_u64(rng: &mut Xoshiro256PlusPlus, draws: &mut [u64]) {
+    use rand_xoshiro::rand_core::Rng;
+    for d in draws {
+        *d = rng.next_u64();
+    }
+}
+
+/// Kernel 5b: Bernoulli masking, bit-identical to [`reference::mask_bernoulli`].
+///
+/// A pass covers 256 components (8 groups of 32): 64 `next_u64` into a buffer (four 16-bit
+/// draws each), then per `S` vector a compare and blend, and a check for ties (a 16-bit draw
+/// equal to `t_hi`). A tie needs an extra draw right after its group's draws, which this
+/// pass already went past: so a pass with a tie (about one in 256) rewinds the generator to
+/// where the pass began and redoes those 256 components with the reference, which draws
+/// them group by group. The last `< 256` components also go through the reference.
 ///
 /// # Safety
-/// See the module doc: ISA available, `out.len() == x.len()`; `S::LANES` divides 16.
+/// See the module doc: ISA available, `out.len() == x.len()`; `S::LANES` divides 32.
 #[inline(always)]
 pub unsafe fn mask_bernoulli<S: Simd>(
     x: &[f32],
@@ -458,23 +477,27 @@ pub unsafe fn mask_bernoulli<S: Simd>(
     p: f32,
     rng: &mut Xoshiro256PlusPlus,
 ) {
-    use rand_xoshiro::rand_core::Rng;
     let t = reference::bernoulli_threshold(p);
+    let t_hi = (t >> 16) as u16;
     let len = x.len();
-    let full = len - len % BERNOULLI_BLOCK;
-    let mut draws = [0u32; BERNOULLI_BLOCK];
+    let full = len - len % BERNOULLI_PASS;
+    // The 16-bit draw 4k + j is bits 16j.. of draw k: on a little-endian CPU, u16 number
+    // 4k + j of the draws' memory.
+    const _: () = assert!(cfg!(target_endian = "little"));
+    let mut draws = [0u64; BERNOULLI_PASS / 4];
     let mut i = 0;
     while i < full {
-        for k in 0..BERNOULLI_BLOCK / 2 {
-            let v = rng.next_u64();
-            draws[2 * k] = v as u32;
-            draws[2 * k + 1] = (v >> 32) as u32;
-        }
+        let start = rng.clone();
+        fill_u64(rng, &mut draws);
+        let h = draws.as_ptr() as *const u16;
+        let mut tie = false;
         let mut l = 0;
-        while l < BERNOULLI_BLOCK {
-            // SAFETY: i + l + LANES <= full <= len; draws has 16 entries and LANES divides 16.
+        while l < BERNOULLI_PASS {
+            // SAFETY: i + l + LANES <= full <= len; l + LANES <= 256 u16 of draws (LANES
+            // divides 256).
             unsafe {
-                let drop = S::lt_u32(draws.as_ptr().add(l), t);
+                let drop = S::lt_u16(h.add(l), t_hi);
+                tie |= S::any_eq_u16(h.add(l), t_hi);
                 let v = S::load(x.as_ptr().add(i + l));
                 S::store(
                     out.as_mut_ptr().add(i + l),
@@ -483,7 +506,12 @@ pub unsafe fn mask_bernoulli<S: Simd>(
             }
             l += S::LANES;
         }
-        i += BERNOULLI_BLOCK;
+        if tie {
+            *rng = start;
+            let end = i + BERNOULLI_PASS;
+            reference::mask_bernoulli(&x[i..end], &mut out[i..end], p, rng);
+        }
+        i += BERNOULLI_PASS;
     }
     reference::mask_bernoulli(&x[full..], &mut out[full..], p, rng);
 }

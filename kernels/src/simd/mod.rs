@@ -3,7 +3,7 @@
 //! Every ISA module ([`scalar`], `avx2`, `avx512`, `neon`) implements the same trait, [`Simd`]:
 //! `splat`, `load`, `load_partial`, `store`, `store_partial`, `add`, `sub`, `mul`, `div`,
 //! `mul_add`, `neg_mul_add`, `max`, `min`, `abs`, comparisons into a lane mask, `select`,
-//! `lt_u32`, `iota_u32`, `reduce_add`, `reduce_max`, `round` and `ldexp`. The fused kernels in [`crate::fused`] and the
+//! `lt_u16`, `any_eq_u16`, `iota_u32`, `reduce_add`, `reduce_max`, `round` and `ldexp`. The fused kernels in [`crate::fused`] and the
 //! math functions here ([`exp`], [`sigmoid_parts`], [`log1p_unit`]) are written once, generically
 //! over that vocabulary: a new ISA adds primitives, not algorithms.
 //!
@@ -149,11 +149,16 @@ pub unsafe trait Simd: Copy {
     /// # Safety
     /// The ISA is available.
     unsafe fn eq_bits(a: Self::V, b: Self::V) -> u64;
-    /// Lanes whose `u32` at `p[l]` is below `t` (unsigned compare).
+    /// Lanes whose `u16` at `p[l]` is below `t` (unsigned compare).
     ///
     /// # Safety
     /// `p..p+LANES` readable; the ISA is available.
-    unsafe fn lt_u32(p: *const u32, t: u32) -> Self::M;
+    unsafe fn lt_u16(p: *const u16, t: u16) -> Self::M;
+    /// Whether any of the `LANES` `u16` at `p` equals `t`.
+    ///
+    /// # Safety
+    /// `p..p+LANES` readable; the ISA is available.
+    unsafe fn any_eq_u16(p: *const u16, t: u16) -> bool;
     /// Store `start, start + 1, ..., start + LANES - 1` to `p`.
     ///
     /// # Safety

@@ -162,9 +162,14 @@ unsafe impl<S: Simd> Simd for Pair<S> {
         unsafe { S::eq_bits(a.0, b.0) | S::eq_bits(a.1, b.1) << S::LANES }
     }
     #[inline(always)]
-    unsafe fn lt_u32(p: *const u32, t: u32) -> Self::M {
+    unsafe fn lt_u16(p: *const u16, t: u16) -> Self::M {
         // SAFETY: `p..p+2L` readable (caller).
-        unsafe { (S::lt_u32(p, t), S::lt_u32(p.add(S::LANES), t)) }
+        unsafe { (S::lt_u16(p, t), S::lt_u16(p.add(S::LANES), t)) }
+    }
+    #[inline(always)]
+    unsafe fn any_eq_u16(p: *const u16, t: u16) -> bool {
+        // SAFETY: `p..p+2L` readable (caller).
+        unsafe { S::any_eq_u16(p, t) | S::any_eq_u16(p.add(S::LANES), t) }
     }
     #[inline(always)]
     unsafe fn iota_u32(p: *mut u32, start: u32) {

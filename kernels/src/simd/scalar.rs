@@ -121,9 +121,14 @@ unsafe impl Simd for Scalar {
         (a == b) as u64
     }
     #[inline(always)]
-    unsafe fn lt_u32(p: *const u32, t: u32) -> bool {
+    unsafe fn lt_u16(p: *const u16, t: u16) -> bool {
         // SAFETY: the caller guarantees `p` is readable.
         unsafe { p.read_unaligned() < t }
+    }
+    #[inline(always)]
+    unsafe fn any_eq_u16(p: *const u16, t: u16) -> bool {
+        // SAFETY: the caller guarantees `p` is readable.
+        unsafe { p.read_unaligned() == t }
     }
     #[inline(always)]
     unsafe fn iota_u32(p: *mut u32, start: u32) {
