@@ -324,14 +324,15 @@ fn choose_indices_from(
 }
 
 /// The `u32` stream of the masking kernel: both halves of every `next_u64` of the generator,
-/// the low 32 bits first, then the high 32 bits. A half left over when the stream is dropped
-/// is discarded (one stream per call of [`mask_fixed`]: the generator then stands after
-/// `ceil(draws / 2)` `next_u64`).
+/// the low 32 bits first, then the high 32 bits. A half left over when the stream ends
+/// ([`HalfDraws::finish`]) is discarded (one stream per call of [`mask_fixed`]: the generator
+/// then stands after `ceil(draws / 2)` `next_u64`).
 ///
 /// Why halves: drawing an index costs one 32-bit uniform, and the generator's `next_u32`
-/// spends a whole `next_u64` on it; taking both halves halves the generator work, which is
-/// what bounds the masking kernel. Every bit of xoshiro256++'s output is of full quality, so
-/// the low half is as good a uniform `u32` as the high one.
+/// spends a whole `next_u64` on it; taking both halves halves the generator work, and
+/// [`HalfDraws::below_pair`] turns one `next_u64` into two draws in straight-line code (the
+/// masking kernel is bound by its instructions per draw). Every bit of xoshiro256++'s output
+/// is of full quality, so the low half is as good a uniform `u32` as the high one.
 pub struct HalfDraws {
     /// A copy of the generator's state (kept by value so that a loop drawing from it keeps
     /// the state in registers); [`HalfDraws::finish`] writes it back.
