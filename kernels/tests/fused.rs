@@ -201,7 +201,17 @@ fn sigmoid_xent_extreme_logits_give_finite_exact_loss() {
         let loss = k.sigmoid_xent(&mut a, &x, 1, 5, None, None, None).unwrap();
         let want = 2e4 + std::f64::consts::LN_2;
         assert_close(&format!("{} extreme loss", k.isa()), loss, want, 1e-3);
-        assert_eq!(a, vec![0.0, 1.0, 0.0, -1.0, 0.0], "{}", k.isa());
+        // Gradients z - x: exact, up to the documented absolute error of z where the exact
+        // value is below FLT_MIN (s(-1e4) comes out as e^EXP_LO ~ 1.18e-38, not 0; see
+        // simd::sigmoid_parts, and fused_math.rs for the same bound).
+        let want_g = [0.0f32, 1.0, 0.0, -1.0, 0.0];
+        for (i, (&g, w)) in a.iter().zip(want_g).enumerate() {
+            assert!(
+                (g - w).abs() < 1.2e-38,
+                "{}: gradient [{i}] = {g:e}, want {w}",
+                k.isa()
+            );
+        }
     });
 }
 
@@ -372,6 +382,162 @@ fn mask_fixed_is_bit_identical_and_exact() {
         };
         assert_ne!(run(1), run(2), "{}: mask ignores the seed", k.isa());
         scratch.clear();
+    });
+}
+
+#[test]
+fn half_draws_pairs_equal_two_single_draws() {
+    // below_pair(n0, n1) must be below(n0), below(n1) on the same stream: n near 2^32 makes
+    // the replay (low word < n) and real rejections (low word < 2^32 mod n) frequent.
+    let mut g = Gen::new(11);
+    for &(n0, n1) in &[
+        (1000u32, 999u32),
+        (3_000_000_000, 2_999_999_999),
+        (u32::MAX, u32::MAX - 1),
+        (2_147_483_649, 7),
+        (1, 1),
+    ] {
+        let seed = g.u64();
+        let mut a = Xoshiro256PlusPlus::seed_from_u64(seed);
+        let mut b = a.clone();
+        let mut pairs = reference::HalfDraws::new(&a);
+        let mut singles = reference::HalfDraws::new(&b);
+        for k in 0..2000 {
+            // An odd first draw now and then, so pairs also start on a pending half.
+            if k % 7 == 3 {
+                assert_eq!(pairs.below(n0), singles.below(n0), "n0 = {n0}, draw {k}");
+            }
+            let got = pairs.below_pair(n0, n1);
+            let want = (singles.below(n0), singles.below(n1));
+            assert_eq!(got, want, "n = ({n0}, {n1}), pair {k}");
+            assert!(got.0 < n0 && got.1 < n1);
+        }
+        pairs.finish(&mut a);
+        singles.finish(&mut b);
+        assert_eq!(
+            a.next_u64(),
+            b.next_u64(),
+            "n = ({n0}, {n1}): streams diverged"
+        );
+    }
+}
+
+#[test]
+fn mask_fixed_wide_rows_take_the_rare_paths_bit_identically() {
+    // cols = 2^20: the fast path of below_pair fails about once per 2000 pairs (low product
+    // word below n), so the replay runs a few hundred times per call, on every ISA.
+    let (rows, cols, count) = (2usize, 1usize << 20, (1usize << 18) + 1);
+    let mut g = Gen::new(12);
+    let x = nonzero(&mut g, rows * cols);
+    let mut scratch = vec![0u32; cols];
+    let mut wr = Xoshiro256PlusPlus::seed_from_u64(5);
+    let mut want = vec![f32::NAN; rows * cols];
+    reference::mask_fixed(&x, &mut want, rows, cols, count, &mut wr, &mut scratch);
+    let after = wr.next_u64();
+    on_every_isa(|k| {
+        let mut gr = Xoshiro256PlusPlus::seed_from_u64(5);
+        let mut got = vec![f32::NAN; rows * cols];
+        k.mask_fixed(&x, &mut got, rows, cols, count, &mut gr, &mut scratch)
+            .unwrap();
+        assert!(
+            got.iter()
+                .zip(&want)
+                .all(|(a, b)| a.to_bits() == b.to_bits()),
+            "{}: wide mask_fixed differs from the reference",
+            k.isa()
+        );
+        assert_eq!(
+            gr.next_u64(),
+            after,
+            "{}: rng consumed differently",
+            k.isa()
+        );
+        for r in 0..rows {
+            let zeros = got[r * cols..(r + 1) * cols]
+                .iter()
+                .filter(|&&v| v == 0.0)
+                .count();
+            assert_eq!(zeros, count, "{}: row {r}", k.isa());
+        }
+    });
+}
+
+#[test]
+fn mask_fixed_zeroes_every_position_equally_often() {
+    // 200,000 rows of 20 with 5 zeros: each position is zeroed with probability 1/4, and so is
+    // each position's partner one step later in the stream (low and high halves). Pearson's
+    // chi-square over the 20 positions has 19 degrees of freedom: 45 is its 0.07% quantile.
+    let (rows, cols, count) = (200_000usize, 20usize, 5usize);
+    let x = vec![1.0f32; rows * cols];
+    on_every_isa(|k| {
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(99);
+        let mut out = vec![0.0f32; rows * cols];
+        k.mask_fixed(&x, &mut out, rows, cols, count, &mut rng, &mut [0u32; 20])
+            .unwrap();
+        let mut hits = [0u64; 20];
+        let mut first_two = [[0u64; 2]; 2];
+        for row in out.chunks(cols) {
+            for (c, &v) in row.iter().enumerate() {
+                if v == 0.0 {
+                    hits[c] += 1;
+                }
+            }
+            first_two[(row[0] == 0.0) as usize][(row[1] == 0.0) as usize] += 1;
+        }
+        let expect = (rows * count) as f64 / cols as f64;
+        let chi2: f64 = hits
+            .iter()
+            .map(|&h| (h as f64 - expect).powi(2) / expect)
+            .sum();
+        assert!(
+            chi2 < 45.0,
+            "{}: chi-square {chi2:.1}, hits {hits:?}",
+            k.isa()
+        );
+        // Both of two given positions zeroed: (5/20)(4/19) of the rows.
+        let both = first_two[1][1] as f64 / rows as f64;
+        let want = 5.0 / 20.0 * 4.0 / 19.0;
+        let sd = (want * (1.0 - want) / rows as f64).sqrt();
+        assert!(
+            (both - want).abs() < 5.0 * sd,
+            "{}: both of the first two zeroed in {both}, want {want}",
+            k.isa()
+        );
+    });
+}
+
+#[test]
+fn mask_bernoulli_resolves_ties_with_full_resolution() {
+    // p = 2^-18: t = 2^14, so t_hi = 0 and only the tie rule (h == 0, then l < 2^14) can drop
+    // a component: 2^22 components drop 16 on average. Bit-identical to the reference on that
+    // path, and the count is Poisson(16): outside [2, 40] with probability under 1e-7.
+    let len = 1usize << 22;
+    let p = 1.0f32 / 262_144.0;
+    assert_eq!(reference::bernoulli_threshold(p), 1 << 14);
+    let x = vec![1.0f32; len];
+    let mut wr = Xoshiro256PlusPlus::seed_from_u64(21);
+    let mut want = vec![f32::NAN; len];
+    reference::mask_bernoulli(&x, &mut want, p, &mut wr);
+    let after = wr.next_u64();
+    let dropped = want.iter().filter(|&&v| v == 0.0).count();
+    assert!((2..=40).contains(&dropped), "dropped {dropped}");
+    on_every_isa(|k| {
+        let mut gr = Xoshiro256PlusPlus::seed_from_u64(21);
+        let mut got = vec![f32::NAN; len];
+        k.mask_bernoulli(&x, &mut got, p, &mut gr).unwrap();
+        assert!(
+            got.iter()
+                .zip(&want)
+                .all(|(a, b)| a.to_bits() == b.to_bits()),
+            "{}: ties resolved differently from the reference",
+            k.isa()
+        );
+        assert_eq!(
+            gr.next_u64(),
+            after,
+            "{}: rng consumed differently",
+            k.isa()
+        );
     });
 }
 

@@ -66,22 +66,41 @@ unsafe fn keep<S: Simd>(v: S::V, n: usize) -> S::V {
 
 /// Kernel 1: `y = s(y + bias)` row-wise.
 ///
+/// Each row is walked in full vectors of the wide type `W` (several `S` vectors interleaved,
+/// see [`crate::simd::pair`]), then in `S` vectors for the last `< W::LANES` columns.
+///
 /// # Safety
 /// See the module doc: ISA available, `y.len() == rows * cols`, `bias.len() == cols`.
 #[inline(always)]
-pub unsafe fn sigmoid_bias_inplace<S: Simd>(y: &mut [f32], rows: usize, cols: usize, bias: &[f32]) {
+pub unsafe fn sigmoid_bias_inplace<S: Simd, W: Simd>(
+    y: &mut [f32],
+    rows: usize,
+    cols: usize,
+    bias: &[f32],
+) {
+    /// `n <= T::LANES` columns from `c`; `n == T::LANES` compiles to unmasked loads.
+    #[inline(always)]
+    unsafe fn step<T: Simd>(row: *mut f32, b: *const f32, c: usize, n: usize) {
+        // SAFETY: c + n <= cols (caller), so row[c..c+n] and bias[c..c+n] are in bounds.
+        unsafe {
+            let t = T::add(ld::<T>(row.add(c), n, 0.0), ld::<T>(b.add(c), n, 0.0));
+            let (_, _, z) = sigmoid_parts::<T>(t);
+            st::<T>(row.add(c), z, n);
+        }
+    }
     let b = bias.as_ptr();
     for r in 0..rows {
         let row = y[r * cols..(r + 1) * cols].as_mut_ptr();
         let mut c = 0;
+        while c + W::LANES <= cols {
+            // SAFETY: c + W::LANES <= cols.
+            unsafe { step::<W>(row, b, c, W::LANES) };
+            c += W::LANES;
+        }
         while c < cols {
             let n = S::LANES.min(cols - c);
-            // SAFETY: c + n <= cols, so row[c..c+n] and bias[c..c+n] are in bounds.
-            unsafe {
-                let t = S::add(ld::<S>(row.add(c), n, 0.0), ld::<S>(b.add(c), n, 0.0));
-                let (_, _, z) = sigmoid_parts::<S>(t);
-                st::<S>(row.add(c), z, n);
-            }
+            // SAFETY: c + n <= cols.
+            unsafe { step::<S>(row, b, c, n) };
             c += n;
         }
     }
@@ -94,15 +113,76 @@ pub enum Loss {
     SquaredError,
 }
 
+/// The pointers one row of [`sigmoid_loss`] works on.
+#[derive(Clone, Copy)]
+struct LossRow {
+    a: *mut f32,
+    x: *const f32,
+    bias: Option<*const f32>,
+    z: Option<*mut f32>,
+    bias_grad: Option<*mut f32>,
+}
+
+/// `n <= T::LANES` columns of [`sigmoid_loss`] from `c`: gradient, z and bias gradient
+/// stored, the loss terms returned (0 in lanes `>= n`). `n == T::LANES` compiles to unmasked
+/// loads and stores.
+///
+/// # Safety
+/// ISA available; `c + n` within the row of every pointer of `p`.
+#[inline(always)]
+unsafe fn sigmoid_loss_step<T: Simd>(loss: Loss, p: LossRow, c: usize, n: usize) -> T::V {
+    // SAFETY: c + n <= cols (caller): every pointer below stays within its row / bias vector.
+    unsafe {
+        let mut t = ld::<T>(p.a.add(c), n, 0.0);
+        if let Some(b) = p.bias {
+            t = T::add(t, ld::<T>(b.add(c), n, 0.0));
+        }
+        let xv = ld::<T>(p.x.add(c), n, 0.0);
+        let (e, r, z) = sigmoid_parts::<T>(t);
+        let (l, g) = match loss {
+            Loss::CrossEntropy => {
+                // softplus(t) - x t = ln(1 + e^-|t|) + |t| (t >= 0 ? 1 - x : x):
+                // a sum of non-negative terms for x in [0, 1], so no cancellation
+                // (softplus(t) - x t itself loses all digits when x ~ 1, t >> 0).
+                let one_minus_x = T::sub(T::splat(1.0), xv);
+                let w = T::select(T::ge(t, T::splat(0.0)), one_minus_x, xv);
+                (
+                    T::neg_mul_add(T::neg_abs(t), w, log1p_unit::<T>(e)),
+                    T::sub(z, xv),
+                )
+            }
+            Loss::SquaredError => {
+                // (z - x)^2 and 2 (z - x) z (1 - z), z (1 - z) = e r^2
+                let d = T::sub(z, xv);
+                let zz = T::mul(T::mul(e, r), r);
+                (T::mul(d, d), T::mul(T::add(d, d), zz))
+            }
+        };
+        st::<T>(p.a.add(c), g, n);
+        if let Some(zo) = p.z {
+            st::<T>(zo.add(c), z, n);
+        }
+        if let Some(bg) = p.bias_grad {
+            let s = T::add(ld::<T>(bg.add(c), n, 0.0), g);
+            st::<T>(bg.add(c), s, n);
+        }
+        keep::<T>(l, n)
+    }
+}
+
 /// Kernels 2 and 2b: sigmoid output with cross-entropy or squared error, loss + gradient
 /// (+ z, + bias-gradient column sums) in one pass over the batch.
+///
+/// Each row is walked in full vectors of the wide type `W` (several `S` vectors interleaved,
+/// see [`crate::simd::pair`]), then in `S` vectors for the last `< W::LANES` columns; the
+/// row's loss is the sum of both accumulators' lanes.
 ///
 /// # Safety
 /// See the module doc: ISA available, `a`, `x` (and `z_out`) hold `rows * cols`, `bias` and
 /// `bias_grad` hold `cols`.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-pub unsafe fn sigmoid_loss<S: Simd>(
+pub unsafe fn sigmoid_loss<S: Simd, W: Simd>(
     loss: Loss,
     a: &mut [f32],
     x: &[f32],
@@ -121,52 +201,30 @@ pub unsafe fn sigmoid_loss<S: Simd>(
     let mut total = 0.0f64;
     for r in 0..rows {
         let off = r * cols;
-        let ar = a[off..off + cols].as_mut_ptr();
-        let xr = x[off..off + cols].as_ptr();
+        let p = LossRow {
+            a: a[off..off + cols].as_mut_ptr(),
+            x: x[off..off + cols].as_ptr(),
+            bias,
+            // SAFETY: z_out holds rows * cols elements like a, so off is in bounds.
+            z: z_out.map(|z| unsafe { z.add(off) }),
+            bias_grad,
+        };
         // SAFETY: ISA available (caller).
-        let mut acc = unsafe { S::splat(0.0) };
+        let (mut wide, mut acc) = unsafe { (W::splat(0.0), S::splat(0.0)) };
         let mut c = 0;
+        while c + W::LANES <= cols {
+            // SAFETY: c + W::LANES <= cols.
+            wide = unsafe { W::add(wide, sigmoid_loss_step::<W>(loss, p, c, W::LANES)) };
+            c += W::LANES;
+        }
         while c < cols {
             let n = S::LANES.min(cols - c);
-            // SAFETY: c + n <= cols: every pointer below stays within its row / bias vector;
-            // z_out has rows * cols elements like a.
-            unsafe {
-                let mut t = ld::<S>(ar.add(c), n, 0.0);
-                if let Some(b) = bias {
-                    t = S::add(t, ld::<S>(b.add(c), n, 0.0));
-                }
-                let xv = ld::<S>(xr.add(c), n, 0.0);
-                let (e, r, z) = sigmoid_parts::<S>(t);
-                let (l, g) = match loss {
-                    Loss::CrossEntropy => {
-                        // softplus(t) - x t = ln(1 + e^-|t|) + |t| (t >= 0 ? 1 - x : x):
-                        // a sum of non-negative terms for x in [0, 1], so no cancellation
-                        // (softplus(t) - x t itself loses all digits when x ~ 1, t >> 0).
-                        let one_minus_x = S::sub(S::splat(1.0), xv);
-                        let w = S::select(S::ge(t, S::splat(0.0)), one_minus_x, xv);
-                        (S::mul_add(S::abs(t), w, log1p_unit::<S>(e)), S::sub(z, xv))
-                    }
-                    Loss::SquaredError => {
-                        // (z - x)^2 and 2 (z - x) z (1 - z), z (1 - z) = e r^2
-                        let d = S::sub(z, xv);
-                        let zz = S::mul(S::mul(e, r), r);
-                        (S::mul(d, d), S::mul(S::add(d, d), zz))
-                    }
-                };
-                acc = S::add(acc, keep::<S>(l, n));
-                st::<S>(ar.add(c), g, n);
-                if let Some(zo) = z_out {
-                    st::<S>(zo.add(off + c), z, n);
-                }
-                if let Some(bg) = bias_grad {
-                    let s = S::add(ld::<S>(bg.add(c), n, 0.0), g);
-                    st::<S>(bg.add(c), s, n);
-                }
-            }
+            // SAFETY: c + n <= cols.
+            acc = unsafe { S::add(acc, sigmoid_loss_step::<S>(loss, p, c, n)) };
             c += n;
         }
         // SAFETY: ISA available (caller).
-        total += unsafe { S::reduce_add(acc) } as f64;
+        total += unsafe { W::reduce_add(wide) + S::reduce_add(acc) } as f64;
     }
     total
 }
@@ -304,12 +362,13 @@ pub unsafe fn softmax_nll<S: Simd>(
 /// Kernel 5: exactly `count` zeros per row, bit-identical to [`reference::mask_fixed`].
 ///
 /// Per row: copy the row (vector loads and stores), write the identity into `scratch` (a
-/// vector at a time), then run the partial Fisher–Yates shuffle of
-/// [`reference::choose_indices`] with the same draws ([`reference::uniform_below`], same
-/// order). Position `i` of the shuffle is final once step `i` has swapped into it, so the
-/// component it names is zeroed right there and position `i` itself is never written back
-/// (only `scratch[j]` is): the zeroed set is the reference's, with one store less per draw
-/// and no second pass. `scratch[..count]` is therefore not the index list on return.
+/// vector at a time), then run the reference's partial Fisher–Yates shuffle on the same
+/// stream ([`reference::HalfDraws`], one per call), two steps per `next_u64`
+/// ([`reference::HalfDraws::below_pair`]). Position `i` of the shuffle is final once step `i`
+/// has swapped into it, so the component it names is zeroed right there and position `i`
+/// itself is never written back (only `scratch[j]` is): the zeroed set is the reference's,
+/// with one store less per draw and no second pass. `scratch[..count]` is therefore not the
+/// index list on return.
 ///
 /// # Safety
 /// See the module doc: ISA available, `x` and `out` hold `rows * cols`, `count <= cols`,
@@ -325,7 +384,23 @@ pub unsafe fn mask_fixed<S: Simd>(
     rng: &mut Xoshiro256PlusPlus,
     scratch: &mut [u32],
 ) {
+    /// Step `i` of the shuffle with target `j`: zero the component that lands in position
+    /// `i`, move position `i`'s entry to `j`.
+    ///
+    /// # Safety
+    /// `i <= j < cols`; `sp[..cols]` holds column indices `< cols`; `op` valid for `cols`.
+    #[inline(always)]
+    unsafe fn step(sp: *mut u32, op: *mut f32, i: usize, j: usize) {
+        // SAFETY: i, j < cols and every scratch entry is a column index < cols.
+        unsafe {
+            let v = *sp.add(j);
+            *sp.add(j) = *sp.add(i);
+            *op.add(v as usize) = 0.0;
+        }
+    }
+
     let sp = scratch[..cols].as_mut_ptr();
+    let mut draws = reference::HalfDraws::new(rng);
     for r in 0..rows {
         let off = r * cols;
         let xr = x[off..off + cols].as_ptr();
@@ -348,28 +423,53 @@ pub unsafe fn mask_fixed<S: Simd>(
             unsafe { *sp.add(c) = c as u32 };
             c += 1;
         }
-        for i in 0..count {
-            let j = i + reference::uniform_below(rng, (cols - i) as u32) as usize;
-            // SAFETY: i <= j < cols (uniform_below(n) < n) and every scratch entry is a
-            // column index < cols, so all three accesses are in bounds.
+        let mut i = 0;
+        while i + 2 <= count {
+            let (a, b) = draws.below_pair((cols - i) as u32, (cols - i - 1) as u32);
+            // SAFETY: i <= i + a < cols and i + 1 <= i + 1 + b < cols (below(n) < n).
             unsafe {
-                let v = *sp.add(j);
-                *sp.add(j) = *sp.add(i);
-                *op.add(v as usize) = 0.0;
+                step(sp, op, i, i + a as usize);
+                step(sp, op, i + 1, i + 1 + b as usize);
             }
+            i += 2;
         }
+        if i < count {
+            let j = i + draws.below((cols - i) as u32) as usize;
+            // SAFETY: i <= j < cols (below(n) < n).
+            unsafe { step(sp, op, i, j) };
+        }
+    }
+    draws.finish(rng);
+}
+
+/// Components of one pass of [`mask_bernoulli`]: 8 groups of
+/// [`reference::BERNOULLI_GROUP`], 64 `next_u64`.
+const BERNOULLI_PASS: usize = 8 * reference::BERNOULLI_GROUP;
+
+/// `draws.len()` `next_u64` of `rng` into `draws`.
+///
+/// Not inlined, and so compiled for the baseline target rather than the caller's ISA: inside
+/// an AVX-512 function LLVM vectorizes xoshiro's output step across unrolled draws (vector
+/// 64-bit rotates), which makes the serial generator slower, not faster.
+#[inline(never)]
+fn fill_u64(rng: &mut Xoshiro256PlusPlus, draws: &mut [u64]) {
+    use rand_xoshiro::rand_core::Rng;
+    for d in draws {
+        *d = rng.next_u64();
     }
 }
 
-/// Components per batch of draws in [`mask_bernoulli`]: 8 `next_u64`, 16 `u32`.
-const BERNOULLI_BLOCK: usize = 16;
-
-/// Kernel 5b: Bernoulli masking. Draws 8 `next_u64` into a buffer of 16 `u32` (low half
-/// first, as the reference consumes them), then compares and blends a vector at a time; the
-/// last `< 16` components go through the reference itself (same draw order).
+/// Kernel 5b: Bernoulli masking, bit-identical to [`reference::mask_bernoulli`].
+///
+/// A pass covers 256 components (8 groups of 32): 64 `next_u64` into a buffer (four 16-bit
+/// draws each), then per `S` vector a compare and blend, and a check for ties (a 16-bit draw
+/// equal to `t_hi`). A tie needs an extra draw right after its group's draws, which this
+/// pass already went past: so a pass with a tie (about one in 256) rewinds the generator to
+/// where the pass began and redoes those 256 components with the reference, which draws
+/// them group by group. The last `< 256` components also go through the reference.
 ///
 /// # Safety
-/// See the module doc: ISA available, `out.len() == x.len()`; `S::LANES` divides 16.
+/// See the module doc: ISA available, `out.len() == x.len()`; `S::LANES` divides 32.
 #[inline(always)]
 pub unsafe fn mask_bernoulli<S: Simd>(
     x: &[f32],
@@ -377,23 +477,27 @@ pub unsafe fn mask_bernoulli<S: Simd>(
     p: f32,
     rng: &mut Xoshiro256PlusPlus,
 ) {
-    use rand_xoshiro::rand_core::Rng;
     let t = reference::bernoulli_threshold(p);
+    let t_hi = (t >> 16) as u16;
     let len = x.len();
-    let full = len - len % BERNOULLI_BLOCK;
-    let mut draws = [0u32; BERNOULLI_BLOCK];
+    let full = len - len % BERNOULLI_PASS;
+    // The 16-bit draw 4k + j is bits 16j.. of draw k: on a little-endian CPU, u16 number
+    // 4k + j of the draws' memory.
+    const _: () = assert!(cfg!(target_endian = "little"));
+    let mut draws = [0u64; BERNOULLI_PASS / 4];
     let mut i = 0;
     while i < full {
-        for k in 0..BERNOULLI_BLOCK / 2 {
-            let v = rng.next_u64();
-            draws[2 * k] = v as u32;
-            draws[2 * k + 1] = (v >> 32) as u32;
-        }
+        let start = rng.clone();
+        fill_u64(rng, &mut draws);
+        let h = draws.as_ptr() as *const u16;
+        let mut tie = false;
         let mut l = 0;
-        while l < BERNOULLI_BLOCK {
-            // SAFETY: i + l + LANES <= full <= len; draws has 16 entries and LANES divides 16.
+        while l < BERNOULLI_PASS {
+            // SAFETY: i + l + LANES <= full <= len; l + LANES <= 256 u16 of draws (LANES
+            // divides 256).
             unsafe {
-                let drop = S::lt_u32(draws.as_ptr().add(l), t);
+                let drop = S::lt_u16(h.add(l), t_hi);
+                tie |= S::any_eq_u16(h.add(l), t_hi);
                 let v = S::load(x.as_ptr().add(i + l));
                 S::store(
                     out.as_mut_ptr().add(i + l),
@@ -402,7 +506,12 @@ pub unsafe fn mask_bernoulli<S: Simd>(
             }
             l += S::LANES;
         }
-        i += BERNOULLI_BLOCK;
+        if tie {
+            *rng = start;
+            let end = i + BERNOULLI_PASS;
+            reference::mask_bernoulli(&x[i..end], &mut out[i..end], p, rng);
+        }
+        i += BERNOULLI_PASS;
     }
     reference::mask_bernoulli(&x[full..], &mut out[full..], p, rng);
 }

@@ -13,9 +13,16 @@
 //! call through the table of their ISA.
 //!
 //! Exactness: the masking kernels are bit-identical to the reference on every ISA (same draws,
-//! same order). The others match it within a few ulp per element (vector `exp` / sigmoid
-//! errors are documented on [`crate::simd::exp`] and [`crate::simd::sigmoid_parts`]); losses
-//! are summed in `f32` lanes per row and in `f64` across rows.
+//! same order; the random streams are specified on [`crate::reference::mask_fixed`] and
+//! [`crate::reference::mask_bernoulli`]). The others match it within a few ulp per element
+//! (vector `exp` / sigmoid errors are documented on [`crate::simd::exp`] and
+//! [`crate::simd::sigmoid_parts`]); losses are summed in `f32` lanes per row and in `f64`
+//! across rows.
+//!
+//! Speed: the sigmoid kernels are bound by the latency of each vector's long chain of
+//! dependent operations (range reduction, polynomial, division), so they walk a row several
+//! vectors at a time, interleaved step by step ([`crate::simd::pair::Pair`]: 4 vectors on
+//! AVX2, 8 on AVX-512, 2 on NEON and scalar; chosen by measurement in each ISA's module).
 
 use crate::reference::SoftmaxStats;
 use crate::{Isa, KernelError, Kernels, Xoshiro256PlusPlus};

@@ -1,10 +1,11 @@
 //! The macro that stamps out one ISA's thin `#[target_feature]` shims around the generic
 //! bodies of [`super::generic`], and that ISA's [`super::FusedFns`] table.
 
-/// `fused_shims!(Token, #[target_feature(enable = "...")])` defines, in the invoking module,
+/// `fused_shims!(Token, Wide, #[target_feature(enable = "...")])` defines, in the invoking
+/// module (`Wide`: the interleaved vocabulary the sigmoid kernels walk rows with),
 /// the same names for every ISA (`sigmoid_bias_inplace`, `sigmoid_xent`, ...) and `FNS`.
 macro_rules! fused_shims {
-    ($S:ty $(, #[$attr:meta])*) => {
+    ($S:ty, $W:ty $(, #[$attr:meta])*) => {
         use crate::fused::generic::{self, Loss, MathFn};
         use crate::fused::FusedFns;
         use crate::reference::SoftmaxStats;
@@ -15,7 +16,7 @@ macro_rules! fused_shims {
         $(#[$attr])*
         unsafe fn sigmoid_bias_inplace(y: &mut [f32], rows: usize, cols: usize, bias: &[f32]) {
             // SAFETY: forwarded contract.
-            unsafe { generic::sigmoid_bias_inplace::<$S>(y, rows, cols, bias) }
+            unsafe { generic::sigmoid_bias_inplace::<$S, $W>(y, rows, cols, bias) }
         }
 
         /// # Safety
@@ -33,7 +34,7 @@ macro_rules! fused_shims {
         ) -> f64 {
             // SAFETY: forwarded contract.
             unsafe {
-                generic::sigmoid_loss::<$S>(
+                generic::sigmoid_loss::<$S, $W>(
                     Loss::CrossEntropy, a, x, rows, cols, bias, z_out, bias_grad,
                 )
             }
@@ -54,7 +55,7 @@ macro_rules! fused_shims {
         ) -> f64 {
             // SAFETY: forwarded contract.
             unsafe {
-                generic::sigmoid_loss::<$S>(
+                generic::sigmoid_loss::<$S, $W>(
                     Loss::SquaredError, a, x, rows, cols, bias, z_out, bias_grad,
                 )
             }

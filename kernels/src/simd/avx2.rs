@@ -104,6 +104,11 @@ unsafe impl Simd for Avx2 {
         unsafe { _mm256_andnot_ps(_mm256_set1_ps(-0.0), a) }
     }
     #[inline(always)]
+    unsafe fn neg_abs(a: __m256) -> __m256 {
+        // SAFETY: AVX available.
+        unsafe { _mm256_or_ps(a, _mm256_set1_ps(-0.0)) }
+    }
+    #[inline(always)]
     unsafe fn round(a: __m256) -> __m256 {
         // SAFETY: AVX available.
         unsafe { _mm256_round_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(a) }
@@ -143,14 +148,20 @@ unsafe impl Simd for Avx2 {
         unsafe { _mm256_movemask_ps(_mm256_cmp_ps::<_CMP_EQ_OQ>(a, b)) as u32 as u64 }
     }
     #[inline(always)]
-    unsafe fn lt_u32(p: *const u32, t: u32) -> __m256 {
-        // SAFETY: `p..p+8` readable (caller); AVX2 available. Unsigned `u < t` as signed
-        // compare after flipping the sign bits.
+    unsafe fn lt_u16(p: *const u16, t: u16) -> __m256 {
+        // SAFETY: `p..p+8` readable (caller); AVX2 available. Widened to 32 bits, both sides
+        // are below 2^16, so the signed compare is the unsigned one.
         unsafe {
-            let flip = _mm256_set1_epi32(i32::MIN);
-            let u = _mm256_xor_si256(_mm256_loadu_si256(p as *const __m256i), flip);
-            let tt = _mm256_xor_si256(_mm256_set1_epi32(t as i32), flip);
-            _mm256_castsi256_ps(_mm256_cmpgt_epi32(tt, u))
+            let u = _mm256_cvtepu16_epi32(_mm_loadu_si128(p as *const __m128i));
+            _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_set1_epi32(t as i32), u))
+        }
+    }
+    #[inline(always)]
+    unsafe fn any_eq_u16(p: *const u16, t: u16) -> bool {
+        // SAFETY: `p..p+8` readable (caller); SSE2 available.
+        unsafe {
+            let u = _mm_loadu_si128(p as *const __m128i);
+            _mm_movemask_epi8(_mm_cmpeq_epi16(u, _mm_set1_epi16(t as i16))) != 0
         }
     }
     #[inline(always)]

@@ -92,6 +92,11 @@ unsafe impl Simd for Avx512 {
         unsafe { _mm512_abs_ps(a) }
     }
     #[inline(always)]
+    unsafe fn neg_abs(a: __m512) -> __m512 {
+        // SAFETY: AVX-512DQ available (vorps zmm).
+        unsafe { _mm512_or_ps(a, _mm512_set1_ps(-0.0)) }
+    }
+    #[inline(always)]
     unsafe fn round(a: __m512) -> __m512 {
         // SAFETY: AVX-512F available.
         unsafe { _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(a) }
@@ -127,11 +132,19 @@ unsafe impl Simd for Avx512 {
         unsafe { _mm512_cmp_ps_mask::<_CMP_EQ_OQ>(a, b) as u64 }
     }
     #[inline(always)]
-    unsafe fn lt_u32(p: *const u32, t: u32) -> __mmask16 {
-        // SAFETY: `p..p+16` readable (caller); AVX-512F available.
+    unsafe fn lt_u16(p: *const u16, t: u16) -> __mmask16 {
+        // SAFETY: `p..p+16` readable (caller); AVX-512BW+VL available.
         unsafe {
-            let u = _mm512_loadu_si512(p as *const __m512i);
-            _mm512_cmplt_epu32_mask(u, _mm512_set1_epi32(t as i32))
+            let u = _mm256_loadu_si256(p as *const __m256i);
+            _mm256_cmplt_epu16_mask(u, _mm256_set1_epi16(t as i16))
+        }
+    }
+    #[inline(always)]
+    unsafe fn any_eq_u16(p: *const u16, t: u16) -> bool {
+        // SAFETY: `p..p+16` readable (caller); AVX-512BW+VL available.
+        unsafe {
+            let u = _mm256_loadu_si256(p as *const __m256i);
+            _mm256_cmpeq_epu16_mask(u, _mm256_set1_epi16(t as i16)) != 0
         }
     }
     #[inline(always)]

@@ -3,7 +3,7 @@
 //! Every ISA module ([`scalar`], `avx2`, `avx512`, `neon`) implements the same trait, [`Simd`]:
 //! `splat`, `load`, `load_partial`, `store`, `store_partial`, `add`, `sub`, `mul`, `div`,
 //! `mul_add`, `neg_mul_add`, `max`, `min`, `abs`, comparisons into a lane mask, `select`,
-//! `lt_u32`, `iota_u32`, `reduce_add`, `reduce_max`, `round` and `ldexp`. The fused kernels in [`crate::fused`] and the
+//! `lt_u16`, `any_eq_u16`, `iota_u32`, `reduce_add`, `reduce_max`, `round` and `ldexp`. The fused kernels in [`crate::fused`] and the
 //! math functions here ([`exp`], [`sigmoid_parts`], [`log1p_unit`]) are written once, generically
 //! over that vocabulary: a new ISA adds primitives, not algorithms.
 //!
@@ -18,6 +18,7 @@ pub mod avx2;
 pub mod avx512;
 #[cfg(target_arch = "aarch64")]
 pub mod neon;
+pub mod pair;
 pub mod scalar;
 
 /// The vocabulary one ISA provides. `V` is a vector of `LANES` `f32`, `M` a lane mask.
@@ -106,6 +107,11 @@ pub unsafe trait Simd: Copy {
     /// # Safety
     /// The ISA is available.
     unsafe fn abs(a: Self::V) -> Self::V;
+    /// `-|a|` (the sign bit set: one bitwise OR on the vector ISAs).
+    ///
+    /// # Safety
+    /// The ISA is available.
+    unsafe fn neg_abs(a: Self::V) -> Self::V;
     /// Round to the nearest integer, ties to even (`|a| < 2^22`).
     ///
     /// # Safety
@@ -143,11 +149,16 @@ pub unsafe trait Simd: Copy {
     /// # Safety
     /// The ISA is available.
     unsafe fn eq_bits(a: Self::V, b: Self::V) -> u64;
-    /// Lanes whose `u32` at `p[l]` is below `t` (unsigned compare).
+    /// Lanes whose `u16` at `p[l]` is below `t` (unsigned compare).
     ///
     /// # Safety
     /// `p..p+LANES` readable; the ISA is available.
-    unsafe fn lt_u32(p: *const u32, t: u32) -> Self::M;
+    unsafe fn lt_u16(p: *const u16, t: u16) -> Self::M;
+    /// Whether any of the `LANES` `u16` at `p` equals `t`.
+    ///
+    /// # Safety
+    /// `p..p+LANES` readable; the ISA is available.
+    unsafe fn any_eq_u16(p: *const u16, t: u16) -> bool;
     /// Store `start, start + 1, ..., start + LANES - 1` to `p`.
     ///
     /// # Safety
@@ -181,15 +192,18 @@ pub const EXP_HI: f32 = 88.0;
 
 /// `e^x`, lane-wise, by range reduction and a polynomial (Cephes `expf`):
 /// `x = n ln2 + r` with `n = round(x log2 e)` and `|r| <= ln2 / 2` (two-constant Cody–Waite
-/// split of `ln 2`), `e^r ≈ 1 + r + r^2 P(r)` with a degree-5 minimax `P`, then `e^x = 2^n e^r`
-/// built in the exponent field.
+/// split of `ln 2`), `e^r ≈ 1 + r + r^2 P(r)` with a degree-5 minimax `P` (evaluated as one
+/// Horner chain), then `e^x = 2^n e^r` built in the exponent field.
 ///
-/// Below `EXP_LO = -87.3365` the result is 0 (the exact value is a denormal or 0: absolute
-/// error under `FLT_MIN = 1.18e-38`); above `EXP_HI = 88` the input is clamped to 88 (`e^88`).
+/// The input is clamped below to `EXP_LO = -87.3365 = ln(FLT_MIN)`: every `x < EXP_LO` gives
+/// `e^EXP_LO ≈ 1.1755e-38` (the exact value is a denormal or 0: absolute error under
+/// `1.2e-38`, and no compare or select per vector); above `EXP_HI = 88` the input is clamped
+/// to 88 (`e^88`).
 ///
-/// **Maximum relative error: 8.3e-8 (under 1 ulp) on `[-87, 88]`**, measured against `f64` on a
-/// grid of step 1e-4 (1.75M points): 8.0e-8 scalar, 8.21e-8 AVX2, AVX-512 and NEON (qemu).
-/// `kernels/tests/fused_math.rs` asserts `< 1.5e-7` on every ISA.
+/// **Maximum relative error: 9.8e-8 (under 1 ulp) on `[-87, 88]`**, measured against `f64` on
+/// a grid of step 1e-4 (1.75M points): 7.35e-8 AVX2, AVX-512 and NEON (qemu); 9.73e-8 scalar
+/// (no FMA there, so each Horner step rounds twice). `kernels/tests/fused_math.rs` asserts
+/// `< 1.5e-7` on every ISA.
 ///
 /// # Safety
 /// The CPU supports `S`'s ISA.
@@ -207,9 +221,9 @@ pub unsafe fn exp<S: Simd>(x: S::V) -> S::V {
 unsafe fn exp_core<S: Simd>(x: S::V, clamp_hi: bool) -> S::V {
     // SAFETY: the caller guarantees the ISA.
     unsafe {
-        let lo = S::splat(EXP_LO);
-        let underflow = S::lt(x, lo);
-        let mut x = S::max(x, lo);
+        // Clamped below to ln(FLT_MIN): 2^n stays a normal number on every ISA, and every
+        // input below gives e^EXP_LO = FLT_MIN (absolute error < 1.2e-38) with no compare.
+        let mut x = S::max(x, S::splat(EXP_LO));
         if clamp_hi {
             x = S::min(x, S::splat(EXP_HI));
         }
@@ -217,15 +231,16 @@ unsafe fn exp_core<S: Simd>(x: S::V, clamp_hi: bool) -> S::V {
         // r = x - n ln2, with ln2 = C1 + C2 and C1 exact in few bits so n*C1 is exact.
         let r = S::neg_mul_add(n, S::splat(0.693_359_4), x);
         let r = S::neg_mul_add(n, S::splat(-2.121_944_4e-4), r);
+        // e^r = 1 + r + r^2 P(r) in Horner form: ((P r + 1/2 ...) r + 1) r + 1.
         let mut p = S::splat(1.987_569_1e-4);
         p = S::mul_add(p, r, S::splat(1.398_2e-3));
         p = S::mul_add(p, r, S::splat(8.333_452e-3));
         p = S::mul_add(p, r, S::splat(4.166_579_6e-2));
         p = S::mul_add(p, r, S::splat(1.666_666_5e-1));
         p = S::mul_add(p, r, S::splat(0.5));
-        let r2 = S::mul(r, r);
-        let y = S::add(S::mul_add(p, r2, r), S::splat(1.0));
-        S::select(underflow, S::splat(0.0), S::ldexp(y, n))
+        p = S::mul_add(p, r, S::splat(1.0));
+        let y = S::mul_add(p, r, S::splat(1.0));
+        S::ldexp(y, n)
     }
 }
 
@@ -235,11 +250,15 @@ unsafe fn exp_core<S: Simd>(x: S::V, clamp_hi: bool) -> S::V {
 /// without cancellation.
 ///
 /// **Maximum relative error of `z`: 1.9e-7 (about 1.6 ulp) for `t` in `[-87, 1e4]`**, measured
-/// against `f64` on a dense grid (1.83e-7 on scalar, AVX2, AVX-512 and NEON;
-/// `kernels/tests/fused_math.rs` asserts `< 3e-7` on every ISA). For
-/// `t < -87.3` the exact value is below `FLT_MIN`; `z` is then at most `1.2e-38` (absolute
-/// error `< 1.2e-38`, asserted; `z = 0` for `t < -87.34`). Finite input never gives NaN; `z` is
-/// exactly 1 for `t > 17`.
+/// against `f64` on a dense grid (1.79e-7 on AVX2, AVX-512 and NEON, 1.83e-7 scalar;
+/// `kernels/tests/fused_math.rs` asserts `< 3e-7` on every ISA). For `t < -87.3` the exact
+/// value is below `FLT_MIN`; `z` is then at most `1.2e-38` (absolute error `< 1.2e-38`,
+/// asserted; `z = e^EXP_LO ≈ 1.18e-38` for `t < -87.34`). Finite input never gives NaN; `z`
+/// is exactly 1 for `t > 17`.
+///
+/// A hardware reciprocal estimate plus a Newton step (`vrcp14ps`, `vrcpps`) in place of the
+/// division was measured slower here (sigmoid_bias 27 -> 30 us, xent 56 -> 64 us on AVX-512;
+/// worse on AVX2): the division is not the bottleneck, the instruction count is.
 ///
 /// # Safety
 /// The CPU supports `S`'s ISA.
@@ -247,7 +266,7 @@ unsafe fn exp_core<S: Simd>(x: S::V, clamp_hi: bool) -> S::V {
 pub unsafe fn sigmoid_parts<S: Simd>(t: S::V) -> (S::V, S::V, S::V) {
     let one = S::splat(1.0);
     // SAFETY (here and below): the caller guarantees the ISA. -|t| <= 0: no upper clamp.
-    let e = exp_core::<S>(S::sub(S::splat(0.0), S::abs(t)), false);
+    let e = exp_core::<S>(S::neg_abs(t), false);
     let r = S::div(one, S::add(one, e));
     let er = S::mul(e, r);
     let z = S::select(S::ge(t, S::splat(0.0)), r, er);
@@ -257,21 +276,23 @@ pub unsafe fn sigmoid_parts<S: Simd>(t: S::V) -> (S::V, S::V, S::V) {
 /// `ln(1 + e)` for `e` in `[0, 1]` without cancellation for tiny `e`:
 /// `ln(1 + e) = 2 atanh(s)` with `s = e / (2 + e)` in `[0, 1/3]`, and
 /// `atanh(s) = s + s^3 P(s^2)` with `P` a degree-3 weighted minimax fit on `s^2` in `[0, 1/9]`
-/// (approximation error 4.9e-9 relative, far below `f32` rounding).
+/// (approximation error 4.9e-9 relative, far below `f32` rounding). Computed on `u = 2s`
+/// (`e / (1 + e/2)`) with `P`'s coefficients scaled by powers of 4, which saves an add.
 /// The softplus built on it, `max(t, 0) + log1p_unit(e^-|t|)`, has a maximum relative error
-/// of 2.1e-7 on `[-87, 1e4]` on every ISA (asserted `< 3e-7` in `kernels/tests/fused_math.rs`).
+/// of 2.05e-7 on `[-87, 1e4]` (2.05e-7 AVX2, AVX-512 and NEON, 2.03e-7 scalar; asserted
+/// `< 3e-7` in `kernels/tests/fused_math.rs`).
 ///
 /// # Safety
 /// The CPU supports `S`'s ISA.
 #[inline(always)]
 pub unsafe fn log1p_unit<S: Simd>(e: S::V) -> S::V {
-    let s = S::div(e, S::add(S::splat(2.0), e));
-    let s2 = S::mul(s, s);
-    let mut p = S::splat(0.140_122_3);
-    p = S::mul_add(p, s2, S::splat(0.139_995_71));
-    p = S::mul_add(p, s2, S::splat(0.200_108_5));
-    p = S::mul_add(p, s2, S::splat(0.333_332_06));
-    p = S::mul(p, s2);
-    let two_s = S::add(s, s);
-    S::mul_add(two_s, p, two_s)
+    // u = 2s = e / (1 + e/2), v = u^2 = 4 s^2: 2 atanh(s) = u + u v Q(v), Q(v) = P(v/4) / 4
+    // (P's coefficients scaled by powers of 4, exactly).
+    let u = S::div(e, S::mul_add(e, S::splat(0.5), S::splat(1.0)));
+    let v = S::mul(u, u);
+    let mut q = S::splat(0.140_122_3 / 256.0);
+    q = S::mul_add(q, v, S::splat(0.139_995_71 / 64.0));
+    q = S::mul_add(q, v, S::splat(0.200_108_5 / 16.0));
+    q = S::mul_add(q, v, S::splat(0.333_332_06 / 4.0));
+    S::mul_add(S::mul(u, v), q, u)
 }

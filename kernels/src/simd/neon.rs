@@ -97,6 +97,11 @@ unsafe impl Simd for Neon {
         unsafe { vabsq_f32(a) }
     }
     #[inline(always)]
+    unsafe fn neg_abs(a: float32x4_t) -> float32x4_t {
+        // SAFETY: NEON available.
+        unsafe { vnegq_f32(vabsq_f32(a)) }
+    }
+    #[inline(always)]
     unsafe fn round(a: float32x4_t) -> float32x4_t {
         // SAFETY: NEON available (frintn: nearest, ties to even).
         unsafe { vrndnq_f32(a) }
@@ -138,9 +143,16 @@ unsafe impl Simd for Neon {
         unsafe { vaddvq_u32(vandq_u32(vceqq_f32(a, b), vld1q_u32(BITS.as_ptr()))) as u64 }
     }
     #[inline(always)]
-    unsafe fn lt_u32(p: *const u32, t: u32) -> uint32x4_t {
+    unsafe fn lt_u16(p: *const u16, t: u16) -> uint32x4_t {
         // SAFETY: `p..p+4` readable (caller); NEON available.
-        unsafe { vcltq_u32(vld1q_u32(p), vdupq_n_u32(t)) }
+        unsafe { vcltq_u32(vmovl_u16(vld1_u16(p)), vdupq_n_u32(t as u32)) }
+    }
+    #[inline(always)]
+    unsafe fn any_eq_u16(p: *const u16, t: u16) -> bool {
+        // SAFETY: `p..p+4` readable (caller); NEON available.
+        unsafe {
+            vget_lane_u64::<0>(vreinterpret_u64_u16(vceq_u16(vld1_u16(p), vdup_n_u16(t)))) != 0
+        }
     }
     #[inline(always)]
     unsafe fn iota_u32(p: *mut u32, start: u32) {

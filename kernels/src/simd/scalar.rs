@@ -82,6 +82,10 @@ unsafe impl Simd for Scalar {
         f32::from_bits(a.to_bits() & 0x7fff_ffff)
     }
     #[inline(always)]
+    unsafe fn neg_abs(a: f32) -> f32 {
+        f32::from_bits(a.to_bits() | 0x8000_0000)
+    }
+    #[inline(always)]
     unsafe fn round(a: f32) -> f32 {
         // Adding and removing 1.5 * 2^23 leaves no fraction bits: round to nearest, ties even.
         const MAGIC: f32 = 12_582_912.0;
@@ -117,9 +121,14 @@ unsafe impl Simd for Scalar {
         (a == b) as u64
     }
     #[inline(always)]
-    unsafe fn lt_u32(p: *const u32, t: u32) -> bool {
+    unsafe fn lt_u16(p: *const u16, t: u16) -> bool {
         // SAFETY: the caller guarantees `p` is readable.
         unsafe { p.read_unaligned() < t }
+    }
+    #[inline(always)]
+    unsafe fn any_eq_u16(p: *const u16, t: u16) -> bool {
+        // SAFETY: the caller guarantees `p` is readable.
+        unsafe { p.read_unaligned() == t }
     }
     #[inline(always)]
     unsafe fn iota_u32(p: *mut u32, start: u32) {
