@@ -101,7 +101,7 @@ unsafe fn rows_group<S: Simd, const R: usize>(
             t[r] = S::reduce_add(dot[r]) + c[r];
         }
         // Loss and gradient of the R logits: the fused sigmoid-loss kernel on one row of R.
-        let total = sigmoid_loss::<S>(loss, &mut t, x, 1, R, None, None, None);
+        let total = sigmoid_loss::<S, S>(loss, &mut t, x, 1, R, None, None, None);
         g[..R].copy_from_slice(&t);
         let gv: [S::V; R] = std::array::from_fn(|r| S::splat(t[r]));
         let lv: [S::V; R] = std::array::from_fn(|r| S::splat(-lr * t[r]));
