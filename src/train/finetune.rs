@@ -19,7 +19,7 @@
 use sdae_kernels::{Kernels, SoftmaxStats, Trans};
 
 use super::TrainError;
-use crate::model::Model;
+use crate::model::{Model, OutputLayer};
 
 /// Buffers for the forward pass of a stack on batches of at most `max_batch` rows.
 pub struct Forward {
@@ -137,23 +137,36 @@ impl Forward {
             &self.hs[nl - 1][..rows * o.h]
         };
         let logits = &mut self.logits[..rows * o.k];
-        k.sgemm(
-            Trans::N,
-            Trans::N,
-            rows,
-            o.k,
-            o.h,
-            1.0,
-            top,
-            o.h,
-            &o.v,
-            o.k,
-            0.0,
-            logits,
-            o.k,
-        )?;
+        output_logits(k, o, top, rows, logits)?;
         Ok(k.softmax_nll(logits, rows, o.k, Some(&o.bv), &labels[..rows], None, None)?)
     }
+}
+
+/// The output layer's logits before its bias, `out = top · V` (`rows x k`); the bias is added
+/// by the softmax kernel. Shared by evaluation and the fine-tuning step.
+fn output_logits(
+    k: &Kernels,
+    o: &OutputLayer,
+    top: &[f32],
+    rows: usize,
+    out: &mut [f32],
+) -> Result<(), TrainError> {
+    k.sgemm(
+        Trans::N,
+        Trans::N,
+        rows,
+        o.k,
+        o.h,
+        1.0,
+        top,
+        o.h,
+        &o.v,
+        o.k,
+        0.0,
+        out,
+        o.k,
+    )?;
+    Ok(())
 }
 
 /// `out = -sign · Σ_i input[i] · W[i, :]` over the non-zero `input[i]` (AXPYs through the SGD
@@ -314,21 +327,7 @@ impl FinetuneStep {
             &hs[nl - 1][..rows * o.h]
         };
         let g = &mut self.fwd.logits[..rows * o.k];
-        k.sgemm(
-            Trans::N,
-            Trans::N,
-            rows,
-            o.k,
-            o.h,
-            1.0,
-            top,
-            o.h,
-            &o.v,
-            o.k,
-            0.0,
-            g,
-            o.k,
-        )?;
+        output_logits(k, o, top, rows, g)?;
         let st = k.softmax_nll(
             g,
             rows,

@@ -82,6 +82,25 @@ pub struct TrainState {
 
 const CKPT_MAGIC: &[u8; 8] = b"SDAECKP\0";
 
+/// The checkpoint file's bytes for borrowed parts (see [`Checkpoint`]): the training loop
+/// saves every epoch without cloning its models.
+fn checkpoint_bytes(state: &TrainState, model: &Model, best: Option<&Model>) -> Vec<u8> {
+    let json = serde_json::to_vec(state).expect("state serialises");
+    let mut out = Vec::new();
+    out.extend_from_slice(CKPT_MAGIC);
+    for blob in [
+        json,
+        model.to_bytes(),
+        best.map_or(Vec::new(), |b| b.to_bytes()),
+    ] {
+        out.extend_from_slice(&(blob.len() as u64).to_le_bytes());
+        out.extend_from_slice(&blob);
+    }
+    let sum = fnv1a64(&out);
+    out.extend_from_slice(&sum.to_le_bytes());
+    out
+}
+
 /// A checkpoint: the model, the best-so-far model of fine-tuning, and the state.
 pub struct Checkpoint {
     pub state: TrainState,
@@ -91,20 +110,7 @@ pub struct Checkpoint {
 
 impl Checkpoint {
     pub fn to_bytes(&self) -> Vec<u8> {
-        let json = serde_json::to_vec(&self.state).expect("state serialises");
-        let mut out = Vec::new();
-        out.extend_from_slice(CKPT_MAGIC);
-        for blob in [
-            json,
-            self.model.to_bytes(),
-            self.best.as_ref().map_or(Vec::new(), |b| b.to_bytes()),
-        ] {
-            out.extend_from_slice(&(blob.len() as u64).to_le_bytes());
-            out.extend_from_slice(&blob);
-        }
-        let sum = fnv1a64(&out);
-        out.extend_from_slice(&sum.to_le_bytes());
-        out
+        checkpoint_bytes(&self.state, &self.model, self.best.as_ref())
     }
 
     pub fn from_bytes(bytes: &[u8], what: &str) -> Result<Checkpoint, TrainError> {
@@ -273,11 +279,30 @@ pub fn encode_all(
     Ok(out)
 }
 
-fn save_ckpt(opts: &RunOptions, ck: &Checkpoint) -> Result<(), TrainError> {
+/// Write the checkpoint (if the run has one) atomically from borrowed parts.
+fn save_ckpt(
+    opts: &RunOptions,
+    state: &TrainState,
+    model: &Model,
+    best: Option<&Model>,
+) -> Result<(), TrainError> {
     if let Some(p) = &opts.checkpoint {
-        write_atomic(p, &ck.to_bytes()).map_err(TrainError)?;
+        write_atomic(p, &checkpoint_bytes(state, model, best)).map_err(TrainError)?;
     }
     Ok(())
+}
+
+/// The end of an epoch of either phase: report it, then checkpoint (so a resumed run starts
+/// at the next epoch).
+fn end_epoch(
+    opts: &mut RunOptions,
+    report: &EpochReport,
+    state: &TrainState,
+    model: &Model,
+    best: Option<&Model>,
+) -> Result<(), TrainError> {
+    opts.observer.epoch(report);
+    save_ckpt(opts, state, model, best)
 }
 
 fn nan_error(opts: &RunOptions, where_: String) -> TrainError {
@@ -435,7 +460,7 @@ pub fn run(
                 ));
             }
             state.epoch += 1;
-            opts.observer.epoch(&EpochReport {
+            let report = EpochReport {
                 phase: "pretrain",
                 layer: l + 1,
                 epoch: e + 1,
@@ -443,15 +468,8 @@ pub fn run(
                 valid_error: None,
                 examples_per_s: train.rows as f64 / secs.max(1e-9),
                 seconds: secs,
-            });
-            save_ckpt(
-                opts,
-                &Checkpoint {
-                    state: state.clone(),
-                    model: model.clone(),
-                    best: None,
-                },
-            )?;
+            };
+            end_epoch(opts, &report, &state, &model, None)?;
         }
         state.phase = Phase::Pretrain(l + 1);
     }
@@ -518,7 +536,7 @@ pub fn run(
             } else {
                 state.since_best += 1;
             }
-            opts.observer.epoch(&EpochReport {
+            let report = EpochReport {
                 phase: "finetune",
                 layer: 0,
                 epoch: e + 1,
@@ -526,15 +544,8 @@ pub fn run(
                 valid_error: Some(100.0 * v.error_rate()),
                 examples_per_s: train.rows as f64 / secs.max(1e-9),
                 seconds: secs,
-            });
-            save_ckpt(
-                opts,
-                &Checkpoint {
-                    state: state.clone(),
-                    model: model.clone(),
-                    best: Some(best_model.clone()),
-                },
-            )?;
+            };
+            end_epoch(opts, &report, &state, &model, Some(&best_model))?;
         }
         model = best_model;
         best_epoch = state.best_epoch;
@@ -559,14 +570,7 @@ pub fn run(
             tres = Some(evaluate(k, &model, &mut fwd, t.x, t.y, t.rows)?);
         }
     }
-    save_ckpt(
-        opts,
-        &Checkpoint {
-            state,
-            model: model.clone(),
-            best: None,
-        },
-    )?;
+    save_ckpt(opts, &state, &model, None)?;
     Ok(RunResult {
         model,
         valid: vres,
