@@ -30,6 +30,9 @@ pub struct ReproduceArgs {
     /// Seed of the data generators.
     #[arg(long, default_value_t = 0)]
     pub data_seed: u64,
+    /// Training seed of every run (default: the grid's own); use another --out per seed.
+    #[arg(long)]
+    pub seed: Option<u64>,
     /// Runs at a time (default: one per core, each single-threaded).
     #[arg(long)]
     pub jobs: Option<usize>,
@@ -59,6 +62,9 @@ pub enum SweepCommand {
         /// Threads per run (--cpus-per-task in the Slurm script).
         #[arg(long, default_value_t = 1)]
         threads_per_run: usize,
+        /// Training seed of every run (default: the grid's own).
+        #[arg(long)]
+        seed: Option<u64>,
     },
     /// Run manifest entry INDEX (the Slurm array task); nothing if it is already finished.
     Run {
@@ -107,6 +113,7 @@ pub fn run_reproduce(a: ReproduceArgs, global_threads: Option<usize>) -> Result<
         data: a.data,
         source: a.source.unwrap_or_else(crate::data::cli::default_source),
         data_seed: a.data_seed,
+        seed: a.seed,
         jobs,
         threads_per_run: tpr,
         quiet: a.quiet,
@@ -126,8 +133,12 @@ pub fn run_sweep(cmd: SweepCommand) -> Result<(), String> {
             out,
             data,
             threads_per_run,
+            seed,
         } => {
-            let g = Grid::load(&grid)?;
+            let mut g = Grid::load(&grid)?;
+            if let Some(s) = seed {
+                g = g.with_seed(s)?;
+            }
             let (info, _) = sweep::plan(
                 &g,
                 &sweep::parse_tasks(&tasks)?,

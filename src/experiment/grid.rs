@@ -101,6 +101,8 @@ pub struct Grid {
     base: Table,
     axes: Axes,
     tasks: BTreeMap<String, (Table, Axes)>,
+    /// `--seed`: the training seed of every run, over the grid's own (see [`Grid::with_seed`]).
+    seed: Option<u64>,
 }
 
 fn axes_list(t: &Table, what: &str) -> Result<Axes, String> {
@@ -135,6 +137,7 @@ impl Grid {
             axes: axes_list(&raw.axes, &format!("grid {what}"))?,
             base: raw.base,
             tasks,
+            seed: None,
         })
     }
 
@@ -156,6 +159,31 @@ impl Grid {
         Grid::parse(&text, &p.display().to_string())
     }
 
+    /// Override the training seed of every run (base, per-task `set` and all): the same grid
+    /// re-run at another seed, to measure how much the results move with it. Refused if the
+    /// grid sweeps `seed` as an axis.
+    pub fn with_seed(mut self, seed: u64) -> Result<Grid, String> {
+        let swept = self.axes.iter().any(|(k, _)| k == "seed")
+            || self
+                .tasks
+                .values()
+                .any(|(_, ax)| ax.iter().any(|(k, _)| k == "seed"));
+        if swept {
+            return Err(format!(
+                "--seed {seed}: grid {} already sweeps the seed as an axis",
+                self.name
+            ));
+        }
+        if i64::try_from(seed).is_err() {
+            return Err(format!(
+                "--seed {seed}: expected at most {} (a TOML integer)",
+                i64::MAX
+            ));
+        }
+        self.seed = Some(seed);
+        Ok(self)
+    }
+
     /// Every run of this grid for `tasks`, in task order then axis order (the first axis varies
     /// slowest). Each run's config is validated.
     pub fn expand(&self, tasks: &[String]) -> Result<Vec<RunSpec>, String> {
@@ -170,6 +198,10 @@ impl Grid {
             for (path, v) in &set {
                 set_path(&mut base, path, v.clone())
                     .map_err(|e| format!("grid {}: [tasks.{task}] set: {e}", self.name))?;
+            }
+            if let Some(seed) = self.seed {
+                // with_seed checked that it fits a TOML integer.
+                set_path(&mut base, "seed", Value::Integer(seed as i64))?;
             }
             let mut axes = self.axes.clone();
             for (k, vals) in task_axes {
@@ -325,6 +357,50 @@ set = { "finetune.lr" = 0.05 }
                 }
             }
         }
+    }
+
+    #[test]
+    fn seed_overrides_every_run_even_a_task_set() {
+        let text = G.replace(
+            "set = { \"finetune.lr\" = 0.05 }",
+            "set = { \"finetune.lr\" = 0.05, seed = 9 }",
+        );
+        let tasks = ["mnist-basic".to_string(), "rectangles".to_string()];
+        let seeds = |g: &Grid| -> Vec<u64> {
+            g.expand(&tasks)
+                .unwrap()
+                .iter()
+                .map(|r| {
+                    Config::from_toml(&r.config, "r", &Overrides::default())
+                        .unwrap()
+                        .seed
+                })
+                .collect()
+        };
+        let g = Grid::parse(&text, "t").unwrap();
+        assert_eq!(seeds(&g), [3, 3, 3, 3, 9, 9]);
+        let g = g.with_seed(42).unwrap();
+        assert_eq!(seeds(&g), [42; 6]);
+        // Everything but the seed is the same plan.
+        let plain = Grid::parse(&text, "t").unwrap().expand(&tasks).unwrap();
+        let seeded = g.expand(&tasks).unwrap();
+        for (a, b) in plain.iter().zip(&seeded) {
+            assert_eq!(a.label, b.label);
+            assert_eq!(a.family, b.family);
+        }
+    }
+
+    #[test]
+    fn seed_is_refused_for_a_grid_that_sweeps_it() {
+        let text = G.replace("[axes]\n", "[axes]\nseed = [1, 2]\n");
+        let e = Grid::parse(&text, "t").unwrap().with_seed(5).err().unwrap();
+        assert!(e.contains("--seed 5") && e.contains("axis"), "{e}");
+        let e = Grid::parse(G, "t")
+            .unwrap()
+            .with_seed(u64::MAX)
+            .err()
+            .unwrap();
+        assert!(e.contains("at most"), "{e}");
     }
 
     #[test]

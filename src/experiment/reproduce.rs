@@ -42,6 +42,8 @@ pub struct ReproduceOptions {
     pub data: PathBuf,
     pub source: PathBuf,
     pub data_seed: u64,
+    /// Training seed of every run, over the grid's (`--seed`).
+    pub seed: Option<u64>,
     pub jobs: usize,
     pub threads_per_run: usize,
     pub quiet: bool,
@@ -50,7 +52,10 @@ pub struct ReproduceOptions {
 
 pub fn reproduce(o: &ReproduceOptions) -> Result<Results, String> {
     let t0 = Instant::now();
-    let grid = Grid::load(&o.grid)?;
+    let mut grid = Grid::load(&o.grid)?;
+    if let Some(s) = o.seed {
+        grid = grid.with_seed(s)?;
+    }
     ensure_data(&o.tasks, &o.data, &o.source, o.data_seed)?;
     let sweep_dir = o.out.join("sweep");
     let (info, runs) = sweep::plan(&grid, &o.tasks, &sweep_dir, &o.data, o.threads_per_run)?;
