@@ -323,6 +323,28 @@ fn nonzero(g: &mut Gen, n: usize) -> Vec<f32> {
     g.vec(n, 0.5, 1.5)
 }
 
+/// The masking kernels' contract against the reference: `got` equals `want` bit for bit,
+/// and the kernel's generator `gr` stands where the reference's did (`want_next` is the
+/// reference generator's next draw after the call).
+fn assert_same_mask(
+    got: &[f32],
+    want: &[f32],
+    gr: &mut Xoshiro256PlusPlus,
+    want_next: u64,
+    what: &str,
+) {
+    assert_eq!(got.len(), want.len(), "{what}: length");
+    let first_diff = got
+        .iter()
+        .zip(want)
+        .position(|(a, b)| a.to_bits() != b.to_bits());
+    assert!(
+        first_diff.is_none(),
+        "{what}: differs from the reference at {first_diff:?}"
+    );
+    assert_eq!(gr.next_u64(), want_next, "{what}: rng consumed differently");
+}
+
 #[test]
 fn mask_fixed_is_bit_identical_and_exact() {
     let mut g = Gen::new(6);
@@ -342,17 +364,8 @@ fn mask_fixed_is_bit_identical_and_exact() {
                     k.mask_fixed(&x, &mut got, rows, cols, count, &mut gr, &mut scratch)
                         .unwrap();
                     let what = format!("{} mask_fixed {rows}x{cols} nu={nu}", k.isa());
+                    assert_same_mask(&got, &want, &mut gr, wr.next_u64(), &what);
                     let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
-                    assert_eq!(
-                        bits(&got),
-                        bits(&want),
-                        "{what}: differs from the reference"
-                    );
-                    assert_eq!(
-                        gr.next_u64(),
-                        wr.next_u64(),
-                        "{what}: rng consumed differently"
-                    );
                     for r in 0..rows {
                         let row = &got[r * cols..(r + 1) * cols];
                         let zeros = row.iter().filter(|&&v| v == 0.0).count();
@@ -439,19 +452,8 @@ fn mask_fixed_wide_rows_take_the_rare_paths_bit_identically() {
         let mut got = vec![f32::NAN; rows * cols];
         k.mask_fixed(&x, &mut got, rows, cols, count, &mut gr, &mut scratch)
             .unwrap();
-        assert!(
-            got.iter()
-                .zip(&want)
-                .all(|(a, b)| a.to_bits() == b.to_bits()),
-            "{}: wide mask_fixed differs from the reference",
-            k.isa()
-        );
-        assert_eq!(
-            gr.next_u64(),
-            after,
-            "{}: rng consumed differently",
-            k.isa()
-        );
+        let what = format!("{} wide mask_fixed", k.isa());
+        assert_same_mask(&got, &want, &mut gr, after, &what);
         for r in 0..rows {
             let zeros = got[r * cols..(r + 1) * cols]
                 .iter()
@@ -525,19 +527,8 @@ fn mask_bernoulli_resolves_ties_with_full_resolution() {
         let mut gr = Xoshiro256PlusPlus::seed_from_u64(21);
         let mut got = vec![f32::NAN; len];
         k.mask_bernoulli(&x, &mut got, p, &mut gr).unwrap();
-        assert!(
-            got.iter()
-                .zip(&want)
-                .all(|(a, b)| a.to_bits() == b.to_bits()),
-            "{}: ties resolved differently from the reference",
-            k.isa()
-        );
-        assert_eq!(
-            gr.next_u64(),
-            after,
-            "{}: rng consumed differently",
-            k.isa()
-        );
+        let what = format!("{} mask_bernoulli ties", k.isa());
+        assert_same_mask(&got, &want, &mut gr, after, &what);
     });
 }
 
@@ -573,17 +564,7 @@ fn mask_bernoulli_is_bit_identical() {
                 let mut got = vec![f32::NAN; len];
                 k.mask_bernoulli(&x, &mut got, p, &mut gr).unwrap();
                 let what = format!("{} mask_bernoulli len={len} p={p}", k.isa());
-                let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
-                assert_eq!(
-                    bits(&got),
-                    bits(&want),
-                    "{what}: differs from the reference"
-                );
-                assert_eq!(
-                    gr.next_u64(),
-                    wr.next_u64(),
-                    "{what}: rng consumed differently"
-                );
+                assert_same_mask(&got, &want, &mut gr, wr.next_u64(), &what);
                 if len >= 1000 {
                     let frac = got.iter().filter(|&&v| v == 0.0).count() as f64 / len as f64;
                     assert!((frac - p as f64).abs() < 0.05, "{what}: dropped {frac}");

@@ -82,8 +82,8 @@ pub struct TrainState {
 
 const CKPT_MAGIC: &[u8; 8] = b"SDAECKP\0";
 
-/// The checkpoint file's bytes for borrowed parts (see [`Checkpoint`]): the training loop
-/// saves every epoch without cloning its models.
+/// A checkpoint file's bytes (the parts of a [`Checkpoint`], borrowed: the training loop
+/// saves every epoch without cloning its models); [`Checkpoint::from_bytes`] reads them.
 fn checkpoint_bytes(state: &TrainState, model: &Model, best: Option<&Model>) -> Vec<u8> {
     let json = serde_json::to_vec(state).expect("state serialises");
     let mut out = Vec::new();
@@ -109,10 +109,7 @@ pub struct Checkpoint {
 }
 
 impl Checkpoint {
-    pub fn to_bytes(&self) -> Vec<u8> {
-        checkpoint_bytes(&self.state, &self.model, self.best.as_ref())
-    }
-
+    /// Read a checkpoint written by `checkpoint_bytes`.
     pub fn from_bytes(bytes: &[u8], what: &str) -> Result<Checkpoint, TrainError> {
         let err = |m: String| TrainError(format!("checkpoint {what}: {m}"));
         if bytes.len() < 16 || &bytes[..8] != CKPT_MAGIC {

@@ -13,6 +13,7 @@
 //! methods in `fused/mod.rs`).
 
 use crate::reference::{self, SoftmaxStats};
+use crate::simd::pair::Quad;
 use crate::simd::{exp, log1p_unit, sigmoid_parts, Simd};
 use crate::Xoshiro256PlusPlus;
 
@@ -543,8 +544,9 @@ pub unsafe fn sgd_update<S: Simd>(w: &mut [f32], g: &[f32], lr: f32, weight_deca
 /// (`rows x cols`, row-major): for each row `i`, `dot[i] = w_i · d` with the row as it was,
 /// then `w_i += coef[i] d`. Each row is loaded once and serves both the product and the
 /// update, so the weights cross the memory hierarchy once (read + write) where a product
-/// followed by an update pass would read them twice. Four vectors per iteration, four
-/// accumulators.
+/// followed by an update pass would read them twice. The body walks four `S` vectors per step
+/// ([`Quad`]: four independent accumulators); the last `< 4 S::LANES` columns go into the
+/// first accumulator.
 ///
 /// # Safety
 /// See the module doc: ISA available, `w.len() == rows * cols`, `d.len() == cols`,
@@ -558,48 +560,30 @@ pub unsafe fn dot_axpy_rows<S: Simd>(
     coef: &[f32],
     dot: &mut [f32],
 ) {
+    type Q<S> = Quad<S>;
     let dp = d.as_ptr();
-    let step = 4 * S::LANES;
-    let body = cols - cols % step;
+    let body = cols - cols % Q::<S>::LANES;
     for r in 0..rows {
         let wp = w[r * cols..(r + 1) * cols].as_mut_ptr();
         // SAFETY (whole block): ISA available (caller); every offset below is < cols, the
         // length of this row of w and of d.
         unsafe {
-            let cv = S::splat(coef[r]);
-            let (mut a0, mut a1, mut a2, mut a3) =
-                (S::splat(0.0), S::splat(0.0), S::splat(0.0), S::splat(0.0));
+            let (cs, cq) = (S::splat(coef[r]), Q::<S>::splat(coef[r]));
+            let mut acc = Q::<S>::splat(0.0);
             let mut c = 0;
             while c < body {
-                let l = S::LANES;
-                let (w0, w1, w2, w3) = (
-                    S::load(wp.add(c)),
-                    S::load(wp.add(c + l)),
-                    S::load(wp.add(c + 2 * l)),
-                    S::load(wp.add(c + 3 * l)),
-                );
-                let (d0, d1, d2, d3) = (
-                    S::load(dp.add(c)),
-                    S::load(dp.add(c + l)),
-                    S::load(dp.add(c + 2 * l)),
-                    S::load(dp.add(c + 3 * l)),
-                );
-                a0 = S::mul_add(w0, d0, a0);
-                a1 = S::mul_add(w1, d1, a1);
-                a2 = S::mul_add(w2, d2, a2);
-                a3 = S::mul_add(w3, d3, a3);
-                S::store(wp.add(c), S::mul_add(cv, d0, w0));
-                S::store(wp.add(c + l), S::mul_add(cv, d1, w1));
-                S::store(wp.add(c + 2 * l), S::mul_add(cv, d2, w2));
-                S::store(wp.add(c + 3 * l), S::mul_add(cv, d3, w3));
-                c += step;
+                let (wv, dv) = (Q::<S>::load(wp.add(c)), Q::<S>::load(dp.add(c)));
+                acc = Q::<S>::mul_add(wv, dv, acc);
+                Q::<S>::store(wp.add(c), Q::<S>::mul_add(cq, dv, wv));
+                c += Q::<S>::LANES;
             }
+            let ((mut a0, a1), (a2, a3)) = acc;
             while c < cols {
                 let n = S::LANES.min(cols - c);
                 let wv = ld::<S>(wp.add(c), n, 0.0);
                 let dv = ld::<S>(dp.add(c), n, 0.0);
                 a0 = S::mul_add(wv, dv, a0);
-                st::<S>(wp.add(c), S::mul_add(cv, dv, wv), n);
+                st::<S>(wp.add(c), S::mul_add(cs, dv, wv), n);
                 c += n;
             }
             dot[r] = S::reduce_add(S::add(S::add(a0, a1), S::add(a2, a3)));
