@@ -139,8 +139,12 @@ pub enum Phases {
     Both,
 }
 
+/// Map a split and check it once (values, labels, checksum) before anything reads it.
 fn open(path: &Path) -> Result<Dataset, String> {
-    Dataset::open(path).map_err(|e| e.to_string())
+    let ds = Dataset::open(path).map_err(|e| e.to_string())?;
+    ds.verify_inputs()
+        .map_err(|e| format!("{e}; refusing to use it"))?;
+    Ok(ds)
 }
 
 fn view<'a>(name: &str, ds: &'a Dataset) -> Result<SplitView<'a>, String> {

@@ -307,7 +307,7 @@ fn nan_error(opts: &RunOptions, where_: String) -> TrainError {
         Some(p) => format!("; the last good checkpoint is kept at {}", p.display()),
         None => String::new(),
     };
-    TrainError(format!("{where_}: the loss or the parameters became NaN/infinite (try a smaller learning rate){kept}"))
+    TrainError(format!("{where_}: the loss or the parameters became NaN/infinite; the inputs are not the cause if they came from .sdd files, which sdae checks before the first step (every feature finite and in [0, 1], every label below the class count, the payload checksum), so training diverged: try a smaller learning rate{kept}"))
 }
 
 /// Run pre-training and/or fine-tuning as `opts` says, from `start` (a pre-trained model when
