@@ -228,7 +228,8 @@ impl Grid {
                 }
                 let text = toml::to_string(&cfg).map_err(|e| e.to_string())?;
                 let what = format!("grid {} run {task} [{}]", self.name, label.join(" "));
-                let parsed = Config::from_toml(&text, &what, &Overrides::default())?;
+                let parsed = Config::from_toml(&text, &what, &Overrides::default())
+                    .map_err(|e| e.to_string())?;
                 let family = if parsed.layers.iter().all(|l| l.nu == 0.0) {
                     Family::Saa
                 } else {
