@@ -63,19 +63,31 @@ pub enum SweepCommand {
         #[arg(long)]
         seed: Option<u64>,
     },
-    /// Run manifest entry INDEX (the Slurm array task); nothing if it is already finished.
+    /// Run manifest entry INDEX (the Slurm array task); nothing if it is already finished or
+    /// claimed by another live worker.
     Run {
         dir: PathBuf,
         #[arg(long)]
         index: usize,
     },
-    /// Run every unfinished entry on this machine, JOBS at a time.
+    /// Run every unfinished entry on this machine, JOBS at a time. Runs claimed by other
+    /// workers are skipped, then waited for (and taken over if their claim goes stale).
     RunLocal {
         dir: PathBuf,
         #[arg(long, default_value_t = 1)]
         jobs: usize,
         #[arg(long)]
         quiet: bool,
+        /// Do not wait for runs claimed by other workers: leave them to them.
+        #[arg(long)]
+        no_wait: bool,
+    },
+    /// Each run's state: done, running (host, pid, Slurm job), stale claim, failed, to do.
+    Status {
+        dir: PathBuf,
+        /// One JSON object per run instead of the summary.
+        #[arg(long)]
+        json: bool,
     },
     /// Select per task on validation error, test the chosen models once, write the table.
     Collect {

@@ -55,7 +55,7 @@ pub enum Command {
     Data(data::DataCommand),
     /// Reproduce the paper's Table 1: generate data, run a grid, select on validation, test once.
     Reproduce(experiment::ReproduceArgs),
-    /// Hyper-parameter sweeps as Slurm job arrays (plan, run, run-local, collect).
+    /// Hyper-parameter sweeps as Slurm job arrays (plan, run, run-local, status, collect).
     #[command(subcommand)]
     Sweep(experiment::SweepCommand),
     /// Pictures: first-layer filters, reconstructions, training curves (PNG).

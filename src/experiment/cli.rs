@@ -1,6 +1,7 @@
 //! What the `reproduce` and `sweep` subcommands do (their arguments: [`crate::cli::experiment`]).
 
 use super::grid::Grid;
+use super::job::RunOutcome;
 use super::reproduce::{reproduce, ReproduceOptions};
 use super::sweep;
 use crate::cli::experiment::{ReproduceArgs, SweepCommand};
@@ -69,7 +70,13 @@ pub fn run_sweep(cmd: SweepCommand) -> Result<(), String> {
             Ok(())
         }
         SweepCommand::Run { dir, index } => {
-            let r = sweep::run_index(&dir, index)?;
+            let r = match sweep::run_index(&dir, index)? {
+                RunOutcome::Busy(who) => {
+                    println!("run {index}: skipped, claimed by {who}");
+                    return Ok(());
+                }
+                RunOutcome::AlreadyDone(r) | RunOutcome::Ran(r) => r,
+            };
             println!(
                 "run {} ({} {} [{}]): valid error {:.2}% in {:.1}s",
                 r.index,
@@ -81,8 +88,25 @@ pub fn run_sweep(cmd: SweepCommand) -> Result<(), String> {
             );
             Ok(())
         }
-        SweepCommand::RunLocal { dir, jobs, quiet } => {
-            let n = sweep::run_local(&dir, jobs, quiet)?;
+        SweepCommand::Status { dir, json } => {
+            let st = sweep::status(&dir)?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&st).map_err(|e| e.to_string())?
+                );
+            } else {
+                print!("{}", sweep::render_status(&st));
+            }
+            Ok(())
+        }
+        SweepCommand::RunLocal {
+            dir,
+            jobs,
+            quiet,
+            no_wait,
+        } => {
+            let n = sweep::run_local(&dir, jobs, quiet, no_wait)?;
             println!(
                 "{n} run(s) finished now; collect with: sdae sweep collect {}",
                 dir.display()
