@@ -661,9 +661,9 @@ fn fuzz_model_file() {
         if let Ok(m) = Model::from_bytes(b, "fuzz") {
             // A model that loads is a valid one, and writes back to what loads the same.
             m.validate()
-                .map_err(|e| format!("loaded an invalid model: {}", e.0))?;
+                .map_err(|e| format!("loaded an invalid model: {e}"))?;
             let again = Model::from_bytes(&m.to_bytes(), "again")
-                .map_err(|e| format!("a loaded model does not round-trip: {}", e.0))?;
+                .map_err(|e| format!("a loaded model does not round-trip: {e}"))?;
             if again != m {
                 return Err("a loaded model does not round-trip".into());
             }
@@ -680,10 +680,10 @@ fn fuzz_checkpoint() {
         if let Ok(c) = Checkpoint::from_bytes(b, "fuzz") {
             c.model
                 .validate()
-                .map_err(|e| format!("checkpoint with an invalid model: {}", e.0))?;
+                .map_err(|e| format!("checkpoint with an invalid model: {e}"))?;
             if let Some(best) = &c.best {
                 best.validate()
-                    .map_err(|e| format!("checkpoint with an invalid best model: {}", e.0))?;
+                    .map_err(|e| format!("checkpoint with an invalid best model: {e}"))?;
             }
         }
         Ok(())
