@@ -43,8 +43,11 @@ fn poke(path: &Path, offset: u64, bytes: [u8; 4]) {
     fs::write(path, b).unwrap();
 }
 
+/// A damage: its name, what does it, and what the error must say.
+type Damage = (&'static str, Box<dyn Fn()>, Vec<String>);
+
 /// The damages and what the error must say. Row 1, column 3 is feature index 23.
-fn damages(file: &Path) -> Vec<(&'static str, Box<dyn Fn()>, Vec<String>)> {
+fn damages(file: &Path) -> Vec<Damage> {
     let ds = Dataset::open(file).unwrap();
     let (fo, lo) = (ds.header().features_offset, ds.header().labels_offset);
     drop(ds);
