@@ -15,5 +15,7 @@ pub mod experiment;
 pub use sdae_kernels as kernels;
 pub mod config;
 pub mod model;
+pub mod plan;
 pub mod train;
+pub mod tune;
 pub mod viz;
