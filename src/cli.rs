@@ -80,7 +80,7 @@ fn run(cli: Cli) -> Result<(), String> {
     // The GEMM plans, before any kernel runs: pinned file, this machine's wisdom, a preset for
     // the microarchitecture, or the cache model. `tune` compares against the untuned choice.
     let tuning = matches!(cli.command, Command::Tune(_));
-    let choice = crate::plan::choose(cli.plan.as_deref(), threads::threads(), !tuning)?;
+    let choice = crate::plan::choose(cli.plan.as_deref(), !tuning)?;
     if !tuning {
         crate::plan::install(&choice)?;
     }

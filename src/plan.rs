@@ -38,16 +38,19 @@ pub struct CpuIdentity {
     pub features: String,
     /// `L1d/L2/L3` sizes in KiB with their associativity, e.g. `32K8w/1024K8w/32768K16w`.
     pub caches: String,
+    /// The cores the machine offers (`available_parallelism`), not a run's `--threads`: a
+    /// sweep's one-thread children use the wisdom their machine was tuned with.
     pub threads: usize,
     /// `sdae <version> <git revision>`.
     pub build: String,
 }
 
 impl CpuIdentity {
-    /// This machine, for `threads` kernel threads.
-    pub fn detect(threads: usize) -> CpuIdentity {
+    /// This machine.
+    pub fn detect() -> CpuIdentity {
         let info = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-        CpuIdentity::from_cpuinfo(&info, threads)
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        CpuIdentity::from_cpuinfo(&info, cores)
     }
 
     /// The identity read off a `/proc/cpuinfo` text (x86 and aarch64 field names).
@@ -516,13 +519,9 @@ impl PlanChoice {
 }
 
 /// Choose every supported ISA's plan (see the module doc). `pinned` is `--plan FILE`.
-pub fn choose(
-    pinned: Option<&Path>,
-    threads: usize,
-    use_wisdom: bool,
-) -> Result<PlanChoice, String> {
+pub fn choose(pinned: Option<&Path>, use_wisdom: bool) -> Result<PlanChoice, String> {
     let caches = CacheSizes::detect();
-    let id = CpuIdentity::detect(threads);
+    let id = CpuIdentity::detect();
     let mut warnings = Vec::new();
     let mut from_file: Vec<(Isa, GemmPlan, PlanSource)> = Vec::new();
     if let Some(p) = pinned {
@@ -623,6 +622,19 @@ pub fn install(choice: &PlanChoice) -> Result<(), String> {
         sdae_kernels::install_gemm_plan(*isa, plan.clone()).map_err(|e| e.to_string())?;
     }
     Ok(())
+}
+
+/// The `--plan FILE` in force, if any (sweep children are started with it too).
+pub fn pinned_file() -> Option<&'static Path> {
+    in_force()?.plans.iter().find_map(|(_, _, s)| match s {
+        PlanSource::Pinned(p) => Some(p.as_path()),
+        _ => None,
+    })
+}
+
+/// The hash of the process ISA's plan in force (what results and checkpoints record).
+pub fn current_hash() -> String {
+    describe(sdae_kernels::kernels().isa()).1
 }
 
 /// A stable hash of one ISA's plan (recorded in results and checkpoints).

@@ -292,7 +292,7 @@ pub fn run(args: TuneArgs, start: &plan::PlanChoice) -> Result<(), String> {
         }
         entries.push(PlanEntry::from_plan(isa, &best));
     }
-    let id = CpuIdentity::detect(threads);
+    let id = CpuIdentity::detect();
     let path = match &args.out {
         Some(p) => p.clone(),
         None => plan::wisdom_path(&id).ok_or_else(|| {

@@ -223,8 +223,14 @@ pub fn run_local(dir: &Path, jobs: usize, quiet: bool) -> Result<usize, String> 
             let log = dir.join("logs").join(format!("local-{i:04}.out"));
             let f = fs::File::create(&log)
                 .map_err(|e| format!("cannot write {}: {e}", log.display()))?;
-            // Children run on the parent's ISA (its --isa or SDAE_ISA), with the plan's threads.
-            let child = Command::new(&exe)
+            // Children run on the parent's ISA (its --isa or SDAE_ISA) and pinned GEMM plan
+            // (if any; otherwise they find this machine's wisdom or preset themselves), with
+            // the sweep's threads.
+            let mut cmd = Command::new(&exe);
+            if let Some(p) = crate::plan::pinned_file() {
+                cmd.arg("--plan").arg(p);
+            }
+            let child = cmd
                 .env("SDAE_ISA", sdae_kernels::kernels().isa().name())
                 .arg("--threads")
                 .arg(info.threads_per_run.to_string())
