@@ -10,6 +10,7 @@ pub mod bench_fused;
 pub mod bench_train;
 pub mod cli;
 pub mod data;
+pub mod error;
 pub mod experiment;
 
 pub use sdae_kernels as kernels;
@@ -18,4 +19,5 @@ pub mod model;
 pub mod plan;
 pub mod train;
 pub mod tune;
+pub mod util;
 pub mod viz;

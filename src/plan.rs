@@ -84,7 +84,7 @@ impl CpuIdentity {
             model: num(&["model", "CPU part"]),
             stepping: num(&["stepping", "CPU variant"]),
             brand: field(&["model name"]).unwrap_or_default(),
-            features: format!("{:016x}", crate::model::fnv1a64(flags.join(" ").as_bytes())),
+            features: format!("{:016x}", crate::util::fnv1a64(flags.join(" ").as_bytes())),
             caches: cache_geometry(),
             threads,
             build: build_id(),
@@ -94,7 +94,7 @@ impl CpuIdentity {
     /// A short hash naming this identity's wisdom file.
     pub fn key(&self) -> String {
         let text = serde_json::to_string(self).expect("identity serialises");
-        format!("{:016x}", crate::model::fnv1a64(text.as_bytes()))
+        format!("{:016x}", crate::util::fnv1a64(text.as_bytes()))
     }
 }
 
@@ -221,10 +221,7 @@ impl Wisdom {
             "plans": self.plans,
             "measured": self.measured,
         });
-        format!(
-            "{:016x}",
-            crate::model::fnv1a64(body.to_string().as_bytes())
-        )
+        format!("{:016x}", crate::util::fnv1a64(body.to_string().as_bytes()))
     }
 
     /// Parse and check a wisdom or plan file's text (not its identity).
@@ -255,7 +252,7 @@ impl Wisdom {
                 .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         }
         let text = serde_json::to_string_pretty(self).expect("wisdom serialises") + "\n";
-        crate::model::write_atomic(path, text.as_bytes())
+        crate::util::write_atomic(path, text.as_bytes()).map_err(|e| e.to_string())
     }
 }
 
@@ -642,7 +639,7 @@ pub fn plan_hash(isa: Isa, plan: &GemmPlan) -> String {
     let e = PlanEntry::from_plan(isa, plan);
     format!(
         "{:016x}",
-        crate::model::fnv1a64(
+        crate::util::fnv1a64(
             serde_json::to_string(&e)
                 .expect("plan serialises")
                 .as_bytes()

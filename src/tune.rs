@@ -11,33 +11,14 @@
 //! NT dot products) are then chosen the same way on the shapes they decide. The FMA peak of the
 //! same run is printed beside every figure.
 
-use clap::Args;
-
 use sdae_kernels::gemm::registry;
 use sdae_kernels::{
     fma_peak_gflops, threads, CacheSizes, GemmPlan, Isa, Kernels, LoopOrder, Trans,
 };
 
 use crate::bench::{measure_all, GemmShape, Impl, GEMM_SHAPES};
+use crate::cli::bench::TuneArgs;
 use crate::plan::{self, CpuIdentity, PlanEntry, Wisdom};
-
-#[derive(Args, Debug)]
-pub struct TuneArgs {
-    /// A short tune (fewer KC values, shapes and rounds; about 30 s on 2 cores).
-    #[arg(long)]
-    pub quick: bool,
-    /// One JSON object per line instead of a table.
-    #[arg(long)]
-    pub json: bool,
-    /// Write the plan here instead of this machine's wisdom file ($SDAE_WISDOM, else
-    /// $XDG_CACHE_HOME/sdae/ or ~/.cache/sdae/); such a file can be pinned with `--plan FILE`.
-    #[arg(long)]
-    pub out: Option<std::path::PathBuf>,
-    /// Timed rounds per plan and shape (default: 2 quick, 5 full; the head-to-head of the
-    /// leaders runs three times as many).
-    #[arg(long)]
-    pub rounds: Option<usize>,
-}
 
 const fn sh(m: usize, n: usize, k: usize, ta: Trans, tb: Trans) -> GemmShape {
     GemmShape { m, n, k, ta, tb }
