@@ -7,9 +7,10 @@ use std::time::Instant;
 use clap::Args;
 use rand_xoshiro::rand_core::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
-use sdae_kernels::{kernels, threads};
+use sdae_kernels::{kernels, threads, MatRef};
 
 use crate::model::{uniform01, DaeLayer};
+use crate::train::dae::DaeSgd;
 use crate::train::{DaeStep, Loss, Noise, TrainError};
 
 #[derive(Args, Debug, Clone)]
@@ -83,9 +84,14 @@ pub fn measure_dae_step(
         })
     } else {
         time_steps(seconds, reps, batch, &mut rng, |rng| {
-            let xb = next();
-            step.step(k, &mut layer, noise, loss, xb, batch, lr, 0.0, rng)
-                .map(|_| ())
+            let xb = MatRef::new(next(), batch, d)?;
+            let sgd = DaeSgd {
+                noise,
+                loss,
+                lr,
+                weight_decay: 0.0,
+            };
+            step.step(k, &mut layer, sgd, xb, rng).map(|_| ())
         })
     }
 }

@@ -236,7 +236,8 @@ fn build(raw: RawConfig, ov: &Overrides) -> Result<Config, String> {
     if finetune.patience == 0 {
         return Err("finetune patience 0: expected at least 1 epoch".into());
     }
-    let loss = Loss::parse(ov.loss.as_deref().or(raw.loss.as_deref()).unwrap_or("xent"))?;
+    let loss =
+        crate::train::parse_loss(ov.loss.as_deref().or(raw.loss.as_deref()).unwrap_or("xent"))?;
     let wd = raw.weight_decay.unwrap_or(0.0);
     if !(wd.is_finite() && wd >= 0.0) {
         return Err(format!("weight_decay = {wd}: expected a finite value >= 0"));
