@@ -5,7 +5,7 @@
 //! `key = XXH64(task ++ "/" ++ split ++ "/" ++ index as u64 LE, seed)`, then the four state words
 //! are four successive SplitMix64 outputs starting from `key`.
 
-use super::xxh64::xxh64;
+use crate::util::xxh64::xxh64;
 
 /// SplitMix64 step (Vigna): advances `state` and returns the next output.
 pub fn splitmix64(state: &mut u64) -> u64 {
