@@ -36,9 +36,9 @@ pub mod rowpass;
 pub mod simd;
 pub mod threads;
 
-pub use dispatch::{kernels, Kernels};
+pub use dispatch::{install_gemm_plan, kernels, Kernels};
 pub use fused::SoftmaxStats;
-pub use gemm::{fma_peak_gflops, CacheSizes, GemmBlocking};
+pub use gemm::{fma_peak_gflops, CacheSizes, GemmBlocking, GemmPlan, LoopOrder};
 pub use isa::Isa;
 pub use mat::{MatMut, MatRef};
 pub use rand_xoshiro::Xoshiro256PlusPlus;

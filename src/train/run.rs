@@ -71,6 +71,10 @@ pub enum Phase {
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct TrainState {
     pub config_fingerprint: u64,
+    /// The hash of the GEMM plan the run trains with (KC changes the order of the k sums, so
+    /// resuming under another plan would not end bit-identical). Empty in older checkpoints.
+    #[serde(default)]
+    pub plan_hash: String,
     pub phase: Phase,
     /// The next epoch to run (0-based) in the phase.
     pub epoch: usize,
@@ -316,8 +320,10 @@ pub fn run(
     opts: &mut RunOptions,
 ) -> Result<RunResult, TrainError> {
     let fp = cfg.fingerprint();
+    let plan_hash = crate::plan::describe(k.isa()).1;
     let fresh_state = |phase| TrainState {
         config_fingerprint: fp,
+        plan_hash: plan_hash.clone(),
         phase,
         epoch: 0,
         noise_rng: rng_for(cfg.seed, 0),
@@ -338,6 +344,17 @@ pub fn run(
                 message: format!("cannot read checkpoint: {e}"),
             })?;
             let ck = Checkpoint::from_bytes(&bytes, &p.display().to_string())?;
+            if !ck.state.plan_hash.is_empty() && ck.state.plan_hash != plan_hash {
+                return Err(TrainError::Checkpoint {
+                    path: p.display().to_string(),
+                    message: format!(
+                        "written under GEMM plan {}, this run has plan {} ({}): resuming would not be bit-identical; pin the original plan with --plan FILE, or delete the checkpoint to start afresh",
+                        ck.state.plan_hash,
+                        plan_hash,
+                        crate::plan::describe(k.isa()).0
+                    ),
+                });
+            }
             if ck.state.config_fingerprint != fp {
                 return Err(TrainError::Checkpoint {
                     path: p.display().to_string(),
