@@ -10,10 +10,10 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use rand_xoshiro::Xoshiro256PlusPlus;
-use sdae_kernels::Kernels;
+use sdae_kernels::{Kernels, MatRef};
 use serde::{Deserialize, Serialize};
 
-use super::dae::DaeStep;
+use super::dae::{DaeSgd, DaeStep};
 use super::finetune::{evaluate, EvalResult, FinetuneStep, Forward};
 use super::{batch_count, shuffle_blocks, Loss, Noise, SplitView, TrainError};
 use crate::config::Config;
@@ -201,20 +201,17 @@ pub fn pretrain_epoch(
         online.finish();
         return Ok(total);
     }
+    let sgd = DaeSgd {
+        noise,
+        loss,
+        lr,
+        weight_decay,
+    };
     for (i, &b) in order.iter().enumerate() {
         let start = b as usize * batch;
         let r = batch.min(rows - start);
-        total += step.step(
-            k,
-            layer,
-            noise,
-            loss,
-            &input[start * d..(start + r) * d],
-            r,
-            lr,
-            weight_decay,
-            noise_rng,
-        )?;
+        let xb = MatRef::new(&input[start * d..(start + r) * d], r, d)?;
+        total += step.step(k, layer, sgd, xb, noise_rng)?;
         progress(i + 1, nb);
     }
     Ok(total)
@@ -242,15 +239,8 @@ pub fn finetune_epoch(
     for (i, &b) in order.iter().enumerate() {
         let start = b as usize * batch;
         let r = batch.min(train.rows - start);
-        let st = step.step(
-            k,
-            model,
-            &train.x[start * d..(start + r) * d],
-            &train.y[start..start + r],
-            r,
-            lr,
-            weight_decay,
-        )?;
+        let xb = MatRef::new(&train.x[start * d..(start + r) * d], r, d)?;
+        let st = step.step(k, model, xb, &train.y[start..start + r], lr, weight_decay)?;
         total += st.loss;
         correct += st.correct;
         progress(i + 1, nb);
