@@ -98,7 +98,22 @@ fn pid_start(pid: u32) -> Option<u64> {
     rest.split_whitespace().nth(19)?.parse().ok()
 }
 
+/// Whether a process is a zombie (dead, not yet reaped by its parent): `/proc/PID/stat`
+/// field 3 is `Z` (or `X`).
+fn pid_zombie(pid: u32) -> bool {
+    fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            let rest = s[s.rfind(')')? + 1..].trim_start().to_string();
+            rest.chars().next()
+        })
+        .is_some_and(|c| c == 'Z' || c == 'X')
+}
+
 fn pid_alive(pid: u32, start: u64) -> bool {
+    if pid_zombie(pid) {
+        return false;
+    }
     match pid_start(pid) {
         None => {
             // No /proc (not Linux): fall back to the heartbeat alone.

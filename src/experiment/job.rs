@@ -20,7 +20,7 @@ use super::grid::{Family, RunSpec};
 use crate::config::{Config, Overrides};
 use crate::data::{split_path, Dataset};
 use crate::model::Model;
-use crate::train::run::{run, EpochReport, Observer, RunOptions};
+use crate::train::run::{run, Checkpoint, EpochReport, Observer, Phase, RunOptions};
 use crate::train::{evaluate, Forward, SplitView};
 use crate::util::write_atomic;
 
@@ -149,6 +149,46 @@ pub enum RunOutcome {
     Busy(String),
 }
 
+/// A worker killed between an epoch's log line and that epoch's checkpoint redoes the epoch
+/// when the run is resumed: keep only the log lines of the epochs the checkpoint holds, so the
+/// resumed run's log has each epoch once. An unreadable checkpoint leaves the log alone (the
+/// resume then fails on it and says why).
+fn trim_log_to_checkpoint(log: &Path, ckpt: &Path) -> Result<(), String> {
+    let (Ok(text), Ok(bytes)) = (fs::read_to_string(log), fs::read(ckpt)) else {
+        return Ok(());
+    };
+    let Ok(c) = Checkpoint::from_bytes(&bytes, &ckpt.display().to_string()) else {
+        return Ok(());
+    };
+    let (phase, done) = (c.state.phase, c.state.epoch);
+    let covered = |line: &str| -> bool {
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+            return false;
+        };
+        let (p, layer, epoch) = (
+            v["phase"].as_str().unwrap_or(""),
+            v["layer"].as_u64().unwrap_or(0) as usize,
+            v["epoch"].as_u64().unwrap_or(0) as usize,
+        );
+        match (phase, p) {
+            (Phase::Done, _) => true,
+            (Phase::Finetune, "pretrain") => true,
+            (Phase::Finetune, "finetune") => epoch <= done,
+            (Phase::Pretrain(l), "pretrain") => layer < l + 1 || (layer == l + 1 && epoch <= done),
+            _ => false,
+        }
+    };
+    let kept: Vec<&str> = text.lines().filter(|l| covered(l)).collect();
+    if kept.len() == text.lines().count() {
+        return Ok(());
+    }
+    let mut out = kept.join("\n");
+    if !out.is_empty() {
+        out.push('\n');
+    }
+    write_atomic(log, out.as_bytes()).map_err(|e| e.to_string())
+}
+
 /// A finished run whose worker was killed after writing `result.json` but before releasing its
 /// claim: remove the dead claim (a live one is left to its owner, which is about to release it).
 pub fn tidy_finished(dir: &Path) {
@@ -262,6 +302,9 @@ fn train_claimed(
     let ckpt = dir.join("model.sdm.ckpt");
     let log_path = dir.join("log.jsonl");
     let resume = ckpt.exists();
+    if resume {
+        trim_log_to_checkpoint(&log_path, &ckpt)?;
+    }
     let log = fs::OpenOptions::new()
         .create(true)
         .append(resume)

@@ -362,6 +362,9 @@ pub fn run_local(dir: &Path, jobs: usize, quiet: bool, no_wait: bool) -> Result<
             }
         }
     }
+    for r in &runs {
+        job::tidy_finished(&run_dir(&dir, r.index));
+    }
     if !failed.is_empty() {
         failed.sort();
         return Err(format!(

@@ -83,6 +83,13 @@ kill_after() {
     kill -KILL "$pid" 2>/dev/null || true
   fi
   wait "$pid" 2>/dev/null || true
+  # A group kill: let the children die too before the restart looks at their claims.
+  if [ "$mode" = group ]; then
+    for _ in $(seq 1 50); do
+      pgrep -g "$pid" > /dev/null || break
+      sleep 0.1
+    done
+  fi
   kills=$((kills + 1))
 }
 
