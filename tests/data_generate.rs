@@ -531,3 +531,68 @@ fn generator_streams_are_xoshiro256plusplus_seeded_by_splitmix64() {
         ]
     );
 }
+
+#[test]
+fn benchmark_split_sizes() {
+    // Larochelle et al. (2007): 10,000 / 2,000 / 50,000, except rectangles (1,000 / 200) and
+    // convex (6,000 / 2,000); rectangles-image is 10,000 / 2,000 like the digit tasks.
+    assert_eq!(
+        task_sizes("rectangles-image"),
+        Some((10_000, 2_000, 50_000))
+    );
+    assert_eq!(task_sizes("rectangles"), Some((1_000, 200, 50_000)));
+    assert_eq!(task_sizes("convex"), Some((6_000, 2_000, 50_000)));
+    for t in &TASKS[..5] {
+        assert_eq!(task_sizes(t), Some((10_000, 2_000, 50_000)), "{t}");
+    }
+}
+
+#[test]
+fn mnist_basic_split_layout_is_the_originals() {
+    // train = MNIST-train[0..10000], valid = MNIST-train[10000..12000],
+    // test = MNIST-train[12000..60000] followed by t10k[0..2000], read here straight from the
+    // IDX files (not through the generator's own MNIST loader).
+    let dir = source().join("mnist");
+    let (trp, _, trl) = sdae::data::idx::read_idx_pair(
+        &dir.join("train-images-idx3-ubyte.gz"),
+        &dir.join("train-labels-idx1-ubyte.gz"),
+    )
+    .unwrap();
+    let (tkp, _, tkl) = sdae::data::idx::read_idx_pair(
+        &dir.join("t10k-images-idx3-ubyte.gz"),
+        &dir.join("t10k-labels-idx1-ubyte.gz"),
+    )
+    .unwrap();
+    let src = Sources::load(&source(), &["mnist-basic"]).unwrap();
+    let (tr, va, te) = task_sizes("mnist-basic").unwrap();
+    let expect: [(&str, usize, Vec<(&[u8], &[u32])>); 3] = [
+        ("train", tr, vec![(&trp[..10_000 * PIXELS], &trl[..10_000])]),
+        (
+            "valid",
+            va,
+            vec![(&trp[10_000 * PIXELS..12_000 * PIXELS], &trl[10_000..12_000])],
+        ),
+        (
+            "test",
+            te,
+            vec![
+                (&trp[12_000 * PIXELS..], &trl[12_000..]),
+                (&tkp[..2_000 * PIXELS], &tkl[..2_000]),
+            ],
+        ),
+    ];
+    for (split, rows, parts) in expect {
+        let (f, l) = generate_split("mnist-basic", split, rows, 0, &src).unwrap();
+        let pix: Vec<u8> = parts.iter().flat_map(|p| p.0.iter().copied()).collect();
+        let lab: Vec<u32> = parts.iter().flat_map(|p| p.1.iter().copied()).collect();
+        assert_eq!(l, lab, "{split}: labels");
+        assert_eq!(f.len(), pix.len(), "{split}: size");
+        assert!(
+            f.iter().zip(&pix).all(|(&v, &b)| v == f32::from(b) / 255.0),
+            "{split}: pixels are not the IDX bytes / 255"
+        );
+    }
+    // the first ten training labels of MNIST (datasets/README.md)
+    let (_, l) = generate_split("mnist-basic", "train", 10, 0, &src).unwrap();
+    assert_eq!(l, vec![5, 0, 4, 1, 9, 2, 1, 3, 1, 4]);
+}

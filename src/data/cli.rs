@@ -70,7 +70,7 @@ pub enum DataCommand {
         /// Output folder (one sub-folder per task).
         #[arg(long, default_value = "data")]
         out: PathBuf,
-        /// Override the validation rows (default: 2,000; 200 for the rectangles tasks).
+        /// Override the validation rows (default: 2,000; 200 for rectangles).
         #[arg(long)]
         valid_rows: Option<usize>,
     },

@@ -45,8 +45,9 @@ pub fn task_sizes(task: &str) -> Option<(usize, usize, usize)> {
         | "mnist-rot"
         | "mnist-back-rand"
         | "mnist-back-image"
-        | "mnist-rot-back-image" => Some((10_000, 2_000, 50_000)),
-        "rectangles" | "rectangles-image" => Some((1_000, 200, 50_000)),
+        | "mnist-rot-back-image"
+        | "rectangles-image" => Some((10_000, 2_000, 50_000)),
+        "rectangles" => Some((1_000, 200, 50_000)),
         "convex" => Some((6_000, 2_000, 50_000)),
         _ => None,
     }
