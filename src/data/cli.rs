@@ -9,6 +9,7 @@ use super::amat::{import_amat, import_larochelle};
 use super::generate::{generate_tasks, Sources};
 use super::idx::import_idx;
 use super::inspect::{dataset_files, info_text, preview};
+use super::recipe::Recipe;
 use super::{Dataset, TASKS};
 
 /// Default source folder: `$DATA_SRC`, else `../shared/datasets` (relative to the checkout).
@@ -86,6 +87,15 @@ pub enum DataCommand {
         source: Option<PathBuf>,
         #[arg(long, default_value_t = 0)]
         seed: u64,
+        /// The generator's open choices: v2 (calibrated, the default) or v1 (the first
+        /// generator's). See datasets/README.md "Recipes".
+        #[arg(long, default_value = super::recipe::DEFAULT_RECIPE)]
+        recipe: String,
+        /// Override one recipe parameter, key=value (repeatable): rotation, combine-rand,
+        /// combine-image, patch-scale, patch-min-std, convex-geometric, convex-area-match,
+        /// rect-corner.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
     },
 }
 
@@ -211,7 +221,13 @@ pub fn run(cmd: DataCommand) -> Result<(), String> {
             out,
             source,
             seed,
+            recipe,
+            set,
         } => {
+            let mut recipe = Recipe::named(&recipe)?;
+            for kv in &set {
+                recipe.set(kv)?;
+            }
             let tasks: Vec<&str> = if task == "all" {
                 TASKS.to_vec()
             } else if let Some(t) = TASKS.iter().find(|t| **t == task) {
@@ -224,7 +240,8 @@ pub fn run(cmd: DataCommand) -> Result<(), String> {
             };
             let source = source.unwrap_or_else(default_source);
             let t0 = Instant::now();
-            let src = Sources::load(&source, &tasks).map_err(|e| e.to_string())?;
+            eprintln!("recipe {recipe}");
+            let src = Sources::load_recipe(&source, &tasks, recipe).map_err(|e| e.to_string())?;
             generate_tasks(&tasks, &out, seed, &src, None, |task, split, path, rows| {
                 eprintln!(
                     "{:6.2} s  {task}/{split}: {rows} rows -> {}",

@@ -12,6 +12,7 @@ pub mod generate;
 pub mod idx;
 pub mod images;
 pub mod inspect;
+pub mod recipe;
 pub mod rng;
 pub mod xxh64;
 
