@@ -44,7 +44,7 @@ pub enum Command {
     Data(crate::data::cli::DataCommand),
     /// Reproduce the paper's Table 1: generate data, run a grid, select on validation, test once.
     Reproduce(crate::experiment::cli::ReproduceArgs),
-    /// Hyper-parameter sweeps as Slurm job arrays (plan, run, run-local, collect).
+    /// Hyper-parameter sweeps as Slurm job arrays (plan, run, run-local, status, collect).
     #[command(subcommand)]
     Sweep(crate::experiment::cli::SweepCommand),
     /// Pictures: first-layer filters, reconstructions, training curves (PNG).

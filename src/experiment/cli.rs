@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand};
 
 use super::grid::Grid;
+use super::job::RunOutcome;
 use super::reproduce::{reproduce, ReproduceOptions};
 use super::sweep;
 
@@ -66,19 +67,31 @@ pub enum SweepCommand {
         #[arg(long)]
         seed: Option<u64>,
     },
-    /// Run manifest entry INDEX (the Slurm array task); nothing if it is already finished.
+    /// Run manifest entry INDEX (the Slurm array task); nothing if it is already finished or
+    /// claimed by another live worker.
     Run {
         dir: PathBuf,
         #[arg(long)]
         index: usize,
     },
-    /// Run every unfinished entry on this machine, JOBS at a time.
+    /// Run every unfinished entry on this machine, JOBS at a time. Runs claimed by other
+    /// workers are skipped, then waited for (and taken over if their claim goes stale).
     RunLocal {
         dir: PathBuf,
         #[arg(long, default_value_t = 1)]
         jobs: usize,
         #[arg(long)]
         quiet: bool,
+        /// Do not wait for runs claimed by other workers: leave them to them.
+        #[arg(long)]
+        no_wait: bool,
+    },
+    /// Each run's state: done, running (host, pid, Slurm job), stale claim, failed, to do.
+    Status {
+        dir: PathBuf,
+        /// One JSON object per run instead of the summary.
+        #[arg(long)]
+        json: bool,
     },
     /// Select per task on validation error, test the chosen models once, write the table.
     Collect {
@@ -156,7 +169,13 @@ pub fn run_sweep(cmd: SweepCommand) -> Result<(), String> {
             Ok(())
         }
         SweepCommand::Run { dir, index } => {
-            let r = sweep::run_index(&dir, index)?;
+            let r = match sweep::run_index(&dir, index)? {
+                RunOutcome::Busy(who) => {
+                    println!("run {index}: skipped, claimed by {who}");
+                    return Ok(());
+                }
+                RunOutcome::AlreadyDone(r) | RunOutcome::Ran(r) => r,
+            };
             println!(
                 "run {} ({} {} [{}]): valid error {:.2}% in {:.1}s",
                 r.index,
@@ -168,8 +187,25 @@ pub fn run_sweep(cmd: SweepCommand) -> Result<(), String> {
             );
             Ok(())
         }
-        SweepCommand::RunLocal { dir, jobs, quiet } => {
-            let n = sweep::run_local(&dir, jobs, quiet)?;
+        SweepCommand::Status { dir, json } => {
+            let st = sweep::status(&dir)?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&st).map_err(|e| e.to_string())?
+                );
+            } else {
+                print!("{}", sweep::render_status(&st));
+            }
+            Ok(())
+        }
+        SweepCommand::RunLocal {
+            dir,
+            jobs,
+            quiet,
+            no_wait,
+        } => {
+            let n = sweep::run_local(&dir, jobs, quiet, no_wait)?;
             println!(
                 "{n} run(s) finished now; collect with: sdae sweep collect {}",
                 dir.display()

@@ -5,7 +5,8 @@
 //! A run's folder `<sweep>/runs/<index>/` holds `model.sdm`, `model.sdm.ckpt` (the checkpoint,
 //! so a pre-empted run resumes where it stopped), `log.jsonl` (one JSON object per epoch),
 //! `result.json` (written atomically last: its presence means "done") and, for chosen models
-//! only, `test.json`.
+//! only, `test.json`. While a worker trains it, `claim.lock` and `claim.json` (see
+//! [`super::claim`]); after a failure, `failed.json`.
 
 use std::fs::{self, File};
 use std::io::{BufWriter, Write};
@@ -14,6 +15,7 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
+use super::claim::{self, Attempt};
 use super::grid::{Family, RunSpec};
 use crate::config::{Config, Overrides};
 use crate::data::{split_path, Dataset};
@@ -111,17 +113,95 @@ impl Observer for LogObserver {
     }
 }
 
+/// What became of a `sweep run`.
+#[derive(Debug)]
+pub enum RunOutcome {
+    /// Trained now (or taken over and finished).
+    Ran(RunRecord),
+    /// Finished before: its `result.json` is returned as it is.
+    AlreadyDone(RunRecord),
+    /// Claimed by another live worker (who): skipped.
+    Busy(String),
+}
+
+/// Why a run failed last (`failed.json`, removed when the run succeeds).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FailureRecord {
+    pub index: usize,
+    pub error: String,
+    pub host: String,
+    pub pid: u32,
+    pub unix: u64,
+}
+
+fn read_result(path: &Path) -> Option<RunRecord> {
+    let text = fs::read_to_string(path).ok()?;
+    serde_json::from_str::<RunRecord>(&text).ok()
+}
+
 /// Train `spec` on `<data>/<task>/{train,valid}.sdd`; returns its record (also written to
-/// `result.json`). A finished run (result.json present) is not run again.
-pub fn run_spec(spec: &RunSpec, sweep: &Path, data: &Path) -> Result<RunRecord, String> {
+/// `result.json`). A finished run (result.json present) is not run again, and a run claimed
+/// by a live worker is skipped (see [`super::claim`]): the run is trained under a claim, and
+/// its log is opened only once the claim is held.
+pub fn run_spec(spec: &RunSpec, sweep: &Path, data: &Path) -> Result<RunOutcome, String> {
     let dir = run_dir(sweep, spec.index);
     let result_path = dir.join("result.json");
-    if let Ok(text) = fs::read_to_string(&result_path) {
-        if let Ok(r) = serde_json::from_str::<RunRecord>(&text) {
-            return Ok(r);
+    if let Some(r) = read_result(&result_path) {
+        return Ok(RunOutcome::AlreadyDone(r));
+    }
+    let claim = match claim::try_claim(&dir)? {
+        Attempt::Busy(who) => return Ok(RunOutcome::Busy(who)),
+        Attempt::Claimed(c) => c,
+    };
+    // Finished between the look above and the claim: not run twice.
+    if let Some(r) = read_result(&result_path) {
+        return Ok(RunOutcome::AlreadyDone(r));
+    }
+    let resume = dir.join("model.sdm.ckpt").exists();
+    eprintln!(
+        "run {}: started by {}{}{}",
+        spec.index,
+        claim::describe(&claim.info()),
+        if resume {
+            ", resuming from its checkpoint"
+        } else {
+            ""
+        },
+        match &claim.took_over {
+            Some(old) => format!(", taking over the stale claim of {}", claim::describe(old)),
+            None => String::new(),
+        }
+    );
+    let failed_path = dir.join("failed.json");
+    match train_claimed(spec, &dir, data, &claim) {
+        Ok(rec) => {
+            let _ = fs::remove_file(&failed_path);
+            drop(claim);
+            Ok(RunOutcome::Ran(rec))
+        }
+        Err(e) => {
+            let f = FailureRecord {
+                index: spec.index,
+                error: e.clone(),
+                host: claim::host_name(),
+                pid: std::process::id(),
+                unix: claim::now_unix(),
+            };
+            let json = serde_json::to_string_pretty(&f).expect("record serialises");
+            let _ = write_atomic(&failed_path, json.as_bytes());
+            drop(claim);
+            Err(e)
         }
     }
-    fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+}
+
+fn train_claimed(
+    spec: &RunSpec,
+    dir: &Path,
+    data: &Path,
+    claim: &claim::Claim,
+) -> Result<RunRecord, String> {
+    let result_path = dir.join("result.json");
     let what = format!("run {} ({} {})", spec.index, spec.task, spec.label);
     let cfg = Config::from_toml(&spec.config, &what, &Overrides::default())?;
     let train_ds = open_split(data, &spec.task, "train")?;
@@ -164,6 +244,12 @@ pub fn run_spec(spec: &RunSpec, sweep: &Path, data: &Path) -> Result<RunRecord, 
     };
     if let Some(e) = obs.failed {
         return Err(format!("{what}: cannot write {}: {e}", log_path.display()));
+    }
+    if claim.lost() {
+        return Err(format!(
+            "{what}: the claim was taken over by another worker (no heartbeat for {} s); this worker's result is not written",
+            claim::stale_secs()
+        ));
     }
     res.model
         .save(&dir.join("model.sdm"))

@@ -3,6 +3,7 @@
 //! sweeps on a Slurm cluster or locally ([`sweep`]) and the one-command reproduction
 //! ([`reproduce`]).
 
+pub mod claim;
 pub mod cli;
 pub mod grid;
 pub mod job;

@@ -70,7 +70,7 @@ pub fn reproduce(o: &ReproduceOptions) -> Result<Results, String> {
             info.threads_per_run
         );
     }
-    sweep::run_local(&sweep_dir, o.jobs, o.quiet)?;
+    sweep::run_local(&sweep_dir, o.jobs, o.quiet, false)?;
     let results = sweep::collect(
         &sweep_dir,
         &o.out,

@@ -10,7 +10,11 @@
 //! ```
 //! A run is finished when its `result.json` exists (written atomically, last); re-running a
 //! finished run does nothing, so a whole array can be resubmitted, or only the failed indices.
+//! A worker trains a run only under its claim ([`super::claim`]): any number of workers
+//! (array tasks, requeued tasks, `run-local` on other machines) can share one sweep folder
+//! and each run is trained by one of them at a time.
 
+use std::collections::HashSet;
 use std::fs;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -19,8 +23,9 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
+use super::claim::{self, Seen};
 use super::grid::{Grid, RunSpec};
-use super::job::{self, evaluate_test, run_dir, run_spec, RunRecord};
+use super::job::{self, evaluate_test, run_dir, run_spec, FailureRecord, RunOutcome, RunRecord};
 use super::report::{write_all, Meta, Results, RunRow};
 use super::select::{select, Candidate};
 use crate::model::write_atomic;
@@ -181,8 +186,9 @@ pub fn load(dir: &Path) -> Result<(SweepInfo, Vec<RunSpec>), String> {
     Ok((info, runs))
 }
 
-/// `sdae sweep run DIR --index I`: run one entry of the manifest (nothing if already done).
-pub fn run_index(dir: &Path, index: usize) -> Result<RunRecord, String> {
+/// `sdae sweep run DIR --index I`: run one entry of the manifest (nothing if it is already
+/// finished or claimed by a live worker).
+pub fn run_index(dir: &Path, index: usize) -> Result<RunOutcome, String> {
     let (info, runs) = load(dir)?;
     let spec = runs.get(index).ok_or_else(|| {
         format!(
@@ -202,26 +208,67 @@ pub fn unfinished(dir: &Path, runs: &[RunSpec]) -> Vec<usize> {
         .collect()
 }
 
+/// Whether a live worker holds run `i`'s claim (looked at without taking it).
+fn claimed_elsewhere(dir: &Path, i: usize) -> Option<String> {
+    match claim::inspect(&run_dir(dir, i)) {
+        Seen::Live(c) => Some(claim::describe(&c)),
+        Seen::Unreadable { stale: false, .. } => Some("a claim being written".into()),
+        _ => None,
+    }
+}
+
 /// `sdae sweep run-local DIR --jobs N`: every unfinished run, `jobs` child processes at a
-/// time (each `sdae --threads T sweep run DIR --index I`, T from the plan). Returns the number
-/// of runs done now; an error lists the runs that failed.
-pub fn run_local(dir: &Path, jobs: usize, quiet: bool) -> Result<usize, String> {
+/// time (each `sdae --threads T sweep run DIR --index I`, T from the plan). Runs claimed by
+/// other workers (another `run-local`, a Slurm array task) are skipped; unless `no_wait`, it
+/// then waits for them and takes over any whose claim goes stale, so that `Ok` means the
+/// sweep is finished. Returns the number of runs done by this worker; an error lists the runs
+/// that failed here.
+pub fn run_local(dir: &Path, jobs: usize, quiet: bool, no_wait: bool) -> Result<usize, String> {
     if jobs == 0 {
         return Err("--jobs 0: expected 1 or more".into());
     }
     let dir = abs(dir);
     let (info, runs) = load(&dir)?;
-    let todo = unfinished(&dir, &runs);
     let exe = std::env::current_exe().map_err(|e| format!("cannot find the sdae binary: {e}"))?;
-    let mut queue = todo.iter().copied();
+    // Each worker's child logs are its own: another worker's never truncates them.
+    let log_of = |i: usize| {
+        dir.join("logs")
+            .join(format!("local-{i:04}-{}.out", std::process::id()))
+    };
     let mut live: Vec<(usize, Child, Instant)> = Vec::new();
     let mut failed = Vec::new();
+    // Runs started (or found busy) here, and when a busy one may be tried again.
+    let mut tried: HashSet<usize> = HashSet::new();
+    let mut retry_at: Vec<(usize, Instant)> = Vec::new();
     let mut done = 0;
+    let mut waiting_said = false;
     loop {
-        while live.len() < jobs {
-            let Some(i) = queue.next() else { break };
-            let log = dir.join("logs").join(format!("local-{i:04}.out"));
-            let f = fs::File::create(&log)
+        let now = Instant::now();
+        retry_at.retain(|&(i, t)| {
+            if t <= now {
+                tried.remove(&i);
+                false
+            } else {
+                true
+            }
+        });
+        let mut elsewhere = Vec::new();
+        for i in unfinished(&dir, &runs) {
+            if live.len() >= jobs {
+                break;
+            }
+            if tried.contains(&i) || failed.contains(&i) {
+                continue;
+            }
+            if let Some(who) = claimed_elsewhere(&dir, i) {
+                elsewhere.push((i, who));
+                continue;
+            }
+            let log = log_of(i);
+            let f = fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&log)
                 .map_err(|e| format!("cannot write {}: {e}", log.display()))?;
             // Children run on the parent's ISA (its --isa or SDAE_ISA), with the plan's threads.
             let child = Command::new(&exe)
@@ -236,10 +283,40 @@ pub fn run_local(dir: &Path, jobs: usize, quiet: bool) -> Result<usize, String> 
                 .stderr(f)
                 .spawn()
                 .map_err(|e| format!("cannot start {}: {e}", exe.display()))?;
+            tried.insert(i);
             live.push((i, child, Instant::now()));
         }
         if live.is_empty() {
-            break;
+            let pending: Vec<usize> = unfinished(&dir, &runs)
+                .into_iter()
+                .filter(|i| !failed.contains(i))
+                .collect();
+            if pending.is_empty() {
+                break;
+            }
+            if no_wait {
+                if !quiet {
+                    eprintln!(
+                        "{} run(s) left to other workers: {:?}",
+                        pending.len(),
+                        pending
+                    );
+                }
+                break;
+            }
+            if !quiet && !waiting_said && !elsewhere.is_empty() {
+                let list: Vec<String> = elsewhere
+                    .iter()
+                    .map(|(i, who)| format!("{i} ({who})"))
+                    .collect();
+                eprintln!(
+                    "waiting for runs claimed by other workers: {}",
+                    list.join(", ")
+                );
+                waiting_said = true;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(500));
+            continue;
         }
         std::thread::sleep(std::time::Duration::from_millis(50));
         let mut k = 0;
@@ -247,7 +324,8 @@ pub fn run_local(dir: &Path, jobs: usize, quiet: bool) -> Result<usize, String> 
             if let Some(status) = live[k].1.try_wait().map_err(|e| e.to_string())? {
                 let (i, _, t0) = live.swap_remove(k);
                 let spec = &runs[i];
-                if status.success() {
+                let finished = run_dir(&dir, i).join("result.json").exists();
+                if status.success() && finished {
                     done += 1;
                     if !quiet {
                         eprintln!(
@@ -256,13 +334,15 @@ pub fn run_local(dir: &Path, jobs: usize, quiet: bool) -> Result<usize, String> 
                             spec.family.name(),
                             spec.label,
                             t0.elapsed().as_secs_f64(),
-                            todo.len() - done - failed.len(),
+                            unfinished(&dir, &runs).len(),
                             runs.len()
                         );
                     }
+                } else if status.success() {
+                    // Claimed by another worker between our look and the child's claim.
+                    retry_at.push((i, Instant::now() + std::time::Duration::from_secs(1)));
                 } else {
-                    let log = dir.join("logs").join(format!("local-{i:04}.out"));
-                    let tail = fs::read_to_string(&log).unwrap_or_default();
+                    let tail = fs::read_to_string(log_of(i)).unwrap_or_default();
                     let last = tail.lines().last().unwrap_or("").to_string();
                     eprintln!("run {i} FAILED ({status}): {last}");
                     failed.push(i);
@@ -283,6 +363,177 @@ pub fn run_local(dir: &Path, jobs: usize, quiet: bool) -> Result<usize, String> 
         ));
     }
     Ok(done)
+}
+
+/// The state of one run, as `sdae sweep status` shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "kebab-case")]
+pub enum RunState {
+    Done {
+        valid_error: f64,
+        seconds: f64,
+    },
+    Running {
+        host: String,
+        pid: u32,
+        slurm: Option<String>,
+        since_unix: u64,
+        heartbeat_age_secs: u64,
+    },
+    /// A claim whose owner is gone: the next worker takes it over (from its checkpoint).
+    Stale {
+        host: String,
+        pid: u32,
+        heartbeat_age_secs: u64,
+        checkpoint: bool,
+    },
+    Failed {
+        error: String,
+        host: String,
+    },
+    Todo {
+        checkpoint: bool,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunStatus {
+    pub index: usize,
+    pub task: String,
+    pub label: String,
+    #[serde(flatten)]
+    pub state: RunState,
+}
+
+/// `sdae sweep status DIR`: each run's state, from its files only (claims are looked at, never
+/// taken).
+pub fn status(dir: &Path) -> Result<Vec<RunStatus>, String> {
+    let (_, runs) = load(dir)?;
+    let now = claim::now_unix();
+    let mut out = Vec::new();
+    for r in &runs {
+        let d = run_dir(dir, r.index);
+        let ckpt = d.join("model.sdm.ckpt").exists();
+        let result: Option<RunRecord> = fs::read_to_string(d.join("result.json"))
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok());
+        let state = if let Some(rec) = result {
+            RunState::Done {
+                valid_error: rec.valid_error,
+                seconds: rec.seconds,
+            }
+        } else {
+            match claim::inspect(&d) {
+                Seen::Live(c) => RunState::Running {
+                    host: c.host,
+                    pid: c.pid,
+                    slurm: c.slurm,
+                    since_unix: c.claimed_unix,
+                    heartbeat_age_secs: now.saturating_sub(c.heartbeat_unix),
+                },
+                Seen::Stale(c) => RunState::Stale {
+                    host: c.host,
+                    pid: c.pid,
+                    heartbeat_age_secs: now.saturating_sub(c.heartbeat_unix),
+                    checkpoint: ckpt,
+                },
+                Seen::Unreadable { age_secs, stale } if stale => RunState::Stale {
+                    host: "?".into(),
+                    pid: 0,
+                    heartbeat_age_secs: age_secs,
+                    checkpoint: ckpt,
+                },
+                Seen::Unreadable { age_secs, .. } => RunState::Running {
+                    host: "?".into(),
+                    pid: 0,
+                    slurm: None,
+                    since_unix: now.saturating_sub(age_secs),
+                    heartbeat_age_secs: age_secs,
+                },
+                Seen::Free => match fs::read_to_string(d.join("failed.json"))
+                    .ok()
+                    .and_then(|t| serde_json::from_str::<FailureRecord>(&t).ok())
+                {
+                    Some(f) => RunState::Failed {
+                        error: f.error,
+                        host: f.host,
+                    },
+                    None => RunState::Todo { checkpoint: ckpt },
+                },
+            }
+        };
+        out.push(RunStatus {
+            index: r.index,
+            task: r.task.clone(),
+            label: r.label.clone(),
+            state,
+        });
+    }
+    Ok(out)
+}
+
+/// The human form of [`status`]: one count line, then one line per run that is not done.
+pub fn render_status(st: &[RunStatus]) -> String {
+    let mut n = [0usize; 5];
+    let mut lines = String::new();
+    for s in st {
+        let (k, line) = match &s.state {
+            RunState::Done { .. } => (0, None),
+            RunState::Running {
+                host,
+                pid,
+                slurm,
+                heartbeat_age_secs,
+                ..
+            } => (
+                1,
+                Some(format!(
+                    "running on host {host} pid {pid}{} (heartbeat {heartbeat_age_secs} s ago)",
+                    slurm
+                        .as_ref()
+                        .map(|j| format!(" Slurm {j}"))
+                        .unwrap_or_default()
+                )),
+            ),
+            RunState::Stale {
+                host,
+                pid,
+                heartbeat_age_secs,
+                checkpoint,
+            } => (
+                2,
+                Some(format!(
+                    "stale claim of host {host} pid {pid} (heartbeat {heartbeat_age_secs} s ago){}: the next worker takes it over",
+                    if *checkpoint { ", resumes from its checkpoint" } else { "" }
+                )),
+            ),
+            RunState::Failed { error, host } => (3, Some(format!("failed on {host}: {error}"))),
+            RunState::Todo { checkpoint } => (
+                4,
+                Some(if *checkpoint {
+                    "to do (has a checkpoint)".to_string()
+                } else {
+                    "to do".to_string()
+                }),
+            ),
+        };
+        n[k] += 1;
+        if let Some(l) = line {
+            lines.push_str(&format!(
+                "run {:4} {} [{}]: {l}\n",
+                s.index, s.task, s.label
+            ));
+        }
+    }
+    format!(
+        "{} runs: {} done, {} running, {} stale, {} failed, {} to do\n{lines}",
+        st.len(),
+        n[0],
+        n[1],
+        n[2],
+        n[3],
+        n[4]
+    )
 }
 
 /// `sdae sweep collect DIR`: select each task's models on validation error, evaluate each

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A real sweep on a real (single-node) Slurm cluster: plan a tiny grid, submit it as a job
 # array, let one array task fail, collect (must refuse), resubmit that task alone, collect,
-# check the table. Needs root (it starts munge, slurmctld and slurmd; see scripts/slurm-local.sh).
+# check the table; then three workers (two run-local and the array) on one 8-run sweep:
+# each run started once, the table equal to one worker's. Needs root (it starts munge, slurmctld and slurmd; see scripts/slurm-local.sh).
 #   tests/slurm/sweep-on-slurm.sh [path/to/sdae]
 set -euo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
@@ -39,4 +40,32 @@ cat "$work/sweep/table.md"
 grep -qE '^\| rectangles \| [0-9]+\.[0-9]+ ± [0-9]+\.[0-9]+ \|' "$work/sweep/table.md" || fail "table row"
 [ "$(grep -c '"chosen": true' "$work/sweep/results.json")" = 2 ] || fail "two chosen models"
 ls "$work/sweep/logs"/slurm-*_1.out >/dev/null || fail "Slurm log of task 1"
-echo "sweep-on-slurm: 1 passed, 0 failed"
+
+# Three workers on one 8-run sweep: two `run-local --jobs 1` and the job array, started
+# together. Every run must be started exactly once (counted in all the logs), and the table
+# must equal a single worker's.
+"$bin" sweep plan --grid "$here/tests/fixtures/tiny-grid-8.toml" --tasks rectangles \
+  --out "$work/one" --data "$work/data" --threads-per-run 1 >/dev/null
+"$bin" sweep run-local "$work/one" --jobs 1 --quiet >/dev/null
+"$bin" sweep collect "$work/one" >/dev/null
+"$bin" sweep plan --grid "$here/tests/fixtures/tiny-grid-8.toml" --tasks rectangles \
+  --out "$work/three" --data "$work/data" --threads-per-run 1 >/dev/null
+"$bin" sweep run-local "$work/three" --jobs 1 > "$work/w1.out" 2>&1 & w1=$!
+"$bin" sweep run-local "$work/three" --jobs 1 > "$work/w2.out" 2>&1 & w2=$!
+sbatch --wait --quiet "$work/three/sweep.sbatch" || fail "the job array of the shared sweep"
+wait "$w1" || { cat "$work/w1.out" >&2; fail "worker 1"; }
+wait "$w2" || { cat "$work/w2.out" >&2; fail "worker 2"; }
+for i in 0 1 2 3 4 5 6 7; do
+  n=$(cat "$work/three/logs"/* | grep -c "^run $i: started by" || true)
+  [ "$n" = 1 ] || fail "run $i was started $n times"
+done
+by_slurm=$(cat "$work/three/logs"/slurm-* | grep -c ': started by .*(Slurm ' || true)
+echo "shared sweep: runs started by local worker 1: $(grep -c 'done (' "$work/w1.out" || true), worker 2: $(grep -c 'done (' "$work/w2.out" || true), the job array: $by_slurm"
+"$bin" sweep status "$work/three" | grep -q '^8 runs: 8 done' || fail "status of the shared sweep"
+"$bin" sweep collect "$work/three" >/dev/null
+diff <(grep -v '^Grid `' "$work/one/table.md") <(grep -v '^Grid `' "$work/three/table.md") \
+  || fail "the shared sweep's table differs from a single worker's"
+for i in 0 1 2 3 4 5 6 7; do
+  cmp -s "$work/one/runs/000$i/model.sdm" "$work/three/runs/000$i/model.sdm" || fail "model $i differs"
+done
+echo "sweep-on-slurm: 2 passed, 0 failed"
