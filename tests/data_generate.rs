@@ -710,7 +710,8 @@ fn mnist_basic_split_layout_is_the_originals() {
     .unwrap();
     let src = Sources::load(&source(), &["mnist-basic"]).unwrap();
     let (tr, va, te) = task_sizes("mnist-basic").unwrap();
-    let expect: [(&str, usize, Vec<(&[u8], &[u32])>); 3] = [
+    type Parts<'a> = Vec<(&'a [u8], &'a [u32])>;
+    let expect: [(&str, usize, Parts); 3] = [
         ("train", tr, vec![(&trp[..10_000 * PIXELS], &trl[..10_000])]),
         (
             "valid",
