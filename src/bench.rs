@@ -3,37 +3,11 @@
 
 use std::time::Instant;
 
-use clap::Subcommand;
 use rayon::prelude::*;
 
+use crate::cli::bench::BenchCommand;
 use sdae_kernels::gemm::baseline::matrixmultiply_sgemm;
 use sdae_kernels::{fma_peak_gflops, kernels, threads, CacheSizes, Isa, Kernels, Trans};
-
-#[derive(Subcommand, Debug)]
-pub enum BenchCommand {
-    /// SGEMM at the shapes training uses, sdae beside matrixmultiply (interleaved, median
-    /// GFLOP/s). `--isa all` measures every supported ISA; `--threads N` caps both libraries.
-    Gemm {
-        /// One JSON object per line instead of a table.
-        #[arg(long)]
-        json: bool,
-        /// Timed repetitions per implementation and shape (the median is reported).
-        #[arg(long, default_value_t = 31)]
-        reps: usize,
-    },
-    /// One denoising step of a 784->1000 tied layer (nu=0.25, cross-entropy, SGD): examples/s.
-    DaeStep(crate::bench_train::DaeStepArgs),
-    /// Every fused kernel over a 128x1000 batch, as a % of the 128x784x1000 GEMM timed in the
-    /// same run (interleaved medians). `--isa all` measures every supported ISA.
-    Fused {
-        /// One JSON object per line instead of a table.
-        #[arg(long)]
-        json: bool,
-        /// Timed repetitions (the median is reported).
-        #[arg(long, default_value_t = 201)]
-        reps: usize,
-    },
-}
 
 /// One GEMM shape: `C (m x n) = op(A) (m x k) * op(B) (k x n)`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

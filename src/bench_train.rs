@@ -4,34 +4,13 @@
 
 use std::time::Instant;
 
-use clap::Args;
 use rand_xoshiro::rand_core::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use sdae_kernels::{kernels, threads};
 
+use crate::cli::bench::DaeStepArgs;
 use crate::model::{uniform01, DaeLayer};
 use crate::train::{DaeStep, Loss, Noise, TrainError};
-
-#[derive(Args, Debug, Clone)]
-pub struct DaeStepArgs {
-    /// Minibatch size.
-    #[arg(long, default_value_t = 128)]
-    pub batch: usize,
-    /// Seconds of measurement (split into --reps repetitions; the median is reported).
-    #[arg(long, default_value_t = 3.0)]
-    pub seconds: f64,
-    #[arg(long, default_value_t = 5)]
-    pub reps: usize,
-    /// Input width.
-    #[arg(long, default_value_t = 784)]
-    pub d: usize,
-    /// Hidden width.
-    #[arg(long, default_value_t = 1000)]
-    pub h: usize,
-    /// One JSON object instead of a line of text.
-    #[arg(long)]
-    pub json: bool,
-}
 
 /// `rows x d` MNIST-like inputs for step benchmarks: 80% zeros, the rest uniform in [0, 1).
 /// (The criterion bench in benches/train.rs uses the same data.)
@@ -77,7 +56,7 @@ pub fn measure_dae_step(
     let (noise, loss, lr) = (Noise::Mask(0.25), Loss::CrossEntropy, 0.01);
     if batch == 1 {
         // Batch 1 trains online, as pre-training does: one session over the whole measurement.
-        let mut online = step.online(k, &mut layer, 0.0).map_err(|e| e.0)?;
+        let mut online = step.online(k, &mut layer, 0.0).map_err(|e| e.to_string())?;
         time_steps(seconds, reps, batch, &mut rng, |rng| {
             online.step(noise, loss, next(), lr, rng).map(|_| ())
         })
@@ -102,14 +81,14 @@ fn time_steps(
     // Warm-up: page in the buffers, build lazy tables.
     let t = Instant::now();
     while t.elapsed().as_secs_f64() < (seconds * 0.1).min(0.5) {
-        one(rng).map_err(|e| e.0)?;
+        one(rng).map_err(|e| e.to_string())?;
     }
     let mut rates = Vec::with_capacity(reps);
     for _ in 0..reps {
         let t = Instant::now();
         let mut n = 0usize;
         while n == 0 || t.elapsed().as_secs_f64() < seconds / reps as f64 {
-            one(rng).map_err(|e| e.0)?;
+            one(rng).map_err(|e| e.to_string())?;
             n += batch;
         }
         rates.push(n as f64 / t.elapsed().as_secs_f64());

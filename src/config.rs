@@ -26,9 +26,10 @@
 //! batch = 20
 //! ```
 
-use serde::Deserialize;
+use std::fmt;
+use std::path::PathBuf;
 
-use crate::train::{Loss, Noise};
+use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -63,8 +64,32 @@ struct RawConfig {
     finetune: Option<RawFinetune>,
 }
 
+/// A configuration that cannot be read or is not valid. The message names the file (or the
+/// command line), the key, its value and what was expected.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ConfigError {
+    /// The file could not be read.
+    Read { path: PathBuf, message: String },
+    /// The TOML does not parse, has an unknown key, or a value is out of range; `source` is the
+    /// file name, or "command line" for the defaults with flags.
+    Invalid { source: String, message: String },
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigError::Read { path, message } => {
+                write!(f, "cannot read config file {}: {message}", path.display())
+            }
+            ConfigError::Invalid { source, message } => write!(f, "{source}: {message}"),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
 /// Hyper-parameters of one DAE layer.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct LayerConfig {
     pub width: usize,
     pub nu: f64,
@@ -74,7 +99,7 @@ pub struct LayerConfig {
 }
 
 /// Hyper-parameters of fine-tuning.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct FinetuneConfig {
     pub lr: f32,
     pub max_epochs: usize,
@@ -114,20 +139,26 @@ pub struct Overrides {
 
 impl Config {
     /// Parse TOML text; `what` names the source (file) in errors.
-    pub fn from_toml(text: &str, what: &str, ov: &Overrides) -> Result<Config, String> {
-        let raw: RawConfig = toml::from_str(text).map_err(|e| format!("{what}: {e}"))?;
-        build(raw, ov).map_err(|e| format!("{what}: {e}"))
+    pub fn from_toml(text: &str, what: &str, ov: &Overrides) -> Result<Config, ConfigError> {
+        let invalid = |message: String| ConfigError::Invalid {
+            source: what.into(),
+            message,
+        };
+        let raw: RawConfig = toml::from_str(text).map_err(|e| invalid(e.to_string()))?;
+        build(raw, ov).map_err(invalid)
     }
 
     /// Read and parse a TOML file.
-    pub fn load(path: &std::path::Path, ov: &Overrides) -> Result<Config, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read config file {}: {e}", path.display()))?;
+    pub fn load(path: &std::path::Path, ov: &Overrides) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
         Config::from_toml(&text, &path.display().to_string(), ov)
     }
 
     /// Defaults (the paper's MNIST-like settings, 3 x 1000) with overrides, no file.
-    pub fn defaults(ov: &Overrides) -> Result<Config, String> {
+    pub fn defaults(ov: &Overrides) -> Result<Config, ConfigError> {
         let raw = RawConfig {
             layers: vec![
                 RawLayer {
@@ -138,7 +169,10 @@ impl Config {
             ],
             ..Default::default()
         };
-        build(raw, ov)
+        build(raw, ov).map_err(|message| ConfigError::Invalid {
+            source: "command line".into(),
+            message,
+        })
     }
 
     /// The noise of layer `l`.
@@ -146,9 +180,45 @@ impl Config {
         Noise::parse(&self.noise_kind, self.layers[l].nu).expect("validated")
     }
 
-    /// A stable fingerprint of the settings that shape a run (a checkpoint refuses another).
+    /// The configuration's values as canonical TOML: every resolved value (no defaults left
+    /// implicit), keys in a fixed order, numbers as TOML writes them. [`Config::from_toml`] reads
+    /// it back to the same `Config`.
+    ///
+    /// A key added in a later build must be left out while it holds the value that behaves as
+    /// builds without it did (`skip_serializing_if`, as `weight_decay = 0` is): then the text,
+    /// and so [`Config::fingerprint`], of every older configuration stays the same.
+    pub fn canonical_toml(&self) -> String {
+        #[derive(Serialize)]
+        struct Canonical<'a> {
+            seed: u64,
+            tied: bool,
+            loss: &'static str,
+            noise: &'a str,
+            #[serde(skip_serializing_if = "is_zero")]
+            weight_decay: f32,
+            finetune: &'a FinetuneConfig,
+            layers: &'a [LayerConfig],
+        }
+        fn is_zero(v: &f32) -> bool {
+            *v == 0.0
+        }
+        toml::to_string(&Canonical {
+            seed: self.seed,
+            tied: self.tied,
+            loss: self.loss.name(),
+            noise: &self.noise_kind,
+            weight_decay: self.weight_decay,
+            finetune: &self.finetune,
+            layers: &self.layers,
+        })
+        .expect("a validated config serialises as TOML")
+    }
+
+    /// A stable fingerprint of the settings that shape a run (a checkpoint refuses another):
+    /// FNV-1a of [`Config::canonical_toml`], so it depends on the values only, not on how this
+    /// build prints its structs.
     pub fn fingerprint(&self) -> u64 {
-        crate::model::fnv1a64(format!("{self:?}").as_bytes())
+        crate::util::fnv1a64(self.canonical_toml().as_bytes())
     }
 }
 
@@ -250,4 +320,126 @@ fn build(raw: RawConfig, ov: &Overrides) -> Result<Config, String> {
         layers,
         finetune,
     })
+}
+
+/// Reconstruction loss of a DAE layer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Loss {
+    /// `-Σ x log z + (1-x) log(1-z)` (the paper's choice for inputs in [0,1]).
+    CrossEntropy,
+    /// `Σ (z - x)^2`.
+    SquaredError,
+}
+
+impl Loss {
+    pub fn parse(s: &str) -> Result<Loss, String> {
+        match s {
+            "xent" | "cross-entropy" => Ok(Loss::CrossEntropy),
+            "sqerr" | "squared-error" => Ok(Loss::SquaredError),
+            _ => Err(format!("loss \"{s}\": expected \"xent\" or \"sqerr\"")),
+        }
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            Loss::CrossEntropy => "xent",
+            Loss::SquaredError => "sqerr",
+        }
+    }
+}
+
+/// Corruption of a DAE's input (training only); the level is ν.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Noise {
+    /// The paper's masking: exactly `round(ν d)` random inputs of each example set to 0.
+    Mask(f64),
+    /// Each input set to 0 independently with probability ν.
+    Bernoulli(f64),
+    /// Additive Gaussian noise of standard deviation ν.
+    Gaussian(f64),
+    /// Exactly `round(ν d)` random inputs of each example set to 0 or 1 (a fair coin each).
+    SaltPepper(f64),
+}
+
+impl Noise {
+    /// The noise named `kind` at level `nu`.
+    pub fn parse(kind: &str, nu: f64) -> Result<Noise, String> {
+        match kind {
+            "mask" => Ok(Noise::Mask(nu)),
+            "bernoulli" => Ok(Noise::Bernoulli(nu)),
+            "gaussian" => Ok(Noise::Gaussian(nu)),
+            "salt-pepper" => Ok(Noise::SaltPepper(nu)),
+            _ => Err(format!(
+                "noise \"{kind}\": expected \"mask\", \"bernoulli\", \"gaussian\" or \"salt-pepper\""
+            )),
+        }
+    }
+    pub fn level(self) -> f64 {
+        match self {
+            Noise::Mask(v) | Noise::Bernoulli(v) | Noise::Gaussian(v) | Noise::SaltPepper(v) => v,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(text: &str) -> Config {
+        Config::from_toml(text, "t.toml", &Overrides::default()).unwrap()
+    }
+
+    /// The canonical text of a small config, pinned: if this changes, every checkpoint written
+    /// by earlier builds stops resuming, so a change here must be deliberate.
+    const SMALL: &str = "seed = 3\ntied = true\nloss = \"xent\"\nnoise = \"mask\"\n\n\
+        [finetune]\nlr = 0.1\nmax_epochs = 100\npatience = 10\nbatch = 1\n\n\
+        [[layers]]\nwidth = 7\nnu = 0.25\nlr = 0.01\nepochs = 15\nbatch = 20\n";
+
+    #[test]
+    fn canonical_toml_is_the_values_and_reads_back() {
+        let c = cfg("seed = 3\n[finetune]\nbatch = 1\n[[layers]]\nwidth = 7\n");
+        assert_eq!(c.canonical_toml(), SMALL);
+        assert_eq!(c.fingerprint(), crate::util::fnv1a64(SMALL.as_bytes()));
+        for text in [
+            SMALL,
+            "tied = false\nloss = \"sqerr\"\nnoise = \"gaussian\"\nweight_decay = 0.001\n\
+             [pretrain]\nnu = 0.5\n[[layers]]\nwidth = 5\n[[layers]]\nwidth = 3\nlr = 0.3\nbatch = 1\n",
+        ] {
+            let c = cfg(text);
+            let again = cfg(&c.canonical_toml());
+            assert_eq!(again, c, "{text}");
+            assert_eq!(again.fingerprint(), c.fingerprint());
+        }
+    }
+
+    #[test]
+    fn fingerprint_follows_values_not_spelling() {
+        let base = cfg("seed = 3\n[finetune]\nbatch = 1\n[[layers]]\nwidth = 7\n");
+        // The same values spelt otherwise (defaults written out, other key order, aliases).
+        let same = cfg(
+            "loss = \"cross-entropy\" # comment\nseed = 3\n[[layers]]\nwidth = 7\n\
+                        nu = 0.25\n[finetune]\nbatch = 1\nlr = 0.1\n[pretrain]\nepochs = 15\n",
+        );
+        assert_eq!(same.fingerprint(), base.fingerprint());
+        // Any value that shapes the run changes it.
+        for other in [
+            "seed = 4\n[finetune]\nbatch = 1\n[[layers]]\nwidth = 7\n",
+            "seed = 3\n[finetune]\nbatch = 2\n[[layers]]\nwidth = 7\n",
+            "seed = 3\n[finetune]\nbatch = 1\n[[layers]]\nwidth = 8\n",
+            "seed = 3\nweight_decay = 0.5\n[finetune]\nbatch = 1\n[[layers]]\nwidth = 7\n",
+            "seed = 3\nnoise = \"bernoulli\"\n[finetune]\nbatch = 1\n[[layers]]\nwidth = 7\n",
+        ] {
+            assert_ne!(cfg(other).fingerprint(), base.fingerprint(), "{other}");
+        }
+    }
+
+    #[test]
+    fn a_key_at_its_neutral_value_leaves_the_fingerprint_alone() {
+        // weight_decay stands for any key a later build adds: at the value that behaves as
+        // builds without it did (0 here), it is not part of the canonical text, so checkpoints
+        // of a build that never knew the key still resume.
+        let with =
+            cfg("weight_decay = 0.0\nseed = 3\n[finetune]\nbatch = 1\n[[layers]]\nwidth = 7\n");
+        assert!(!with.canonical_toml().contains("weight_decay"));
+        assert_eq!(with.fingerprint(), crate::util::fnv1a64(SMALL.as_bytes()));
+    }
 }

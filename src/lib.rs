@@ -10,10 +10,12 @@ pub mod bench_fused;
 pub mod bench_train;
 pub mod cli;
 pub mod data;
+pub mod error;
 pub mod experiment;
 
 pub use sdae_kernels as kernels;
 pub mod config;
 pub mod model;
 pub mod train;
+pub mod util;
 pub mod viz;

@@ -362,3 +362,40 @@ fn bad_input_gets_clear_errors() {
     assert!(s.contains("test error"), "{s}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn divergence_exits_3_and_writes_no_model() {
+    // Inputs far outside [0,1] on squared error with a huge rate overflow to NaN in the first
+    // epoch: the exit status (3) tells this from a missing file or a bad flag (1).
+    let dir = tmpdir("diverge");
+    let mut x = vec![0.0f32; 40 * 6];
+    for (i, v) in x.iter_mut().enumerate() {
+        *v = if i % 3 == 0 { 1e30 } else { 0.5 };
+    }
+    let y: Vec<u32> = (0..40).map(|i| i % 2).collect();
+    for split in ["train", "valid", "test"] {
+        write_dataset(&sdae::data::split_path(&dir, "big", split), &x, &y, 6, 2).unwrap();
+    }
+    let out_path = dir.join("m.sdae");
+    let (d, o) = (dir.to_str().unwrap(), out_path.to_str().unwrap());
+    let out = sdae(&[
+        "train", "--data", d, "--task", "big", "--out", o, "--widths", "4", "--epochs", "1",
+        "--loss", "sqerr", "--lr", "1e30", "--quiet",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "stderr: {err}");
+    assert!(
+        err.contains("pre-training layer 1 epoch 1") && err.contains("NaN"),
+        "{err}"
+    );
+    assert!(!out_path.exists(), "no model written");
+    let out = sdae(&[
+        "train", "--data", d, "--task", "nothere", "--out", o, "--quiet",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a missing file is not a divergence"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

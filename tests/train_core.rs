@@ -2,12 +2,12 @@
 
 use rand_xoshiro::rand_core::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
-use sdae::config::{Config, Overrides};
-use sdae::model::{DaeLayer, Model, OutputLayer};
+use sdae::config::{Config, ConfigError, Overrides};
+use sdae::model::{DaeLayer, Model, ModelError, OutputLayer};
 use sdae::train::dae::{dae_loss_reference, DaeStep};
 use sdae::train::finetune::{nll_reference, FinetuneStep};
 use sdae::train::run::{run, RunOptions, Silent};
-use sdae::train::{Loss, Noise, SplitView};
+use sdae::train::{Loss, Noise, SplitView, TrainError};
 use sdae_kernels::kernels;
 
 fn rand_vec(n: usize, lo: f32, hi: f32, rng: &mut Xoshiro256PlusPlus) -> Vec<f32> {
@@ -339,14 +339,20 @@ fn bad_configs_are_rejected_with_clear_errors() {
         ("", "no layers"),
     ];
     for (text, want) in cases {
-        let e = Config::from_toml(text, "bad.toml", &ov).unwrap_err();
+        let err = Config::from_toml(text, "bad.toml", &ov).unwrap_err();
+        assert!(
+            matches!(&err, ConfigError::Invalid { source, .. } if source == "bad.toml"),
+            "{err:?}"
+        );
+        let e = err.to_string();
         assert!(
             e.contains("bad.toml") && e.contains(want),
             "config {text:?}: error {e:?} should name {want:?}"
         );
     }
     let e = Config::load(std::path::Path::new("/nonexistent/x.toml"), &ov).unwrap_err();
-    assert!(e.contains("/nonexistent/x.toml"), "{e}");
+    assert!(matches!(e, ConfigError::Read { .. }), "{e:?}");
+    assert!(e.to_string().contains("/nonexistent/x.toml"), "{e}");
 }
 
 #[test]
@@ -369,7 +375,9 @@ fn width_mismatch_and_nan_are_reported() {
         observer: &mut Silent,
     };
     let e = run(k, &cfg, Some(m), &tr, Some(&tr), None, &mut opts).unwrap_err();
-    assert!(e.0.contains("30") && e.0.contains("24"), "{e}");
+    assert!(matches!(e, TrainError::Input(_)), "{e:?}");
+    let e = e.to_string();
+    assert!(e.contains("30") && e.contains("24"), "{e}");
     // A huge learning rate on squared error with inputs far outside [0,1] overflows to NaN.
     let big: Vec<f32> = x.iter().map(|v| v * 1e30).collect();
     let trb = SplitView::new("train", &big, &y, 24, 4).unwrap();
@@ -383,8 +391,11 @@ fn width_mismatch_and_nan_are_reported() {
         observer: &mut Silent,
     };
     let e = run(k, &hot, None, &trb, None, None, &mut opts).unwrap_err();
+    // Divergence is its own kind: a caller can tell it from a file or input error.
+    assert!(e.is_divergence(), "{e:?}");
+    let e = e.to_string();
     assert!(
-        e.0.contains("pre-training layer 1 epoch 1") && e.0.contains("NaN"),
+        e.contains("pre-training layer 1 epoch 1") && e.contains("NaN"),
         "{e}"
     );
 }
@@ -400,12 +411,13 @@ fn model_file_round_trips_and_rejects_damage() {
     let mut bytes = std::fs::read(&p).unwrap();
     bytes[40] ^= 1;
     let e = Model::from_bytes(&bytes, "damaged.sdae").unwrap_err();
-    assert!(
-        e.0.contains("damaged.sdae") && e.0.contains("checksum"),
-        "{e}"
-    );
-    let e = Model::from_bytes(&bytes[..20], "short.sdae").unwrap_err();
-    assert!(e.0.contains("short.sdae"), "{e}");
+    assert!(matches!(e, ModelError::Format { .. }), "{e:?}");
+    let e = e.to_string();
+    assert!(e.contains("damaged.sdae") && e.contains("checksum"), "{e}");
+    let e = Model::from_bytes(&bytes[..20], "short.sdae")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("short.sdae"), "{e}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

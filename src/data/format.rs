@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 use memmap2::Mmap;
 
 use super::error::DataError;
-use super::xxh64::{xxh64, Xxh64};
+use crate::util::xxh64::{xxh64, Xxh64};
 
 /// The 8 bytes every `.sdd` file starts with.
 pub const MAGIC: [u8; 8] = *b"SDAEDATA";
@@ -350,17 +350,8 @@ impl Dataset {
     }
 }
 
-/// A temp-file path next to `path` (same directory, so the rename is atomic).
-pub(crate) fn temp_path_for(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "dataset".into());
-    path.with_file_name(format!(".{name}.{}.tmp", std::process::id()))
-}
-
-/// Write `bytes` produced by `fill` to `path` atomically: temp file in the same directory, write,
-/// fsync, rename. On any error the temp file is removed and `path` is untouched.
+/// Write `bytes` produced by `fill` to `path` atomically ([`crate::util::write_atomic_with`]),
+/// creating the parent directory first. On any error `path` is untouched.
 pub(crate) fn write_atomic(
     path: &Path,
     fill: impl FnOnce(&mut BufWriter<&File>) -> std::io::Result<()>,
@@ -371,26 +362,14 @@ pub(crate) fn write_atomic(
                 .map_err(|e| DataError::io(dir, "cannot create output directory", e))?;
         }
     }
-    let tmp = temp_path_for(path);
-    let result = (|| -> Result<(), DataError> {
-        let file =
-            File::create(&tmp).map_err(|e| DataError::io(&tmp, "cannot create temp file", e))?;
-        {
-            let mut w = BufWriter::with_capacity(1 << 20, &file);
-            fill(&mut w).map_err(|e| DataError::io(&tmp, "write failed", e))?;
-            w.flush()
-                .map_err(|e| DataError::io(&tmp, "write failed", e))?;
-        }
-        file.sync_all()
-            .map_err(|e| DataError::io(&tmp, "fsync failed", e))?;
-        fs::rename(&tmp, path)
-            .map_err(|e| DataError::io(path, "cannot rename temp file into place", e))?;
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
+    crate::util::write_atomic_with(path, fill).map_err(|e| {
+        let at = if e.stage.starts_with("cannot rename") {
+            path.to_path_buf()
+        } else {
+            crate::util::fs::temp_path_for(path)
+        };
+        DataError::io(&at, e.stage, e.source)
+    })
 }
 
 /// Write a dataset atomically (temp file in the same directory, write, fsync, rename) and

@@ -1,4 +1,5 @@
-//! `sdae data info`, `verify` and `preview`: summaries, integrity checks and PNG montages.
+//! `sdae data info` and `verify`: summaries and integrity checks (the `preview` montage is drawn
+//! by [`crate::viz::montage`]).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -6,7 +7,6 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 
 use super::error::DataError;
-use super::format::write_atomic;
 use super::Dataset;
 
 /// The `.sdd` files named by `path`: the file itself, or every `*.sdd` in the folder and in its
@@ -142,109 +142,4 @@ pub fn info_text(path: &Path) -> Result<String, DataError> {
         if s.rows == 0 { f32::NAN } else { s.max },
         status
     ))
-}
-
-/// Write a PNG montage of `ds`: one row of `per_class` examples per class (the first examples of
-/// each class in file order), each image scaled by `scale`, 2-pixel gray gutters. Images must be
-/// square (cols a perfect square); values are clamped to [0,1].
-pub fn preview(ds: &Dataset, out: &Path, per_class: usize, scale: usize) -> Result<(), DataError> {
-    let side = (ds.cols() as f64).sqrt().round() as usize;
-    if side * side != ds.cols() {
-        return Err(DataError::new(
-            ds.path(),
-            format!(
-                "{} columns is not a square image; preview needs side x side pixels",
-                ds.cols()
-            ),
-        ));
-    }
-    if per_class == 0 || scale == 0 {
-        return Err(DataError::new(
-            out,
-            "--per-class and --scale must be at least 1",
-        ));
-    }
-    let classes = ds.classes();
-    let mut picks: Vec<Vec<usize>> = vec![Vec::new(); classes];
-    for (i, &l) in ds.labels().iter().enumerate() {
-        if let Some(p) = picks.get_mut(l as usize) {
-            if p.len() < per_class {
-                p.push(i);
-            }
-        }
-    }
-    let gap = 2usize;
-    let cell = side * scale;
-    let width = per_class * (cell + gap) + gap;
-    let height = classes * (cell + gap) + gap;
-    let mut img = vec![128u8; width * height];
-    for (c, rows) in picks.iter().enumerate() {
-        for (k, &i) in rows.iter().enumerate() {
-            let r = ds.row(i);
-            let (ox, oy) = (gap + k * (cell + gap), gap + c * (cell + gap));
-            for y in 0..cell {
-                for x in 0..cell {
-                    let v = r[(y / scale) * side + x / scale].clamp(0.0, 1.0);
-                    img[(oy + y) * width + ox + x] = (v * 255.0).round() as u8;
-                }
-            }
-        }
-    }
-    write_png(out, width, height, PngColor::Gray, &img)
-}
-
-/// The pixel layout of [`write_png`]'s input: 8-bit gray, or 8-bit RGB (3 bytes a pixel).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PngColor {
-    Gray,
-    Rgb,
-}
-
-impl PngColor {
-    /// Bytes per pixel.
-    pub fn channels(self) -> usize {
-        match self {
-            PngColor::Gray => 1,
-            PngColor::Rgb => 3,
-        }
-    }
-}
-
-/// Write an 8-bit PNG of `width x height` pixels, row-major, atomically (nothing is left at
-/// `out` on error). `pixels` must hold `width * height * color.channels()` bytes.
-pub fn write_png(
-    out: &Path,
-    width: usize,
-    height: usize,
-    color: PngColor,
-    pixels: &[u8],
-) -> Result<(), DataError> {
-    let want = width * height * color.channels();
-    if width == 0 || height == 0 || pixels.len() != want {
-        return Err(DataError::new(
-            out,
-            format!(
-                "cannot write a {width} x {height} PNG from {} bytes (expected {want}, non-empty)",
-                pixels.len()
-            ),
-        ));
-    }
-    if u32::try_from(width).is_err() || u32::try_from(height).is_err() {
-        return Err(DataError::new(
-            out,
-            format!("{width} x {height} is too large for a PNG"),
-        ));
-    }
-    write_atomic(out, |w| {
-        let mut enc = png::Encoder::new(w, width as u32, height as u32);
-        enc.set_color(match color {
-            PngColor::Gray => png::ColorType::Grayscale,
-            PngColor::Rgb => png::ColorType::Rgb,
-        });
-        enc.set_depth(png::BitDepth::Eight);
-        enc.set_compression(png::Compression::High);
-        let mut wr = enc.write_header().map_err(std::io::Error::other)?;
-        wr.write_image_data(pixels).map_err(std::io::Error::other)?;
-        wr.finish().map_err(std::io::Error::other)
-    })
 }

@@ -14,7 +14,8 @@ pub mod images;
 pub mod inspect;
 pub mod recipe;
 pub mod rng;
-pub mod xxh64;
+/// Moved to [`crate::util::xxh64`]; re-exported so `data::xxh64` paths keep working.
+pub use crate::util::xxh64;
 
 pub use error::{DataError, Location};
 pub use format::{write_dataset, Dataset, Header, ALIGN, HEADER_LEN, MAGIC, VERSION};

@@ -11,7 +11,7 @@
 use rand_xoshiro::rand_core::{Rng as _, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 
-use super::xxh64::xxh64;
+use crate::util::xxh64::xxh64;
 
 /// A generator stream with the draws the recipes use (uniform reals, unbiased integers,
 /// geometric counts) on top of `rand_xoshiro`'s xoshiro256++.

@@ -27,7 +27,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::write_atomic;
+use crate::util::write_atomic;
 
 pub const LOCK_FILE: &str = "claim.lock";
 pub const CLAIM_FILE: &str = "claim.json";

@@ -16,10 +16,15 @@
 //! [tasks.rectangles]          # per task: `set` overrides base keys, `axes` replaces axes
 //! set = { "finetune.batch" = 10 }
 //! axes = { "pretrain.nu" = [0.0, 0.10] }
+//! [families]                  # the results column of a run, by its axis values
+//! "SAA-3" = { "pretrain.nu" = [0.0] }
+//! "SdA-3" = { "pretrain.nu" = [0.10, 0.25] }
 //! ```
 //!
-//! A run whose layers all have ν = 0 belongs to the SAA-3 column (stacked basic autoencoders);
-//! every other run to SdA-3.
+//! A run belongs to the family whose every listed axis takes one of the listed values; exactly
+//! one family must match each run (an error names the run otherwise). A grid without
+//! `[families]` uses the paper's definition: SAA-3 (stacked basic autoencoders) when every
+//! layer has ν = 0, SdA-3 otherwise.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -48,11 +53,19 @@ pub enum Family {
 }
 
 impl Family {
+    /// Every family, in the results table's column order.
+    pub const ALL: [Family; 2] = [Family::Sda, Family::Saa];
+
     pub fn name(self) -> &'static str {
         match self {
             Family::Sda => "SdA-3",
             Family::Saa => "SAA-3",
         }
+    }
+
+    /// The family named `s` (as written in results files and grids).
+    pub fn parse(s: &str) -> Option<Family> {
+        Family::ALL.into_iter().find(|f| f.name() == s)
     }
 }
 
@@ -89,10 +102,15 @@ struct RawGrid {
     axes: Table,
     #[serde(default)]
     tasks: BTreeMap<String, RawTask>,
+    #[serde(default)]
+    families: BTreeMap<String, Table>,
 }
 
 /// Axes: (dotted config path, the values it takes), first axis varying slowest.
 type Axes = Vec<(String, Vec<Value>)>;
+
+/// `[families]`: per family, the axis values that put a run in it.
+type Families = Vec<(Family, Axes)>;
 
 /// A parsed grid.
 pub struct Grid {
@@ -101,6 +119,8 @@ pub struct Grid {
     base: Table,
     axes: Axes,
     tasks: BTreeMap<String, (Table, Axes)>,
+    /// Empty: the paper's rule (SAA-3 when every ν is 0).
+    families: Families,
     /// `--seed`: the training seed of every run, over the grid's own (see [`Grid::with_seed`]).
     seed: Option<u64>,
 }
@@ -131,12 +151,30 @@ impl Grid {
             let ax = axes_list(&rt.axes, &format!("grid {what}: [tasks.{t}]"))?;
             tasks.insert(t, (rt.set, ax));
         }
+        let mut families = Vec::new();
+        for (name, t) in &raw.families {
+            let f = Family::parse(name).ok_or_else(|| {
+                let known: Vec<&str> = Family::ALL.iter().map(|f| f.name()).collect();
+                format!(
+                    "grid {what}: [families] {name:?}: unknown family (expected one of {})",
+                    known.join(", ")
+                )
+            })?;
+            let ax = axes_list(t, &format!("grid {what}: [families] {name:?}"))?;
+            if ax.is_empty() {
+                return Err(format!(
+                    "grid {what}: [families] {name:?}: expected at least one axis and its values"
+                ));
+            }
+            families.push((f, ax));
+        }
         Ok(Grid {
             name: raw.name.unwrap_or_else(|| what.to_string()),
             description: raw.description,
             axes: axes_list(&raw.axes, &format!("grid {what}"))?,
             base: raw.base,
             tasks,
+            families,
             seed: None,
         })
     }
@@ -228,11 +266,48 @@ impl Grid {
                 }
                 let text = toml::to_string(&cfg).map_err(|e| e.to_string())?;
                 let what = format!("grid {} run {task} [{}]", self.name, label.join(" "));
-                let parsed = Config::from_toml(&text, &what, &Overrides::default())?;
-                let family = if parsed.layers.iter().all(|l| l.nu == 0.0) {
-                    Family::Saa
+                let parsed = Config::from_toml(&text, &what, &Overrides::default())
+                    .map_err(|e| e.to_string())?;
+                let family = if self.families.is_empty() {
+                    if parsed.layers.iter().all(|l| l.nu == 0.0) {
+                        Family::Saa
+                    } else {
+                        Family::Sda
+                    }
                 } else {
-                    Family::Sda
+                    let value_of = |k: &str| {
+                        axes.iter()
+                            .position(|(a, _)| a == k)
+                            .map(|ai| &axes[ai].1[picks[ai]])
+                    };
+                    let matching: Vec<Family> = self
+                        .families
+                        .iter()
+                        .filter(|(_, conds)| {
+                            conds.iter().all(|(k, vals)| {
+                                value_of(k).is_some_and(|v| vals.iter().any(|w| same_value(v, w)))
+                            })
+                        })
+                        .map(|(f, _)| *f)
+                        .collect();
+                    match matching[..] {
+                        [f] => f,
+                        _ => {
+                            return Err(format!(
+                                "{what}: [families] should put this run in exactly one family, \
+                                 {} match",
+                                if matching.is_empty() {
+                                    "none".to_string()
+                                } else {
+                                    matching
+                                        .iter()
+                                        .map(|f| f.name())
+                                        .collect::<Vec<_>>()
+                                        .join(" and ")
+                                }
+                            ))
+                        }
+                    }
                 };
                 runs.push(RunSpec {
                     index: runs.len(),
@@ -244,6 +319,16 @@ impl Grid {
             }
         }
         Ok(runs)
+    }
+}
+
+/// Equal TOML values, with `0` and `0.0` the same number (as the config reads them).
+fn same_value(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Integer(i), Value::Float(f)) | (Value::Float(f), Value::Integer(i)) => {
+            *i as f64 == *f
+        }
+        _ => a == b,
     }
 }
 
@@ -401,6 +486,62 @@ set = { "finetune.lr" = 0.05 }
             .err()
             .unwrap();
         assert!(e.contains("at most"), "{e}");
+    }
+
+    #[test]
+    fn families_come_from_the_grid_when_it_names_them() {
+        // Declared families win over the ν rule: here ν = 0.25 is declared SAA-3 (a made-up
+        // column assignment no rule could infer).
+        let text = format!(
+            "{G}[families]\n\"SAA-3\" = {{ \"pretrain.nu\" = [0.25] }}\n\
+             \"SdA-3\" = {{ \"pretrain.nu\" = [0.0, 0.1] }}\n"
+        );
+        let runs = Grid::parse(&text, "t")
+            .unwrap()
+            .expand(&["mnist-basic".into(), "rectangles".into()])
+            .unwrap();
+        let fams: Vec<Family> = runs.iter().map(|r| r.family).collect();
+        use Family::{Saa, Sda};
+        assert_eq!(fams, [Sda, Sda, Saa, Saa, Sda, Sda]);
+        // A run no family claims, or two claim, is an error naming it.
+        let none = format!("{G}[families]\n\"SAA-3\" = {{ \"pretrain.nu\" = [0.0] }}\n");
+        let e = Grid::parse(&none, "t")
+            .unwrap()
+            .expand(&["mnist-basic".into()])
+            .unwrap_err();
+        assert!(
+            e.contains("pretrain.nu=0.25") && e.contains("none match"),
+            "{e}"
+        );
+        let two = format!(
+            "{G}[families]\n\"SAA-3\" = {{ widths = [[8, 8]] }}\n\
+             \"SdA-3\" = {{ \"pretrain.nu\" = [0.0, 0.25] }}\n"
+        );
+        let e = Grid::parse(&two, "t")
+            .unwrap()
+            .expand(&["mnist-basic".into()])
+            .unwrap_err();
+        assert!(e.contains("SAA-3 and SdA-3"), "{e}");
+        let bad = format!("{G}[families]\n\"DBN-9\" = {{ seed = [1] }}\n");
+        assert!(Grid::parse(&bad, "t")
+            .err()
+            .unwrap()
+            .contains("unknown family"));
+    }
+
+    #[test]
+    fn builtin_grids_declare_the_families_the_nu_rule_gives() {
+        // The built-in grids name their families; they agree with the paper's definition.
+        let all: Vec<String> = crate::data::TASKS.iter().map(|s| s.to_string()).collect();
+        for (name, _) in BUILTIN {
+            let g = Grid::load(name).unwrap();
+            assert!(!g.families.is_empty(), "grid {name} has no [families]");
+            for r in g.expand(&all).unwrap() {
+                let c = Config::from_toml(&r.config, "r", &Overrides::default()).unwrap();
+                let saa = c.layers.iter().all(|l| l.nu == 0.0);
+                assert_eq!(r.family == Family::Saa, saa, "grid {name} run {}", r.index);
+            }
+        }
     }
 
     #[test]

@@ -19,9 +19,10 @@ use super::claim::{self, Attempt};
 use super::grid::{Family, RunSpec};
 use crate::config::{Config, Overrides};
 use crate::data::{split_path, Dataset};
-use crate::model::{write_atomic, Model};
+use crate::model::Model;
 use crate::train::run::{run, EpochReport, Observer, RunOptions};
 use crate::train::{evaluate, Forward, SplitView};
+use crate::util::write_atomic;
 
 /// What a finished run records (`result.json`). Holds no test-set information.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -95,7 +96,7 @@ fn open_split(data: &Path, task: &str, split: &str) -> Result<Dataset, String> {
 }
 
 fn view<'a>(name: &str, d: &'a Dataset) -> Result<SplitView<'a>, String> {
-    SplitView::new(name, d.features(), d.labels(), d.cols(), d.classes()).map_err(|e| e.0)
+    SplitView::new(name, d.features(), d.labels(), d.cols(), d.classes()).map_err(|e| e.to_string())
 }
 
 /// Writes every epoch report as one JSON line.
@@ -203,7 +204,8 @@ fn train_claimed(
 ) -> Result<RunRecord, String> {
     let result_path = dir.join("result.json");
     let what = format!("run {} ({} {})", spec.index, spec.task, spec.label);
-    let cfg = Config::from_toml(&spec.config, &what, &Overrides::default())?;
+    let cfg =
+        Config::from_toml(&spec.config, &what, &Overrides::default()).map_err(|e| e.to_string())?;
     let train_ds = open_split(data, &spec.task, "train")?;
     let valid_ds = open_split(data, &spec.task, "valid")?;
     let train = view("training set", &train_ds)?;
@@ -253,7 +255,7 @@ fn train_claimed(
     }
     res.model
         .save(&dir.join("model.sdm"))
-        .map_err(|e| format!("{what}: {}", e.0))?;
+        .map_err(|e| format!("{what}: {e}"))?;
     let v = res
         .valid
         .ok_or_else(|| format!("{what}: no validation error was measured"))?;
@@ -288,13 +290,13 @@ pub fn evaluate_test(rec: &RunRecord, sweep: &Path, data: &Path) -> Result<TestR
             return Ok(t);
         }
     }
-    let model = Model::load(&dir.join("model.sdm")).map_err(|e| e.0)?;
+    let model = Model::load(&dir.join("model.sdm")).map_err(|e| e.to_string())?;
     let test_ds = open_split(data, &rec.task, "test")?;
     let test = view("test set", &test_ds)?;
     let t0 = Instant::now();
     let mut fwd = Forward::new(&model, 500);
     let k = sdae_kernels::kernels();
-    let r = evaluate(k, &model, &mut fwd, test.x, test.y, test.rows).map_err(|e| e.0)?;
+    let r = evaluate(k, &model, &mut fwd, test.x, test.y, test.rows).map_err(|e| e.to_string())?;
     let t = TestRecord {
         index: rec.index,
         test_error: 100.0 * r.error_rate(),

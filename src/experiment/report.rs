@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::grid::Family;
 use super::job::{RunRecord, TestRecord};
 use super::paper::{ci95_pct, paper_row, within_or_better, PAPER, PAPER_TEST_SIZE};
-use crate::model::write_atomic;
+use crate::util::write_atomic;
 
 /// Where and how the results were produced.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -28,7 +28,7 @@ use super::grid::{Grid, RunSpec};
 use super::job::{self, evaluate_test, run_dir, run_spec, FailureRecord, RunOutcome, RunRecord};
 use super::report::{write_all, Meta, Results, RunRow};
 use super::select::{select, Candidate};
-use crate::model::write_atomic;
+use crate::util::write_atomic;
 
 /// `sweep.json`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

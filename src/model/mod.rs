@@ -7,28 +7,64 @@
 //! - the output layer `v` is `h x K`: `P = softmax(H V + bv)`.
 
 use std::fmt;
-use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use rand_xoshiro::rand_core::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
+
+use crate::util::bytes::{put_f32s, put_u32, Reader};
+use crate::util::{fnv1a64, write_atomic, WriteError};
 
 /// The eight bytes every model file starts with.
 pub const MODEL_MAGIC: &[u8; 8] = b"SDAEMDL\0";
 /// The model file format version this build writes and reads.
 pub const MODEL_VERSION: u32 = 1;
 
-/// An error about a model: a malformed file or a shape mismatch. The message says which.
+/// An error about a model: a file that cannot be read or written, bytes that are not a model
+/// file, or layers whose shapes do not fit. The message names the file and what was expected.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ModelError(pub String);
+pub enum ModelError {
+    /// The file could not be read or written (the OS error, as text).
+    Io { path: PathBuf, message: String },
+    /// The bytes are not a valid model file; `what` names the file.
+    Format { what: String, message: String },
+    /// Layers or the output layer do not fit together.
+    Shape(String),
+}
+
+impl ModelError {
+    /// This error, prefixed with where the model came from (a file name).
+    fn in_file(self, what: &str) -> ModelError {
+        match self {
+            ModelError::Shape(message) => ModelError::Format {
+                what: what.into(),
+                message,
+            },
+            e => e,
+        }
+    }
+}
 
 impl fmt::Display for ModelError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        match self {
+            ModelError::Io { path, message } => write!(f, "{}: {message}", path.display()),
+            ModelError::Format { what, message } => write!(f, "{what}: {message}"),
+            ModelError::Shape(m) => f.write_str(m),
+        }
     }
 }
 
 impl std::error::Error for ModelError {}
+
+impl From<WriteError> for ModelError {
+    fn from(e: WriteError) -> ModelError {
+        ModelError::Io {
+            message: format!("cannot write: {}", e.source),
+            path: e.path,
+        }
+    }
+}
 
 /// A uniform `f32` in `[0, 1)` from the top 24 bits of one draw.
 #[inline]
@@ -143,7 +179,7 @@ impl Model {
     pub fn validate(&self) -> Result<(), ModelError> {
         for (i, l) in self.layers.iter().enumerate() {
             if l.d == 0 || l.h == 0 {
-                return Err(ModelError(format!(
+                return Err(ModelError::Shape(format!(
                     "layer {}: width {} -> {} has a zero",
                     i + 1,
                     l.d,
@@ -151,7 +187,7 @@ impl Model {
                 )));
             }
             if l.w.len() != l.d * l.h || l.b.len() != l.h || l.c.len() != l.d {
-                return Err(ModelError(format!(
+                return Err(ModelError::Shape(format!(
                     "layer {}: parameter sizes do not match {} x {}",
                     i + 1,
                     l.d,
@@ -160,7 +196,7 @@ impl Model {
             }
             if let Some(wd) = &l.w_dec {
                 if wd.len() != l.d * l.h {
-                    return Err(ModelError(format!(
+                    return Err(ModelError::Shape(format!(
                         "layer {}: decoder has {} weights, expected {}",
                         i + 1,
                         wd.len(),
@@ -169,7 +205,7 @@ impl Model {
                 }
             }
             if i > 0 && self.layers[i - 1].h != l.d {
-                return Err(ModelError(format!(
+                return Err(ModelError::Shape(format!(
                     "layer {} takes {} inputs but layer {} gives {}",
                     i + 1,
                     l.d,
@@ -181,7 +217,7 @@ impl Model {
         if let Some(o) = &self.output {
             let top = self.layers.last().map_or(0, |l| l.h);
             if o.h != top || o.v.len() != o.h * o.k || o.bv.len() != o.k || o.k == 0 {
-                return Err(ModelError(format!(
+                return Err(ModelError::Shape(format!(
                     "output layer {} x {} does not fit the top hidden width {top}",
                     o.h, o.k
                 )));
@@ -216,7 +252,10 @@ impl Model {
 
     /// Parse model file bytes; `what` names the source in errors.
     pub fn from_bytes(bytes: &[u8], what: &str) -> Result<Model, ModelError> {
-        let err = |m: String| ModelError(format!("{what}: {m}"));
+        let err = |message: String| ModelError::Format {
+            what: what.into(),
+            message,
+        };
         if bytes.len() < 8 + 12 + 8 || &bytes[..8] != MODEL_MAGIC {
             return Err(err(
                 "not an sdae model file (expected magic \"SDAEMDL\\0\")".into(),
@@ -229,7 +268,7 @@ impl Model {
                 "checksum mismatch: the file is truncated or corrupted".into()
             ));
         }
-        let mut r = Reader { b: body, at: 8 };
+        let mut r = Reader::new(body, 8);
         let version = r.u32().map_err(&err)?;
         if version != MODEL_VERSION {
             return Err(err(format!(
@@ -266,25 +305,27 @@ impl Model {
             let bv = r.f32s(k).map_err(&err)?;
             m.output = Some(OutputLayer { h, k, v, bv });
         }
-        if r.at != body.len() {
+        if r.remaining() != 0 {
             return Err(err(format!(
                 "{} trailing bytes after the model",
-                body.len() - r.at
+                r.remaining()
             )));
         }
-        m.validate().map_err(|e| err(e.0))?;
+        m.validate().map_err(|e| e.in_file(what))?;
         Ok(m)
     }
 
     /// Write atomically: temporary file in the same directory, fsync, rename.
     pub fn save(&self, path: &Path) -> Result<(), ModelError> {
-        write_atomic(path, &self.to_bytes()).map_err(ModelError)
+        Ok(write_atomic(path, &self.to_bytes())?)
     }
 
     /// Read a model file.
     pub fn load(path: &Path) -> Result<Model, ModelError> {
-        let bytes = std::fs::read(path)
-            .map_err(|e| ModelError(format!("cannot read model file {}: {e}", path.display())))?;
+        let bytes = std::fs::read(path).map_err(|e| ModelError::Io {
+            path: path.to_path_buf(),
+            message: format!("cannot read model file: {e}"),
+        })?;
         Model::from_bytes(&bytes, &path.display().to_string())
     }
 
@@ -310,89 +351,6 @@ impl Model {
             a.v.copy_from_slice(&b.v);
             a.bv.copy_from_slice(&b.bv);
         }
-    }
-}
-
-/// Write `bytes` to `path` atomically (temporary file, fsync, rename, fsync of the directory).
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => std::path::PathBuf::from("."),
-    };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
-    let res = (|| -> std::io::Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        drop(f);
-        std::fs::rename(&tmp, path)?;
-        if let Ok(d) = std::fs::File::open(&dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
-    })();
-    res.map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        format!("cannot write {}: {e}", path.display())
-    })
-}
-
-/// FNV-1a, 64 bit: a cheap guard against truncated or damaged files.
-pub fn fnv1a64(b: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &x in b {
-        h ^= x as u64;
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    h
-}
-
-pub(crate) fn put_u32(out: &mut Vec<u8>, v: u32) {
-    out.extend_from_slice(&v.to_le_bytes());
-}
-
-pub(crate) fn put_f32s(out: &mut Vec<u8>, v: &[f32]) {
-    out.reserve(v.len() * 4);
-    for x in v {
-        out.extend_from_slice(&x.to_le_bytes());
-    }
-}
-
-pub(crate) struct Reader<'a> {
-    pub(crate) b: &'a [u8],
-    pub(crate) at: usize,
-}
-
-impl Reader<'_> {
-    pub(crate) fn take(&mut self, n: usize) -> Result<&[u8], String> {
-        if self.b.len() - self.at < n {
-            return Err(format!(
-                "truncated at byte {} (wanted {n} more bytes)",
-                self.at
-            ));
-        }
-        let s = &self.b[self.at..self.at + n];
-        self.at += n;
-        Ok(s)
-    }
-    pub(crate) fn u32(&mut self) -> Result<u32, String> {
-        Ok(u32::from_le_bytes(self.take(4)?.try_into().unwrap()))
-    }
-    pub(crate) fn u64(&mut self) -> Result<u64, String> {
-        Ok(u64::from_le_bytes(self.take(8)?.try_into().unwrap()))
-    }
-    pub(crate) fn f32s(&mut self, n: usize) -> Result<Vec<f32>, String> {
-        let bytes = n
-            .checked_mul(4)
-            .ok_or_else(|| format!("size {n} overflows"))?;
-        let s = self.take(bytes)?;
-        Ok(s.chunks_exact(4)
-            .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
-            .collect())
     }
 }
 

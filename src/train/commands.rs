@@ -1,19 +1,20 @@
-//! The `pretrain`, `finetune`, `train`, `eval` and `encode` subcommands: argument structs (clap)
-//! and their drivers, over [`super::run`]. Progress bars go to stderr; `--json` prints one JSON
+//! What the `pretrain`, `finetune`, `train`, `eval` and `encode` subcommands do, over
+//! [`super::run`] (their arguments: [`crate::cli::train`]). Progress bars go to stderr; `--json` prints one JSON
 //! object per epoch on stdout instead; `--quiet` prints only the final result.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use sdae_kernels::kernels;
 
 use super::run::{encode_all, run, EpochReport, Observer, RunOptions};
-use super::{evaluate, Forward, SplitView, TrainError};
+use super::{evaluate, Forward, SplitView};
+use crate::cli::train::{DataArgs, EncodeArgs, EvalArgs, TrainArgs};
 use crate::config::{Config, Overrides};
 use crate::data::{split_path, write_dataset, Dataset};
+use crate::error::Error;
 use crate::model::Model;
 
 /// `println!` that ignores a closed stdout (`sdae ... | head`) instead of panicking.
@@ -21,114 +22,6 @@ macro_rules! say {
     ($($t:tt)*) => {{
         let _ = writeln!(std::io::stdout(), $($t)*);
     }};
-}
-
-/// Where the splits come from.
-#[derive(Args, Debug, Clone)]
-pub struct DataArgs {
-    /// Directory of generated tasks (`<dir>/<task>/<split>.sdd`).
-    #[arg(long, default_value = "data")]
-    pub data: PathBuf,
-    /// Task name (e.g. mnist-basic); with --data gives the three split files.
-    #[arg(long)]
-    pub task: Option<String>,
-    /// Training split file (overrides --data/--task).
-    #[arg(long)]
-    pub train: Option<PathBuf>,
-    /// Validation split file.
-    #[arg(long)]
-    pub valid: Option<PathBuf>,
-    /// Test split file.
-    #[arg(long)]
-    pub test: Option<PathBuf>,
-}
-
-/// Arguments shared by `pretrain`, `finetune` and `train`.
-#[derive(Args, Debug, Clone)]
-pub struct TrainArgs {
-    /// TOML config (see src/config.rs); without it, the defaults (3 x 1000 units) apply.
-    #[arg(long)]
-    pub config: Option<PathBuf>,
-    #[command(flatten)]
-    pub data: DataArgs,
-    /// Where to write the model (atomically).
-    #[arg(long)]
-    pub out: PathBuf,
-    /// Checkpoint file, rewritten atomically after every epoch (default: <out>.ckpt).
-    #[arg(long)]
-    pub checkpoint: Option<PathBuf>,
-    /// Continue from the checkpoint if it exists.
-    #[arg(long)]
-    pub resume: bool,
-    /// No progress bars or per-epoch lines, only the result.
-    #[arg(long)]
-    pub quiet: bool,
-    /// One JSON object per epoch on stdout (and one for the result).
-    #[arg(long)]
-    pub json: bool,
-    /// Random seed (overrides the config).
-    #[arg(long)]
-    pub seed: Option<u64>,
-    /// Hidden widths, comma-separated (e.g. 1000,1000,1000).
-    #[arg(long, value_delimiter = ',')]
-    pub widths: Option<Vec<usize>>,
-    /// Corruption level of every layer.
-    #[arg(long)]
-    pub nu: Option<f64>,
-    /// Pre-training learning rate of every layer.
-    #[arg(long)]
-    pub lr: Option<f64>,
-    /// Pre-training epochs of every layer.
-    #[arg(long)]
-    pub epochs: Option<usize>,
-    /// Pre-training batch size of every layer.
-    #[arg(long)]
-    pub batch: Option<usize>,
-    /// Corruption: mask, bernoulli, gaussian or salt-pepper.
-    #[arg(long)]
-    pub noise: Option<String>,
-    /// Reconstruction loss: xent or sqerr.
-    #[arg(long)]
-    pub loss: Option<String>,
-    /// Untied decoder weights.
-    #[arg(long)]
-    pub untied: bool,
-    /// Fine-tuning learning rate.
-    #[arg(long)]
-    pub finetune_lr: Option<f64>,
-    /// Fine-tuning maximum epochs.
-    #[arg(long)]
-    pub max_epochs: Option<usize>,
-    /// Fine-tuning patience (epochs without a better validation error).
-    #[arg(long)]
-    pub patience: Option<usize>,
-    /// Fine-tuning batch size.
-    #[arg(long)]
-    pub finetune_batch: Option<usize>,
-    /// `finetune` only: the pre-trained model to start from.
-    #[arg(long)]
-    pub model: Option<PathBuf>,
-}
-
-/// `sdae eval MODEL DATASET`.
-#[derive(Args, Debug, Clone)]
-pub struct EvalArgs {
-    pub model: PathBuf,
-    pub dataset: PathBuf,
-    #[arg(long)]
-    pub json: bool,
-}
-
-/// `sdae encode MODEL DATASET --layer K --out PATH`.
-#[derive(Args, Debug, Clone)]
-pub struct EncodeArgs {
-    pub model: PathBuf,
-    pub dataset: PathBuf,
-    /// Layer whose representation to write (1-based; default: the top layer).
-    #[arg(long)]
-    pub layer: Option<usize>,
-    #[arg(long)]
-    pub out: PathBuf,
 }
 
 /// Which phases a command runs.
@@ -139,30 +32,29 @@ pub enum Phases {
     Both,
 }
 
-fn open(path: &Path) -> Result<Dataset, String> {
-    Dataset::open(path).map_err(|e| e.to_string())
+fn open(path: &Path) -> Result<Dataset, Error> {
+    Ok(Dataset::open(path)?)
 }
 
-fn view<'a>(name: &str, ds: &'a Dataset) -> Result<SplitView<'a>, String> {
-    SplitView::new(
+fn view<'a>(name: &str, ds: &'a Dataset) -> Result<SplitView<'a>, Error> {
+    Ok(SplitView::new(
         &format!("{name} {}", ds.path().display()),
         ds.features(),
         ds.labels(),
         ds.cols(),
         ds.classes(),
-    )
-    .map_err(|e| e.0)
+    )?)
 }
 
-fn split_file(a: &DataArgs, explicit: &Option<PathBuf>, split: &str) -> Result<PathBuf, String> {
+fn split_file(a: &DataArgs, explicit: &Option<PathBuf>, split: &str) -> Result<PathBuf, Error> {
     if let Some(p) = explicit {
         return Ok(p.clone());
     }
     match &a.task {
         Some(t) => Ok(split_path(&a.data, t, split)),
-        None => Err(format!(
+        None => Err(Error::Usage(format!(
             "no {split} split: give --{split} FILE or --task NAME (with --data DIR)"
-        )),
+        ))),
     }
 }
 
@@ -274,7 +166,7 @@ fn overrides(a: &TrainArgs) -> Overrides {
 }
 
 /// `sdae pretrain | finetune | train`.
-pub fn train_command(a: TrainArgs, phases: Phases) -> Result<(), String> {
+pub fn train_command(a: TrainArgs, phases: Phases) -> Result<(), Error> {
     let ov = overrides(&a);
     let cfg = match &a.config {
         Some(p) => Config::load(p, &ov)?,
@@ -300,19 +192,23 @@ pub fn train_command(a: TrainArgs, phases: Phases) -> Result<(), String> {
     let test = test_ds.as_ref().map(|d| view("test set", d)).transpose()?;
     let start = match (phases, &a.model) {
         (Phases::Finetune, Some(p)) => {
-            let m = Model::load(p).map_err(|e| e.0)?;
+            let m = Model::load(p)?;
             if m.input_dim() != train.cols {
-                return Err(format!(
+                return Err(Error::Usage(format!(
                     "--model {}: takes {} inputs but the training set {} has {} columns",
                     p.display(),
                     m.input_dim(),
                     train_ds.path().display(),
                     train.cols
-                ));
+                )));
             }
             Some(Model { output: None, ..m })
         }
-        (Phases::Finetune, None) => return Err("finetune: --model PRETRAINED is required".into()),
+        (Phases::Finetune, None) => {
+            return Err(Error::Usage(
+                "finetune: --model PRETRAINED is required".into(),
+            ))
+        }
         _ => None,
     };
     let ckpt = a.checkpoint.clone().unwrap_or_else(|| {
@@ -321,10 +217,10 @@ pub fn train_command(a: TrainArgs, phases: Phases) -> Result<(), String> {
         PathBuf::from(s)
     });
     if a.resume && !ckpt.exists() {
-        return Err(format!(
+        return Err(Error::Usage(format!(
             "--resume: checkpoint {} does not exist",
             ckpt.display()
-        ));
+        )));
     }
     let mut console = Console {
         quiet: a.quiet,
@@ -349,13 +245,12 @@ pub fn train_command(a: TrainArgs, phases: Phases) -> Result<(), String> {
             valid.as_ref(),
             test.as_ref(),
             &mut opts,
-        )
-        .map_err(|e| e.0)?
+        )?
     };
     if let Some(b) = console.bar.take() {
         b.finish_and_clear();
     }
-    res.model.save(&a.out).map_err(|e| e.0)?;
+    res.model.save(&a.out)?;
     let secs = t0.elapsed().as_secs_f64();
     let pct = |e: &super::EvalResult| (100.0 * e.error_rate(), 100.0 * e.ci95());
     if a.json {
@@ -390,35 +285,34 @@ pub fn train_command(a: TrainArgs, phases: Phases) -> Result<(), String> {
 }
 
 /// `sdae eval MODEL DATASET`.
-pub fn eval_command(a: EvalArgs) -> Result<(), String> {
-    let model = Model::load(&a.model).map_err(|e| e.0)?;
+pub fn eval_command(a: EvalArgs) -> Result<(), Error> {
+    let model = Model::load(&a.model)?;
     let ds = open(&a.dataset)?;
     if ds.cols() != model.input_dim() {
-        return Err(format!(
+        return Err(Error::Usage(format!(
             "{}: {} columns, but the model {} takes {} inputs",
             a.dataset.display(),
             ds.cols(),
             a.model.display(),
             model.input_dim()
-        ));
+        )));
     }
     let classes = model.output.as_ref().map_or(0, |o| o.k);
     if classes == 0 {
-        return Err(format!(
+        return Err(Error::Usage(format!(
             "{}: the model has no output layer (pre-trained only): fine-tune it first",
             a.model.display()
-        ));
+        )));
     }
     if let Some(&bad) = ds.labels().iter().find(|&&l| l as usize >= classes) {
-        return Err(format!(
+        return Err(Error::Usage(format!(
             "{}: label {bad} but the model has {classes} classes",
             a.dataset.display()
-        ));
+        )));
     }
     let k = kernels();
     let mut fwd = Forward::new(&model, 256);
-    let r = evaluate(k, &model, &mut fwd, ds.features(), ds.labels(), ds.rows())
-        .map_err(|e: TrainError| e.0)?;
+    let r = evaluate(k, &model, &mut fwd, ds.features(), ds.labels(), ds.rows())?;
     let (e, ci) = (100.0 * r.error_rate(), 100.0 * r.ci95());
     if a.json {
         say!(
@@ -438,29 +332,29 @@ pub fn eval_command(a: EvalArgs) -> Result<(), String> {
 }
 
 /// `sdae encode MODEL DATASET --layer K --out PATH`.
-pub fn encode_command(a: EncodeArgs) -> Result<(), String> {
-    let model = Model::load(&a.model).map_err(|e| e.0)?;
+pub fn encode_command(a: EncodeArgs) -> Result<(), Error> {
+    let model = Model::load(&a.model)?;
     let ds = open(&a.dataset)?;
     let nl = model.layers.len();
     let layer = a.layer.unwrap_or(nl);
     if layer == 0 || layer > nl {
-        return Err(format!(
+        return Err(Error::Usage(format!(
             "--layer {layer}: expected 1..={nl} (the model {} has {nl} layers)",
             a.model.display()
-        ));
+        )));
     }
     if ds.cols() != model.input_dim() {
-        return Err(format!(
+        return Err(Error::Usage(format!(
             "{}: {} columns, but the model {} takes {} inputs",
             a.dataset.display(),
             ds.cols(),
             a.model.display(),
             model.input_dim()
-        ));
+        )));
     }
-    let rep = encode_all(kernels(), &model, layer, ds.features(), ds.rows()).map_err(|e| e.0)?;
+    let rep = encode_all(kernels(), &model, layer, ds.features(), ds.rows())?;
     let h = model.layers[layer - 1].h;
-    write_dataset(&a.out, &rep, ds.labels(), h, ds.classes()).map_err(|e| e.to_string())?;
+    write_dataset(&a.out, &rep, ds.labels(), h, ds.classes())?;
     say!(
         "wrote {} ({} rows x {h} columns, layer {layer})",
         a.out.display(),

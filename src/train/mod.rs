@@ -10,27 +10,73 @@ pub mod finetune;
 pub mod run;
 
 use std::fmt;
+use std::path::PathBuf;
 
 use rand_xoshiro::rand_core::Rng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use sdae_kernels::{reference, KernelError, Kernels};
 
+pub use crate::config::{Loss, Noise};
+use crate::model::ModelError;
+use crate::util::WriteError;
 pub use dae::{DaeStep, OnlineDae};
 pub use finetune::{evaluate, EvalResult, FinetuneStep, Forward};
 
-/// A training error: the message says where (phase, layer, epoch, flag or file) and what.
+/// A training error, by kind, so a caller can tell a run that diverged from a file it could not
+/// write or an input that does not fit. Every message says where (phase, layer, epoch, flag or
+/// file) and what was expected.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TrainError(pub String);
+pub enum TrainError {
+    /// The loss or the parameters became NaN or infinite.
+    Diverged {
+        /// Where: "pre-training layer 2 epoch 3", "fine-tuning epoch 5".
+        at: String,
+        /// The last good checkpoint, if the run kept one.
+        checkpoint: Option<PathBuf>,
+    },
+    /// A file could not be read or written.
+    Io { path: PathBuf, message: String },
+    /// A checkpoint that is malformed or belongs to another configuration.
+    Checkpoint { path: String, message: String },
+    /// A model file or model shape error.
+    Model(ModelError),
+    /// A kernel rejected a call (shapes, lengths): a bug in the driver if it ever shows.
+    Kernel(KernelError),
+    /// Inputs that do not fit: split shapes, classes, a missing split.
+    Input(String),
+}
 
 impl TrainError {
+    /// An [`TrainError::Input`] error.
     pub fn new(msg: impl Into<String>) -> TrainError {
-        TrainError(msg.into())
+        TrainError::Input(msg.into())
+    }
+
+    /// Whether the run diverged (rather than failing on a file or an input).
+    pub fn is_divergence(&self) -> bool {
+        matches!(self, TrainError::Diverged { .. })
     }
 }
 
 impl fmt::Display for TrainError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        match self {
+            TrainError::Diverged { at, checkpoint } => {
+                write!(
+                    f,
+                    "{at}: the loss or the parameters became NaN/infinite (try a smaller learning rate)"
+                )?;
+                if let Some(p) = checkpoint {
+                    write!(f, "; the last good checkpoint is kept at {}", p.display())?;
+                }
+                Ok(())
+            }
+            TrainError::Io { path, message } => write!(f, "{}: {message}", path.display()),
+            TrainError::Checkpoint { path, message } => write!(f, "checkpoint {path}: {message}"),
+            TrainError::Model(e) => e.fmt(f),
+            TrainError::Kernel(e) => e.fmt(f),
+            TrainError::Input(m) => f.write_str(m),
+        }
     }
 }
 
@@ -38,13 +84,22 @@ impl std::error::Error for TrainError {}
 
 impl From<KernelError> for TrainError {
     fn from(e: KernelError) -> TrainError {
-        TrainError(e.to_string())
+        TrainError::Kernel(e)
     }
 }
 
-impl From<crate::model::ModelError> for TrainError {
-    fn from(e: crate::model::ModelError) -> TrainError {
-        TrainError(e.0)
+impl From<ModelError> for TrainError {
+    fn from(e: ModelError) -> TrainError {
+        TrainError::Model(e)
+    }
+}
+
+impl From<WriteError> for TrainError {
+    fn from(e: WriteError) -> TrainError {
+        TrainError::Io {
+            message: format!("cannot write: {}", e.source),
+            path: e.path,
+        }
     }
 }
 
@@ -81,64 +136,6 @@ impl<'a> SplitView<'a> {
             cols,
             classes,
         })
-    }
-}
-
-/// Reconstruction loss of a DAE layer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Loss {
-    /// `-Σ x log z + (1-x) log(1-z)` (the paper's choice for inputs in [0,1]).
-    CrossEntropy,
-    /// `Σ (z - x)^2`.
-    SquaredError,
-}
-
-impl Loss {
-    pub fn parse(s: &str) -> Result<Loss, String> {
-        match s {
-            "xent" | "cross-entropy" => Ok(Loss::CrossEntropy),
-            "sqerr" | "squared-error" => Ok(Loss::SquaredError),
-            _ => Err(format!("loss \"{s}\": expected \"xent\" or \"sqerr\"")),
-        }
-    }
-    pub fn name(self) -> &'static str {
-        match self {
-            Loss::CrossEntropy => "xent",
-            Loss::SquaredError => "sqerr",
-        }
-    }
-}
-
-/// Corruption of a DAE's input (training only); the level is ν.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Noise {
-    /// The paper's masking: exactly `round(ν d)` random inputs of each example set to 0.
-    Mask(f64),
-    /// Each input set to 0 independently with probability ν.
-    Bernoulli(f64),
-    /// Additive Gaussian noise of standard deviation ν.
-    Gaussian(f64),
-    /// Exactly `round(ν d)` random inputs of each example set to 0 or 1 (a fair coin each).
-    SaltPepper(f64),
-}
-
-impl Noise {
-    /// The noise named `kind` at level `nu`.
-    pub fn parse(kind: &str, nu: f64) -> Result<Noise, String> {
-        match kind {
-            "mask" => Ok(Noise::Mask(nu)),
-            "bernoulli" => Ok(Noise::Bernoulli(nu)),
-            "gaussian" => Ok(Noise::Gaussian(nu)),
-            "salt-pepper" => Ok(Noise::SaltPepper(nu)),
-            _ => Err(format!(
-                "noise \"{kind}\": expected \"mask\", \"bernoulli\", \"gaussian\" or \"salt-pepper\""
-            )),
-        }
-    }
-    pub fn level(self) -> f64 {
-        match self {
-            Noise::Mask(v) | Noise::Bernoulli(v) | Noise::Gaussian(v) | Noise::SaltPepper(v) => v,
-        }
     }
 }
 

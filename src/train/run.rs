@@ -17,7 +17,9 @@ use super::dae::DaeStep;
 use super::finetune::{evaluate, EvalResult, FinetuneStep, Forward};
 use super::{batch_count, shuffle_blocks, Loss, Noise, SplitView, TrainError};
 use crate::config::Config;
-use crate::model::{fnv1a64, rng_for, write_atomic, DaeLayer, Model, OutputLayer, Reader};
+use crate::model::{rng_for, DaeLayer, Model, OutputLayer};
+use crate::util::bytes::Reader;
+use crate::util::{fnv1a64, write_atomic};
 
 /// One line of progress: what `--json` prints per epoch.
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -111,7 +113,10 @@ pub struct Checkpoint {
 impl Checkpoint {
     /// Read a checkpoint written by `checkpoint_bytes`.
     pub fn from_bytes(bytes: &[u8], what: &str) -> Result<Checkpoint, TrainError> {
-        let err = |m: String| TrainError(format!("checkpoint {what}: {m}"));
+        let err = |message: String| TrainError::Checkpoint {
+            path: what.into(),
+            message,
+        };
         if bytes.len() < 16 || &bytes[..8] != CKPT_MAGIC {
             return Err(err("not an sdae checkpoint (bad magic)".into()));
         }
@@ -119,7 +124,7 @@ impl Checkpoint {
         if fnv1a64(body) != u64::from_le_bytes(tail.try_into().unwrap()) {
             return Err(err("checksum mismatch: truncated or corrupted".into()));
         }
-        let mut r = Reader { b: body, at: 8 };
+        let mut r = Reader::new(body, 8);
         fn blob(r: &mut Reader) -> Result<Vec<u8>, String> {
             let n = r.u64()? as usize;
             Ok(r.take(n)?.to_vec())
@@ -284,7 +289,7 @@ fn save_ckpt(
     best: Option<&Model>,
 ) -> Result<(), TrainError> {
     if let Some(p) = &opts.checkpoint {
-        write_atomic(p, &checkpoint_bytes(state, model, best)).map_err(TrainError)?;
+        write_atomic(p, &checkpoint_bytes(state, model, best))?;
     }
     Ok(())
 }
@@ -302,12 +307,11 @@ fn end_epoch(
     save_ckpt(opts, state, model, best)
 }
 
-fn nan_error(opts: &RunOptions, where_: String) -> TrainError {
-    let kept = match &opts.checkpoint {
-        Some(p) => format!("; the last good checkpoint is kept at {}", p.display()),
-        None => String::new(),
-    };
-    TrainError(format!("{where_}: the loss or the parameters became NaN/infinite (try a smaller learning rate){kept}"))
+fn nan_error(opts: &RunOptions, at: String) -> TrainError {
+    TrainError::Diverged {
+        at,
+        checkpoint: opts.checkpoint.clone(),
+    }
 }
 
 /// Run pre-training and/or fine-tuning as `opts` says, from `start` (a pre-trained model when
@@ -339,14 +343,16 @@ pub fn run(
     };
     let (mut state, mut model, mut best) = match (&opts.checkpoint, opts.resume) {
         (Some(p), true) if p.exists() => {
-            let bytes = std::fs::read(p)
-                .map_err(|e| TrainError(format!("cannot read checkpoint {}: {e}", p.display())))?;
+            let bytes = std::fs::read(p).map_err(|e| TrainError::Io {
+                path: p.clone(),
+                message: format!("cannot read checkpoint: {e}"),
+            })?;
             let ck = Checkpoint::from_bytes(&bytes, &p.display().to_string())?;
             if ck.state.config_fingerprint != fp {
-                return Err(TrainError(format!(
-                    "checkpoint {} was written with another configuration (seed, widths or hyper-parameters differ): refusing to resume",
-                    p.display()
-                )));
+                return Err(TrainError::Checkpoint {
+                    path: p.display().to_string(),
+                    message: "written with another configuration (seed, widths or hyper-parameters differ): refusing to resume".into(),
+                });
             }
             (ck.state, ck.model, ck.best)
         }
@@ -357,7 +363,7 @@ pub fn run(
         state.phase = Phase::Finetune;
     }
     if train.cols == 0 || train.rows == 0 {
-        return Err(TrainError("training split is empty".into()));
+        return Err(TrainError::new("training split is empty"));
     }
     if !opts.pretrain && model.layers.is_empty() && state.phase == Phase::Finetune {
         // Fine-tuning without pre-training still needs the stack: initialise it.
@@ -373,7 +379,7 @@ pub fn run(
         }
     }
     if model.input_dim() != 0 && model.input_dim() != train.cols {
-        return Err(TrainError(format!(
+        return Err(TrainError::new(format!(
             "the model takes {} inputs but the training set has {} columns",
             model.input_dim(),
             train.cols
@@ -475,16 +481,15 @@ pub fn run(
     let mut best_epoch = state.best_epoch;
     if state.phase == Phase::Finetune {
         let fc = &cfg.finetune;
-        let valid =
-            valid.ok_or_else(|| TrainError("fine-tuning needs a validation split".into()))?;
+        let valid = valid.ok_or_else(|| TrainError::new("fine-tuning needs a validation split"))?;
         if train.classes < 2 {
-            return Err(TrainError(format!(
+            return Err(TrainError::new(format!(
                 "fine-tuning needs at least 2 classes, the training set has {}",
                 train.classes
             )));
         }
         if valid.cols != train.cols {
-            return Err(TrainError(format!(
+            return Err(TrainError::new(format!(
                 "validation set has {} columns, training set {}",
                 valid.cols, train.cols
             )));
@@ -558,7 +563,7 @@ pub fn run(
         }
         if let Some(t) = test {
             if t.cols != model.input_dim() {
-                return Err(TrainError(format!(
+                return Err(TrainError::new(format!(
                     "test set has {} columns, the model takes {}",
                     t.cols,
                     model.input_dim()

@@ -1,10 +1,10 @@
 //! A tiny raster canvas: filled rectangles, thick lines, bitmap text, written as PNG through
-//! the data module's writer ([`crate::data::inspect::write_png`]).
+//! [`super::png::write_png`].
 
 use std::path::Path;
 
 use super::font;
-use crate::data::inspect::{write_png, PngColor};
+use super::png::{write_png, PngColor};
 
 /// An RGB colour.
 pub type Rgb = [u8; 3];

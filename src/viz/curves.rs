@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::canvas::{Canvas, Rgb, BLACK, WHITE};
 use super::font::{text_width, GLYPH_H};
-use crate::data::inspect::PngColor;
+use super::png::PngColor;
 
 /// One epoch line, as `EpochReport` serialises it (unknown fields are ignored; a non-finite
 /// loss is serialised as `null`).

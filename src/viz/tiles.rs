@@ -4,7 +4,7 @@ use rand_xoshiro::rand_core::SeedableRng;
 use sdae_kernels::{kernels, reference, Trans, Xoshiro256PlusPlus};
 
 use super::canvas::{Canvas, BLACK};
-use crate::data::inspect::PngColor;
+use super::png::PngColor;
 use crate::data::Dataset;
 use crate::model::Model;
 

@@ -1,15 +1,26 @@
-//! The command-line front end: parses arguments, sets the process-wide knobs (ISA, threads)
-//! and hands over to the library. Errors are printed as `sdae: <message>` with a non-zero exit.
+//! The command-line front end: every clap definition of `sdae` lives in this folder (one file
+//! per command group); what a command does lives with its module (`train::commands`,
+//! `data::cli`, `experiment::cli`, `viz`, `bench`). `main` parses, sets the process-wide knobs
+//! (ISA, threads) and hands over. Errors are printed as `sdae: <message>`; the exit status is 1,
+//! or 3 when training diverged ([`crate::error::EXIT_DIVERGED`]).
+
+pub mod bench;
+pub mod data;
+pub mod experiment;
+pub mod train;
+pub mod viz;
 
 use clap::{Parser, Subcommand};
 
+use crate::error::Error;
 use sdae_kernels::{isa, threads, Isa};
 
 #[derive(Parser, Debug)]
 #[command(
     name = "sdae",
     version,
-    about = "Stacked denoising autoencoders on hand-written SIMD kernels"
+    about = "Stacked denoising autoencoders on hand-written SIMD kernels",
+    after_help = "Exit status: 0 on success, 1 on an error, 2 on a usage error, 3 when training diverged (NaN/infinite loss)."
 )]
 pub struct Cli {
     /// Threads for the kernels (default: all cores).
@@ -28,28 +39,28 @@ pub enum Command {
     Info,
     /// Quick throughput benchmarks (criterion benches live in benches/).
     #[command(subcommand)]
-    Bench(crate::bench::BenchCommand),
+    Bench(bench::BenchCommand),
     /// Greedy layer-wise pre-training of the DAE stack; writes a model without output layer.
-    Pretrain(crate::train::commands::TrainArgs),
+    Pretrain(train::TrainArgs),
     /// Supervised fine-tuning of a pre-trained model (--model) with early stopping.
-    Finetune(crate::train::commands::TrainArgs),
+    Finetune(train::TrainArgs),
     /// Pre-training then fine-tuning; reports the test error with its 95% interval.
-    Train(crate::train::commands::TrainArgs),
+    Train(train::TrainArgs),
     /// Error % and 95% interval of a fine-tuned model on a dataset file.
-    Eval(crate::train::commands::EvalArgs),
+    Eval(train::EvalArgs),
     /// Write a dataset's representation at layer k as a new dataset file.
-    Encode(crate::train::commands::EncodeArgs),
+    Encode(train::EncodeArgs),
     /// Datasets: generate, import, inspect, verify, preview.
     #[command(subcommand)]
-    Data(crate::data::cli::DataCommand),
+    Data(data::DataCommand),
     /// Reproduce the paper's Table 1: generate data, run a grid, select on validation, test once.
-    Reproduce(crate::experiment::cli::ReproduceArgs),
+    Reproduce(experiment::ReproduceArgs),
     /// Hyper-parameter sweeps as Slurm job arrays (plan, run, run-local, status, collect).
     #[command(subcommand)]
-    Sweep(crate::experiment::cli::SweepCommand),
+    Sweep(experiment::SweepCommand),
     /// Pictures: first-layer filters, reconstructions, training curves (PNG).
     #[command(subcommand)]
-    Viz(crate::viz::VizCommand),
+    Viz(viz::VizCommand),
 }
 
 /// Apply `--isa` / `SDAE_ISA` and `--threads`; returns the ISA in force.
@@ -65,17 +76,17 @@ pub fn apply_knobs(isa_flag: Option<&str>, threads_flag: Option<usize>) -> Resul
     Ok(chosen)
 }
 
-fn run(cli: Cli) -> Result<(), String> {
+fn run(cli: Cli) -> Result<(), Error> {
     // `--isa all` is for `sdae bench`: measure every supported ISA in one run.
     let isa_all = cli.isa.as_deref() == Some("all") && matches!(cli.command, Command::Bench(_));
     let isa_flag = if isa_all { None } else { cli.isa.as_deref() };
-    apply_knobs(isa_flag, cli.threads)?;
+    apply_knobs(isa_flag, cli.threads).map_err(Error::Usage)?;
     match cli.command {
         Command::Info => {
             print!("{}", crate::bench::info_text());
             Ok(())
         }
-        Command::Bench(b) => crate::bench::run(b, isa_all),
+        Command::Bench(b) => Ok(crate::bench::run(b, isa_all)?),
         Command::Pretrain(a) => {
             crate::train::commands::train_command(a, crate::train::commands::Phases::Pretrain)
         }
@@ -87,10 +98,10 @@ fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Eval(a) => crate::train::commands::eval_command(a),
         Command::Encode(a) => crate::train::commands::encode_command(a),
-        Command::Data(d) => crate::data::cli::run(d),
-        Command::Reproduce(a) => crate::experiment::cli::run_reproduce(a, cli.threads),
-        Command::Sweep(s) => crate::experiment::cli::run_sweep(s),
-        Command::Viz(v) => crate::viz::run(v),
+        Command::Data(d) => Ok(crate::data::cli::run(d)?),
+        Command::Reproduce(a) => Ok(crate::experiment::cli::run_reproduce(a, cli.threads)?),
+        Command::Sweep(s) => Ok(crate::experiment::cli::run_sweep(s)?),
+        Command::Viz(v) => Ok(crate::viz::run(v)?),
     }
 }
 
@@ -101,7 +112,7 @@ pub fn main() -> i32 {
         Ok(()) => 0,
         Err(e) => {
             eprintln!("sdae: {e}");
-            1
+            e.exit_code()
         }
     }
 }

@@ -1,0 +1,51 @@
+//! `sdae bench ...` arguments; the measurements are in [`crate::bench`] and
+//! [`crate::bench_train`].
+
+use clap::{Args, Subcommand};
+
+#[derive(Subcommand, Debug)]
+pub enum BenchCommand {
+    /// SGEMM at the shapes training uses, sdae beside matrixmultiply (interleaved, median
+    /// GFLOP/s). `--isa all` measures every supported ISA; `--threads N` caps both libraries.
+    Gemm {
+        /// One JSON object per line instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Timed repetitions per implementation and shape (the median is reported).
+        #[arg(long, default_value_t = 31)]
+        reps: usize,
+    },
+    /// One denoising step of a 784->1000 tied layer (nu=0.25, cross-entropy, SGD): examples/s.
+    DaeStep(DaeStepArgs),
+    /// Every fused kernel over a 128x1000 batch, as a % of the 128x784x1000 GEMM timed in the
+    /// same run (interleaved medians). `--isa all` measures every supported ISA.
+    Fused {
+        /// One JSON object per line instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Timed repetitions (the median is reported).
+        #[arg(long, default_value_t = 201)]
+        reps: usize,
+    },
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct DaeStepArgs {
+    /// Minibatch size.
+    #[arg(long, default_value_t = 128)]
+    pub batch: usize,
+    /// Seconds of measurement (split into --reps repetitions; the median is reported).
+    #[arg(long, default_value_t = 3.0)]
+    pub seconds: f64,
+    #[arg(long, default_value_t = 5)]
+    pub reps: usize,
+    /// Input width.
+    #[arg(long, default_value_t = 784)]
+    pub d: usize,
+    /// Hidden width.
+    #[arg(long, default_value_t = 1000)]
+    pub h: usize,
+    /// One JSON object instead of a line of text.
+    #[arg(long)]
+    pub json: bool,
+}
