@@ -742,3 +742,78 @@ fn mnist_basic_split_layout_is_the_originals() {
     let (_, l) = generate_split("mnist-basic", "train", 10, 0, &src).unwrap();
     assert_eq!(l, vec![5, 0, 4, 1, 9, 2, 1, 3, 1, 4]);
 }
+
+#[test]
+fn fidelity_reports_sizes_balance_white_means_recipe_and_yardstick() {
+    use sdae::data::fidelity::{fidelity, fidelity_text};
+    let d = tmp_dir("fidelity");
+    let src = Sources::load(&source(), &["mnist-basic", "convex"]).unwrap();
+    generate_tasks(
+        &["mnist-basic", "convex"],
+        &d,
+        0,
+        &src,
+        Some((40, 20, 30)),
+        |_, _, _, _| {},
+    )
+    .unwrap();
+    // no yardstick file: reported as none
+    let v = fidelity(&d, &d.join("none.json")).unwrap();
+    let tasks = v["tasks"].as_array().unwrap();
+    assert_eq!(tasks.len(), 2);
+    let cx = &tasks[1];
+    assert_eq!(cx["task"], "convex");
+    assert_eq!(
+        cx["published_sizes"],
+        serde_json::json!([6000, 2000, 50000])
+    );
+    assert_eq!(cx["splits"]["train"]["rows"], 40);
+    assert_eq!(cx["splits"]["valid"]["labels"], serde_json::json!([10, 10]));
+    assert_eq!(cx["recipe"], format!("{}\nseed 0", src.recipe.describe()));
+    assert!(cx["yardstick"].is_null());
+    // the white means are the real per-class counts of the file
+    let ds = Dataset::open(&split_path(&d, "convex", "test")).unwrap();
+    let mut w = [0f64; 2];
+    for (row, &l) in ds.features().chunks(PIXELS).zip(ds.labels()) {
+        w[l as usize] += row.iter().filter(|&&x| x > 0.5).count() as f64 / 15.0;
+    }
+    let got = &cx["splits"]["test"]["white_pixel_mean_per_class"];
+    assert!(
+        (got[0].as_f64().unwrap() - w[0]).abs() < 1e-9,
+        "{got} {w:?}"
+    );
+    assert!((got[1].as_f64().unwrap() - w[1]).abs() < 1e-9);
+    assert!(tasks[0]["splits"]["test"]["white_pixel_mean_per_class"].is_null());
+    // a yardstick entry with these files' checksums is marked as measured on them
+    let sums = &cx["splits"];
+    let ys = serde_json::json!({"tasks": {"convex": {"test_error": 19.5, "ci95": 0.35,
+        "chosen": {"C": 10.0, "gamma": 0.01}, "recipe": "v2",
+        "checksums": {"train": sums["train"]["checksum"], "valid": sums["valid"]["checksum"],
+                      "test": sums["test"]["checksum"]}},
+        "mnist-basic": {"test_error": 3.0, "ci95": 0.15, "checksums": {"train": "0"}}}});
+    let yf = d.join("ys.json");
+    fs::write(&yf, ys.to_string()).unwrap();
+    let v = fidelity(&d, &yf).unwrap();
+    assert_eq!(v["tasks"][1]["yardstick"]["measured_on_these_files"], true);
+    assert_eq!(v["tasks"][0]["yardstick"]["measured_on_these_files"], false);
+    let t = fidelity_text(&v);
+    assert!(
+        t.contains(
+            "SVM-rbf yardstick 19.50 ± 0.35 (paper 19.13, gap +0.37), measured on these files"
+        ),
+        "{t}"
+    );
+    assert!(t.contains("measured on other files"), "{t}");
+    // bad input: a broken yardstick file, a folder without tasks
+    fs::write(&yf, "{not json").unwrap();
+    let e = fidelity(&d, &yf).unwrap_err().to_string();
+    assert!(
+        e.contains("ys.json") && e.contains("not a yardstick result"),
+        "{e}"
+    );
+    let e = fidelity(&d.join("convex"), &d.join("none.json"))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("no task folder"), "{e}");
+    fs::remove_dir_all(&d).unwrap();
+}

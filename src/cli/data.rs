@@ -60,6 +60,18 @@ pub enum DataCommand {
         #[arg(long)]
         valid_rows: Option<usize>,
     },
+    /// How close a data folder is to the published benchmark: per task sizes, label balance,
+    /// pixel statistics, per-class white-pixel means (binary tasks), the recipe that made it and
+    /// the committed SVM-rbf yardstick figure beside the paper's.
+    Fidelity {
+        dir: PathBuf,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Yardstick result (JSON written by experiments/svm_rbf.py).
+        #[arg(long, default_value = crate::data::fidelity::DEFAULT_YARDSTICK)]
+        yardstick: PathBuf,
+    },
     /// Generate benchmark tasks offline from MNIST and natural images.
     Generate {
         /// A task name, or `all`.

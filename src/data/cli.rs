@@ -55,6 +55,22 @@ pub fn run(cmd: DataCommand) -> Result<(), String> {
             }
             Ok(())
         }
+        DataCommand::Fidelity {
+            dir,
+            json,
+            yardstick,
+        } => {
+            let v = super::fidelity::fidelity(&dir, &yardstick).map_err(|e| e.to_string())?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&v).map_err(|e| e.to_string())?
+                );
+            } else {
+                print!("{}", super::fidelity::fidelity_text(&v));
+            }
+            Ok(())
+        }
         DataCommand::Verify { path } => {
             let files = dataset_files(&path).map_err(|e| e.to_string())?;
             let mut failed = 0;

@@ -7,6 +7,7 @@
 pub mod amat;
 pub mod cli;
 mod error;
+pub mod fidelity;
 mod format;
 pub mod generate;
 pub mod idx;

@@ -92,6 +92,7 @@ impl Recipe {
     pub fn v2() -> Recipe {
         Recipe {
             name: "v2".into(),
+            patch_min_std: 0.13,
             convex_geometric: Geometric::Failures,
             convex_area_match: false,
             ..Recipe::v1()
