@@ -90,7 +90,7 @@ pub fn fidelity(dir: &Path, yardstick: &Path) -> Result<Value, DataError> {
         let mut sums = Vec::new();
         for s in SPLITS {
             let ds = Dataset::open(&split_path(dir, task, s))?;
-            let st = split_stats(&ds, ds.classes() as usize);
+            let st = split_stats(&ds, ds.classes());
             sums.push(st["checksum"].clone());
             splits.insert(s.to_string(), st);
         }
