@@ -41,6 +41,14 @@ pub struct RunRecord {
     pub isa: String,
     pub git_revision: String,
     pub machine: String,
+    /// The GEMM plan the run used, its hash and where it came from (wisdom, preset, model,
+    /// pinned): the same plan, ISA and thread count reproduce the run bit for bit.
+    #[serde(default)]
+    pub plan: String,
+    #[serde(default)]
+    pub plan_hash: String,
+    #[serde(default)]
+    pub plan_source: String,
 }
 
 /// The one test-set evaluation of a chosen model (`test.json`).
@@ -87,12 +95,28 @@ pub fn machine() -> String {
 
 fn open_split(data: &Path, task: &str, split: &str) -> Result<Dataset, String> {
     let p = split_path(data, task, split);
-    Dataset::open(&p).map_err(|e| {
+    let ds = Dataset::open(&p).map_err(|e| {
         format!(
             "{e} (generate it with: sdae data generate --task {task} --out {})",
             data.display()
         )
-    })
+    })?;
+    let t0 = Instant::now();
+    ds.verify_inputs().map_err(|e| {
+        format!(
+            "{e}; refusing to train or evaluate on it (regenerate it with: sdae data generate --task {task} --out {})",
+            data.display()
+        )
+    })?;
+    if split != "test" {
+        // In the run's log, so the check's cost can be read beside the run's time.
+        eprintln!(
+            "{}: checked (values in [0, 1], labels, checksum) in {:.1} ms",
+            p.display(),
+            t0.elapsed().as_secs_f64() * 1e3
+        );
+    }
+    Ok(ds)
 }
 
 fn view<'a>(name: &str, d: &'a Dataset) -> Result<SplitView<'a>, String> {
@@ -259,6 +283,7 @@ fn train_claimed(
     let v = res
         .valid
         .ok_or_else(|| format!("{what}: no validation error was measured"))?;
+    let plan = crate::plan::describe(sdae_kernels::kernels().isa());
     let rec = RunRecord {
         index: spec.index,
         task: spec.task.clone(),
@@ -273,6 +298,9 @@ fn train_claimed(
         isa: sdae_kernels::kernels().isa().name().to_string(),
         git_revision: git_revision(),
         machine: machine(),
+        plan: plan.0,
+        plan_hash: plan.1,
+        plan_source: plan.2,
     };
     let json = serde_json::to_string_pretty(&rec).expect("record serialises");
     write_atomic(&result_path, json.as_bytes())?;

@@ -10,10 +10,10 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use rand_xoshiro::Xoshiro256PlusPlus;
-use sdae_kernels::Kernels;
+use sdae_kernels::{Kernels, MatRef};
 use serde::{Deserialize, Serialize};
 
-use super::dae::DaeStep;
+use super::dae::{DaeSgd, DaeStep};
 use super::finetune::{evaluate, EvalResult, FinetuneStep, Forward};
 use super::{batch_count, shuffle_blocks, Loss, Noise, SplitView, TrainError};
 use crate::config::Config;
@@ -71,6 +71,10 @@ pub enum Phase {
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct TrainState {
     pub config_fingerprint: u64,
+    /// The hash of the GEMM plan the run trains with (KC changes the order of the k sums, so
+    /// resuming under another plan would not end bit-identical). Empty in older checkpoints.
+    #[serde(default)]
+    pub plan_hash: String,
     pub phase: Phase,
     /// The next epoch to run (0-based) in the phase.
     pub epoch: usize,
@@ -197,20 +201,17 @@ pub fn pretrain_epoch(
         online.finish();
         return Ok(total);
     }
+    let sgd = DaeSgd {
+        noise,
+        loss,
+        lr,
+        weight_decay,
+    };
     for (i, &b) in order.iter().enumerate() {
         let start = b as usize * batch;
         let r = batch.min(rows - start);
-        total += step.step(
-            k,
-            layer,
-            noise,
-            loss,
-            &input[start * d..(start + r) * d],
-            r,
-            lr,
-            weight_decay,
-            noise_rng,
-        )?;
+        let xb = MatRef::new(&input[start * d..(start + r) * d], r, d)?;
+        total += step.step(k, layer, sgd, xb, noise_rng)?;
         progress(i + 1, nb);
     }
     Ok(total)
@@ -238,15 +239,8 @@ pub fn finetune_epoch(
     for (i, &b) in order.iter().enumerate() {
         let start = b as usize * batch;
         let r = batch.min(train.rows - start);
-        let st = step.step(
-            k,
-            model,
-            &train.x[start * d..(start + r) * d],
-            &train.y[start..start + r],
-            r,
-            lr,
-            weight_decay,
-        )?;
+        let xb = MatRef::new(&train.x[start * d..(start + r) * d], r, d)?;
+        let st = step.step(k, model, xb, &train.y[start..start + r], lr, weight_decay)?;
         total += st.loss;
         correct += st.correct;
         progress(i + 1, nb);
@@ -326,8 +320,10 @@ pub fn run(
     opts: &mut RunOptions,
 ) -> Result<RunResult, TrainError> {
     let fp = cfg.fingerprint();
+    let plan_hash = crate::plan::describe(k.isa()).1;
     let fresh_state = |phase| TrainState {
         config_fingerprint: fp,
+        plan_hash: plan_hash.clone(),
         phase,
         epoch: 0,
         noise_rng: rng_for(cfg.seed, 0),
@@ -348,6 +344,17 @@ pub fn run(
                 message: format!("cannot read checkpoint: {e}"),
             })?;
             let ck = Checkpoint::from_bytes(&bytes, &p.display().to_string())?;
+            if !ck.state.plan_hash.is_empty() && ck.state.plan_hash != plan_hash {
+                return Err(TrainError::Checkpoint {
+                    path: p.display().to_string(),
+                    message: format!(
+                        "written under GEMM plan {}, this run has plan {} ({}): resuming would not be bit-identical; pin the original plan with --plan FILE, or delete the checkpoint to start afresh",
+                        ck.state.plan_hash,
+                        plan_hash,
+                        crate::plan::describe(k.isa()).0
+                    ),
+                });
+            }
             if ck.state.config_fingerprint != fp {
                 return Err(TrainError::Checkpoint {
                     path: p.display().to_string(),

@@ -1,7 +1,7 @@
 //! Image grids: the first layer's filters and rows of clean / corrupted / reconstructed inputs.
 
 use rand_xoshiro::rand_core::SeedableRng;
-use sdae_kernels::{kernels, reference, Trans, Xoshiro256PlusPlus};
+use sdae_kernels::{kernels, random, MatMut, MatRef, Xoshiro256PlusPlus};
 
 use super::canvas::{Canvas, BLACK};
 use super::png::PngColor;
@@ -120,22 +120,11 @@ pub fn filters(model: &Model, layer: usize, count: usize) -> Result<Vec<Vec<f32>
     let mut proj = model.layers[0].w.clone(); // d0 x h_1
     for l in &model.layers[1..layer] {
         let mut next = vec![0.0f32; d0 * l.h];
+        let a = MatRef::new(&proj, d0, l.d).map_err(|e| e.to_string())?;
+        let b = MatRef::new(&l.w, l.d, l.h).map_err(|e| e.to_string())?;
+        let c = MatMut::new(&mut next, d0, l.h).map_err(|e| e.to_string())?;
         kernels()
-            .sgemm(
-                Trans::N,
-                Trans::N,
-                d0,
-                l.h,
-                l.d,
-                1.0,
-                &proj,
-                l.d,
-                &l.w,
-                l.h,
-                0.0,
-                &mut next,
-                l.h,
-            )
+            .sgemm(1.0, a, b, 0.0, c)
             .map_err(|e| e.to_string())?;
         proj = next;
     }
@@ -190,7 +179,7 @@ pub struct Reconstructions {
 }
 
 /// Corrupt the first `count` rows of `ds` with masking noise (exactly
-/// `reference::masked_count(nu, d)` zeros per row, seeded by `seed`) and reconstruct them
+/// `random::masked_count(nu, d)` zeros per row, seeded by `seed`) and reconstruct them
 /// through the first DAE layer (decoder `W^T` when tied, its own weights otherwise).
 pub fn reconstruct(
     model: &Model,
@@ -230,73 +219,34 @@ pub fn reconstruct(
     let mut corrupted = vec![0.0f32; n * d];
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
     let mut scratch = vec![0u32; d];
+    let count = random::masked_count(nu, d);
+    let x = MatRef::new(&clean, n, d).map_err(err)?;
     k.mask_fixed(
-        &clean,
-        &mut corrupted,
-        n,
-        d,
-        reference::masked_count(nu, d),
+        x,
+        MatMut::new(&mut corrupted, n, d).map_err(err)?,
+        count,
         &mut rng,
         &mut scratch,
     )
     .map_err(err)?;
+    let xt = MatRef::new(&corrupted, n, d).map_err(err)?;
+    let w = MatRef::new(&layer.w, d, h).map_err(err)?;
+    // The decoder W' (h x d): W^T when tied.
+    let w_dec = match &layer.w_dec {
+        None => w.t(),
+        Some(wd) => MatRef::new(wd, h, d).map_err(err)?,
+    };
     // Y = s(X~ W + b)
     let mut y = vec![0.0f32; n * h];
-    k.sgemm(
-        Trans::N,
-        Trans::N,
-        n,
-        h,
-        d,
-        1.0,
-        &corrupted,
-        d,
-        &layer.w,
-        h,
-        0.0,
-        &mut y,
-        h,
-    )
-    .map_err(err)?;
-    k.sigmoid_bias_inplace(&mut y, n, h, &layer.b)
-        .map_err(err)?;
-    // Z = s(Y W' + c), W' = W^T when tied
+    let mut yv = MatMut::new(&mut y, n, h).map_err(err)?;
+    k.sgemm(1.0, xt, w, 0.0, yv.rb_mut()).map_err(err)?;
+    k.sigmoid_bias_inplace(yv.rb_mut(), &layer.b).map_err(err)?;
+    // Z = s(Y W' + c)
     let mut z = vec![0.0f32; n * d];
-    match &layer.w_dec {
-        None => k.sgemm(
-            Trans::N,
-            Trans::T,
-            n,
-            d,
-            h,
-            1.0,
-            &y,
-            h,
-            &layer.w,
-            h,
-            0.0,
-            &mut z,
-            d,
-        ),
-        Some(wd) => k.sgemm(
-            Trans::N,
-            Trans::N,
-            n,
-            d,
-            h,
-            1.0,
-            &y,
-            h,
-            wd,
-            d,
-            0.0,
-            &mut z,
-            d,
-        ),
-    }
-    .map_err(err)?;
-    k.sigmoid_bias_inplace(&mut z, n, d, &layer.c)
+    let mut zv = MatMut::new(&mut z, n, d).map_err(err)?;
+    k.sgemm(1.0, yv.rb(), w_dec, 0.0, zv.rb_mut())
         .map_err(err)?;
+    k.sigmoid_bias_inplace(zv, &layer.c).map_err(err)?;
     Ok(Reconstructions {
         clean,
         corrupted,
