@@ -257,7 +257,8 @@ fn bench_gemm(json: bool, reps: usize, isa_all: bool) -> Result<(), String> {
             "sdae bench gemm: threads {threads}, median of {reps} interleaved reps, GFLOP/s (% of the FMA peak measured now); after |: best sample"
         );
         for (isa, p) in isas.iter().zip(&peaks) {
-            println!("  FMA peak {isa}: {p:.1} GFLOP/s on {threads} thread(s)");
+            let (plan, hash, source) = crate::plan::describe(*isa);
+            println!("  FMA peak {isa}: {p:.1} GFLOP/s on {threads} thread(s); plan {plan} ({hash}, {source})");
         }
         println!(
             "{:>5} {:>5} {:>5} {:>3} {:>7} {:>16} {:>15} {:>6} | {:>6} {:>6} {:>6}",
@@ -290,9 +291,13 @@ fn bench_gemm(json: bool, reps: usize, isa_all: bool) -> Result<(), String> {
                 } else {
                     isa
                 };
+                let (plan, hash, source) = match w {
+                    Impl::Sdae(k) => crate::plan::describe(k.isa()),
+                    Impl::MatrixMultiply => ("-".into(), "-".into(), "-".into()),
+                };
                 println!(
-                    "{{\"op\":\"sgemm\",\"m\":{},\"n\":{},\"k\":{},\"ta\":\"{}\",\"tb\":\"{}\",\"isa\":\"{}\",\"threads\":{},\"impl\":\"{}\",\"gflops\":{:.1}}}",
-                    s.m, s.n, s.k, s.ta.name(), s.tb.name(), isa, threads, w.name(), g[i].0
+                    "{{\"op\":\"sgemm\",\"m\":{},\"n\":{},\"k\":{},\"ta\":\"{}\",\"tb\":\"{}\",\"isa\":\"{}\",\"threads\":{},\"impl\":\"{}\",\"gflops\":{:.1},\"plan\":\"{}\",\"plan_hash\":\"{}\",\"plan_source\":\"{}\"}}",
+                    s.m, s.n, s.k, s.ta.name(), s.tb.name(), isa, threads, w.name(), g[i].0, plan, hash, source
                 );
             } else if let Impl::Sdae(_) = w {
                 let (med, best) = g[i];

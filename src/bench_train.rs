@@ -113,7 +113,9 @@ pub fn run_dae_step(a: DaeStepArgs) -> Result<(), String> {
         println!(
             "{}",
             serde_json::json!({"op": "dae_step", "batch": a.batch, "threads": th, "isa": isa.name(),
-                "examples_per_s": eps, "d": a.d, "h": a.h, "gflops": gflops})
+                "examples_per_s": eps, "d": a.d, "h": a.h, "gflops": gflops,
+                "plan": crate::plan::describe(isa).0, "plan_hash": crate::plan::describe(isa).1,
+                "plan_source": crate::plan::describe(isa).2})
         );
     } else {
         println!(

@@ -511,6 +511,7 @@ fn every_candidate_plan_matches_the_reference() {
                         nc: 2 * nr,
                         direct_b_max_m: small_paths,
                         nt_dot_max_m: small_paths,
+                        short_k_max: small_paths,
                     };
                     let kern = Kernels::with_gemm_plan(isa, &plan).unwrap();
                     assert_eq!(kern.gemm_kernel_name(), spec.name);

@@ -239,7 +239,7 @@ fn run_block_with(
     let nc_max = bl.nc.min((n1 - n0).div_ceil(nr) * nr);
     let abuf = sa.slice(mc_max * kc_max);
     let bbuf = sb.slice(if direct_b { nr } else { nc_max } * kc_max);
-    let a_in_l1 = job.table.plan.order == LoopOrder::AInL1;
+    let a_in_l1 = job.table.plan.order == LoopOrder::AInL1 || k <= job.table.plan.short_k_max;
 
     // LOOP 5 (JC): columns of C by NC.
     for jc in (n0..n1).step_by(bl.nc) {
