@@ -48,7 +48,7 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 use sdae_kernels::{Kernels, RowLoss, Trans};
 
 use super::{Loss, Noise, TrainError};
-use crate::model::DaeLayer;
+use crate::model::{DaeLayer, StackLayer};
 
 /// Buffers of one DAE layer's training step for batches of at most `max_batch` rows.
 pub struct DaeStep {
@@ -186,41 +186,9 @@ impl DaeStep {
         let (xt, da) = self.xs[..2 * rows * d].split_at_mut(rows * d);
         let (dy, y) = self.yy[..2 * rows * h].split_at_mut(rows * h);
         // Y = s(X~ W + b)
-        k.sgemm(
-            Trans::N,
-            Trans::N,
-            rows,
-            h,
-            d,
-            1.0,
-            xt,
-            d,
-            &layer.w,
-            h,
-            0.0,
-            y,
-            h,
-        )?;
-        k.sigmoid_bias_inplace(y, rows, h, &layer.b)?;
+        layer.encoder().encode(k, xt, rows, y)?;
         // A = Y W'  (W' = W^T when tied)
-        match &layer.w_dec {
-            None => k.sgemm(
-                Trans::N,
-                Trans::T,
-                rows,
-                d,
-                h,
-                1.0,
-                y,
-                h,
-                &layer.w,
-                h,
-                0.0,
-                da,
-                d,
-            )?,
-            Some(wd) => k.sgemm(Trans::N, Trans::N, rows, d, h, 1.0, y, h, wd, d, 0.0, da, d)?,
-        }
+        layer.decoder().logits(k, y, rows, da)?;
         // dA and gc, fused with the loss.
         let total = match loss {
             Loss::CrossEntropy => {
@@ -231,38 +199,7 @@ impl DaeStep {
             }
         };
         // dY = (dA W'^T) * Y * (1 - Y)
-        match &layer.w_dec {
-            None => k.sgemm(
-                Trans::N,
-                Trans::N,
-                rows,
-                h,
-                d,
-                1.0,
-                da,
-                d,
-                &layer.w,
-                h,
-                0.0,
-                dy,
-                h,
-            )?,
-            Some(wd) => k.sgemm(
-                Trans::N,
-                Trans::T,
-                rows,
-                h,
-                d,
-                1.0,
-                da,
-                d,
-                wd,
-                d,
-                0.0,
-                dy,
-                h,
-            )?,
-        }
+        layer.decoder().backprop(k, da, rows, dy)?;
         k.sigmoid_backward(dy, y, rows, h, &mut self.gb)?;
         let step = lr / rows as f32;
         let keep = 1.0 - lr * weight_decay;

@@ -36,7 +36,7 @@ fn check_shape(model: &Model, widths: &[usize], classes: usize) -> Result<(), Tr
             .layers
             .iter()
             .zip(&widths[1..])
-            .all(|(l, &w)| l.h == w);
+            .all(|(l, &w)| l.h() == w);
     if !same || model.output.as_ref().map_or(0, |o| o.k) != classes {
         return Err(TrainError::new(format!(
             "buffers sized for widths {widths:?} and {classes} classes, model has {:?} and {}",
@@ -55,7 +55,7 @@ impl Forward {
             hs: model
                 .layers
                 .iter()
-                .map(|l| vec![0.0; max_batch * l.h])
+                .map(|l| vec![0.0; max_batch * l.h()])
                 .collect(),
             logits: vec![0.0; max_batch * model.output.as_ref().map_or(0, |o| o.k)],
         }
@@ -82,7 +82,7 @@ impl Forward {
         if upto == 0 {
             return Ok(&x[..rows * d0]);
         }
-        for (l, layer) in model.layers[..upto].iter().enumerate() {
+        for (l, layer) in model.layers[..upto].iter().map(|l| l.encoder()).enumerate() {
             let (prev, cur) = self.hs.split_at_mut(l);
             let input: &[f32] = if l == 0 {
                 &x[..rows * d0]
@@ -91,29 +91,12 @@ impl Forward {
             };
             let out = &mut cur[0][..rows * layer.h];
             if rows == 1 {
-                // One example: a sum of the rows of W picked by the non-zero inputs (MNIST's
-                // blank pixels are skipped), streamed at full vector width.
-                row_combination(k, out, input, &layer.w, -1.0)?;
+                layer.encode_one_sparse(k, input, out)?;
             } else {
-                k.sgemm(
-                    Trans::N,
-                    Trans::N,
-                    rows,
-                    layer.h,
-                    layer.d,
-                    1.0,
-                    input,
-                    layer.d,
-                    &layer.w,
-                    layer.h,
-                    0.0,
-                    out,
-                    layer.h,
-                )?;
+                layer.encode(k, input, rows, out)?;
             }
-            k.sigmoid_bias_inplace(out, rows, layer.h, &layer.b)?;
         }
-        Ok(&self.hs[upto - 1][..rows * model.layers[upto - 1].h])
+        Ok(&self.hs[upto - 1][..rows * model.layers[upto - 1].h()])
     }
 
     /// Classify `rows` rows: NLL and correct count against `labels`.
@@ -166,25 +149,6 @@ fn output_logits(
         out,
         o.k,
     )?;
-    Ok(())
-}
-
-/// `out = -sign · Σ_i input[i] · W[i, :]` over the non-zero `input[i]` (AXPYs through the SGD
-/// kernel: `w -= lr g` with `lr = sign · input[i]`); `sign = -1` gives the plain sum.
-fn row_combination(
-    k: &Kernels,
-    out: &mut [f32],
-    input: &[f32],
-    w: &[f32],
-    sign: f32,
-) -> Result<(), TrainError> {
-    let h = out.len();
-    out.fill(0.0);
-    for (i, &v) in input.iter().enumerate() {
-        if v != 0.0 {
-            k.sgd_update(out, &w[i * h..(i + 1) * h], sign * v, 0.0)?;
-        }
-    }
     Ok(())
 }
 
@@ -274,11 +238,11 @@ impl FinetuneStep {
             ds: model
                 .layers
                 .iter()
-                .map(|l| vec![0.0; max_batch * l.h])
+                .map(|l| vec![0.0; max_batch * l.h()])
                 .collect(),
-            gbs: model.layers.iter().map(|l| vec![0.0; l.h]).collect(),
+            gbs: model.layers.iter().map(|l| vec![0.0; l.h()]).collect(),
             gbv: vec![0.0; model.output.as_ref().map_or(0, |o| o.k)],
-            coef: vec![0.0; model.layers.iter().map(|l| l.d).max().unwrap_or(0)],
+            coef: vec![0.0; model.layers.iter().map(|l| l.d()).max().unwrap_or(0)],
         }
     }
 
@@ -373,7 +337,7 @@ impl FinetuneStep {
         )?;
         k.sgd_update(&mut o.bv, &self.gbv, step, 0.0)?;
         for l in (0..nl).rev() {
-            let layer = &mut model.layers[l];
+            let layer = model.layers[l].encoder_mut();
             let (lower, upper) = self.ds.split_at_mut(l);
             let dl = &mut upper[0][..rows * layer.h];
             let hl = &hs[l][..rows * layer.h];
@@ -392,8 +356,8 @@ impl FinetuneStep {
                     *c = -step * v;
                 }
                 let dprev = &mut lower[l - 1][..layer.d];
-                k.dot_axpy_rows(&mut layer.w, layer.d, layer.h, dl, coef, dprev)?;
-                k.sgd_update(&mut layer.b, &self.gbs[l], step, 0.0)?;
+                k.dot_axpy_rows(layer.w, layer.d, layer.h, dl, coef, dprev)?;
+                k.sgd_update(layer.b, &self.gbs[l], step, 0.0)?;
                 continue;
             }
             if l > 0 {
@@ -407,7 +371,7 @@ impl FinetuneStep {
                     1.0,
                     dl,
                     layer.h,
-                    &layer.w,
+                    layer.w,
                     layer.h,
                     0.0,
                     dprev,
@@ -439,11 +403,11 @@ impl FinetuneStep {
                     dl,
                     layer.h,
                     keep,
-                    &mut layer.w,
+                    layer.w,
                     layer.h,
                 )?;
             }
-            k.sgd_update(&mut layer.b, &self.gbs[l], step, 0.0)?;
+            k.sgd_update(layer.b, &self.gbs[l], step, 0.0)?;
         }
         Ok(st)
     }
@@ -459,7 +423,7 @@ pub fn nll_reference(model: &Model, x: &[f32], labels: &[u32], rows: usize) -> f
             .iter()
             .map(|&v| v as f64)
             .collect();
-        for l in &model.layers {
+        for l in model.layers.iter().map(|l| l.encoder()) {
             let mut nh = vec![0.0; l.h];
             for (j, v) in nh.iter_mut().enumerate() {
                 let mut t = l.b[j] as f64;

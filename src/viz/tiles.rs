@@ -117,8 +117,8 @@ pub fn filters(model: &Model, layer: usize, count: usize) -> Result<Vec<Vec<f32>
         ));
     }
     let d0 = model.input_dim();
-    let mut proj = model.layers[0].w.clone(); // d0 x h_1
-    for l in &model.layers[1..layer] {
+    let mut proj = model.layers[0].encoder().w.to_vec(); // d0 x h_1
+    for l in model.layers[1..layer].iter().map(|l| l.encoder()) {
         let mut next = vec![0.0f32; d0 * l.h];
         kernels()
             .sgemm(
@@ -130,7 +130,7 @@ pub fn filters(model: &Model, layer: usize, count: usize) -> Result<Vec<Vec<f32>
                 1.0,
                 &proj,
                 l.d,
-                &l.w,
+                l.w,
                 l.h,
                 0.0,
                 &mut next,
@@ -139,7 +139,7 @@ pub fn filters(model: &Model, layer: usize, count: usize) -> Result<Vec<Vec<f32>
             .map_err(|e| e.to_string())?;
         proj = next;
     }
-    let h = model.layers[layer - 1].h;
+    let h = model.layers[layer - 1].h();
     let n = count.min(h);
     Ok((0..n)
         .map(|j| (0..d0).map(|i| proj[i * h + j]).collect())
@@ -203,7 +203,7 @@ pub fn reconstruct(
         .layers
         .first()
         .ok_or("the model has no layers; expected at least one DAE layer")?;
-    let (d, h) = (layer.d, layer.h);
+    let (d, h) = (layer.d(), layer.h());
     if ds.cols() != d {
         return Err(format!(
             "{}: {} columns per example, but the model's first layer takes {d} inputs",
@@ -240,63 +240,14 @@ pub fn reconstruct(
         &mut scratch,
     )
     .map_err(err)?;
-    // Y = s(X~ W + b)
+    // Y = s(X~ W + b), Z = s(Y W' + c) (W' = W^T when tied)
     let mut y = vec![0.0f32; n * h];
-    k.sgemm(
-        Trans::N,
-        Trans::N,
-        n,
-        h,
-        d,
-        1.0,
-        &corrupted,
-        d,
-        &layer.w,
-        h,
-        0.0,
-        &mut y,
-        h,
-    )
-    .map_err(err)?;
-    k.sigmoid_bias_inplace(&mut y, n, h, &layer.b)
+    layer
+        .encoder()
+        .encode(k, &corrupted, n, &mut y)
         .map_err(err)?;
-    // Z = s(Y W' + c), W' = W^T when tied
     let mut z = vec![0.0f32; n * d];
-    match &layer.w_dec {
-        None => k.sgemm(
-            Trans::N,
-            Trans::T,
-            n,
-            d,
-            h,
-            1.0,
-            &y,
-            h,
-            &layer.w,
-            h,
-            0.0,
-            &mut z,
-            d,
-        ),
-        Some(wd) => k.sgemm(
-            Trans::N,
-            Trans::N,
-            n,
-            d,
-            h,
-            1.0,
-            &y,
-            h,
-            wd,
-            d,
-            0.0,
-            &mut z,
-            d,
-        ),
-    }
-    .map_err(err)?;
-    k.sigmoid_bias_inplace(&mut z, n, d, &layer.c)
-        .map_err(err)?;
+    layer.decoder().decode(k, &y, n, &mut z).map_err(err)?;
     Ok(Reconstructions {
         clean,
         corrupted,
