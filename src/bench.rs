@@ -48,12 +48,15 @@ pub fn info_text() -> String {
         CacheSizes::detect()
     );
     for isa in Isa::supported() {
-        if let Ok(t) = Kernels::for_isa(isa) {
-            s += &format!(
-                "gemm {} (kernel {})\n",
-                t.gemm_blocking(),
-                t.gemm_kernel_name()
-            );
+        let (plan, hash, _) = crate::plan::describe(isa);
+        let source = crate::plan::in_force()
+            .and_then(|c| c.get(isa).map(|(_, s)| s.to_string()))
+            .unwrap_or_else(|| "the cache model".into());
+        s += &format!("gemm {isa}: {plan} (plan {hash}, from {source})\n");
+    }
+    if let Some(c) = crate::plan::in_force() {
+        for w in &c.warnings {
+            s += &format!("warning: {w}\n");
         }
     }
     s
@@ -73,19 +76,19 @@ fn data(len: usize, seed: u64) -> Vec<f32> {
 }
 
 /// Median of a non-empty list.
-fn median(mut v: Vec<f64>) -> f64 {
+pub(crate) fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
     v[v.len() / 2]
 }
 
 /// Which library computes a product.
 #[derive(Clone, Copy)]
-enum Impl {
-    Sdae(&'static Kernels),
+pub(crate) enum Impl<'k> {
+    Sdae(&'k Kernels),
     MatrixMultiply,
 }
 
-impl Impl {
+impl Impl<'_> {
     fn name(self) -> &'static str {
         match self {
             Impl::Sdae(_) => "sdae",
@@ -94,7 +97,7 @@ impl Impl {
     }
 }
 
-struct Operands {
+pub(crate) struct Operands {
     a: Vec<f32>,
     b: Vec<f32>,
     c: Vec<f32>,
@@ -103,7 +106,7 @@ struct Operands {
 }
 
 impl Operands {
-    fn new(s: GemmShape) -> Operands {
+    pub(crate) fn new(s: GemmShape) -> Operands {
         let lda = if s.ta == Trans::N { s.k } else { s.m };
         let ldb = if s.tb == Trans::N { s.n } else { s.k };
         Operands {
@@ -115,7 +118,7 @@ impl Operands {
         }
     }
 
-    fn run(&mut self, which: Impl, s: GemmShape, threads: usize) -> Result<(), String> {
+    pub(crate) fn run(&mut self, which: Impl, s: GemmShape, threads: usize) -> Result<(), String> {
         let r = match which {
             Impl::Sdae(k) => k.sgemm_threads(
                 threads,
@@ -157,8 +160,11 @@ impl Operands {
 ///
 /// Interleaved at the finest useful grain: the outer loop is the repetition, so each shape's
 /// and each library's samples are spread over the whole run, and a burst of load from other
-/// processes hits all of them alike instead of one shape or one library.
-fn measure_all(
+/// processes hits all of them alike instead of one shape or one library. Every sample is
+/// preceded by one untimed call of the same implementation, and the order of the
+/// implementations rotates from round to round: the first one timed after a change of shape
+/// no longer pays for bringing the operands into cache (that bias was worth 10-20% here).
+pub(crate) fn measure_all(
     shapes: &[GemmShape],
     impls: &[Impl],
     threads: usize,
@@ -177,9 +183,14 @@ fn measure_all(
         }
     }
     let mut times = vec![vec![Vec::with_capacity(reps); impls.len()]; shapes.len()];
-    for _ in 0..reps {
+    for rep in 0..reps {
         for (si, &s) in shapes.iter().enumerate() {
-            for (i, &w) in impls.iter().enumerate() {
+            // Each round starts the shape's implementations at another one, and each sample
+            // follows one untimed call: no implementation always meets the operands cold.
+            for j in 0..impls.len() {
+                let i = (j + rep) % impls.len();
+                let w = impls[i];
+                ops[si].run(w, s, threads)?;
                 let t = Instant::now();
                 for _ in 0..calls[si][i] {
                     ops[si].run(w, s, threads)?;

@@ -16,6 +16,8 @@ pub mod experiment;
 pub use sdae_kernels as kernels;
 pub mod config;
 pub mod model;
+pub mod plan;
 pub mod train;
+pub mod tune;
 pub mod util;
 pub mod viz;

@@ -29,8 +29,8 @@ pub mod rowpass;
 pub mod simd;
 pub mod threads;
 
-pub use dispatch::{kernels, Kernels};
-pub use gemm::{fma_peak_gflops, CacheSizes, GemmBlocking};
+pub use dispatch::{install_gemm_plan, kernels, Kernels};
+pub use gemm::{fma_peak_gflops, CacheSizes, GemmBlocking, GemmPlan, LoopOrder};
 pub use isa::Isa;
 pub use rand_xoshiro::Xoshiro256PlusPlus;
 pub use reference::SoftmaxStats;

@@ -524,3 +524,94 @@ fn alpha_zero_reads_neither_a_nor_b() {
         );
     }
 }
+
+/// Every micro-kernel of the registry, in both loop orders, with small blocks (several k, m and
+/// n blocks per product) and both settings of the small-m paths, against the reference; fails
+/// if an ISA the run expects has fewer candidates than the registry lists or was not run.
+#[test]
+fn every_candidate_plan_matches_the_reference() {
+    use sdae_kernels::gemm::registry;
+    use sdae_kernels::{GemmPlan, LoopOrder};
+    let mut ran: Vec<(Isa, String)> = Vec::new();
+    for isa in isas() {
+        for spec in registry::candidates(isa) {
+            let (mr, nr) = (spec.mr(), spec.nr());
+            for order in LoopOrder::ALL {
+                for (kc, small_paths) in [(16usize, 0usize), (24, 1 << 20)] {
+                    let plan = GemmPlan {
+                        kernel: spec.name.to_string(),
+                        order,
+                        kc,
+                        mc: 2 * mr,
+                        nc: 2 * nr,
+                        direct_b_max_m: small_paths,
+                        nt_dot_max_m: small_paths,
+                    };
+                    let kern = Kernels::with_gemm_plan(isa, &plan).unwrap();
+                    assert_eq!(kern.gemm_kernel_name(), spec.name);
+                    assert_eq!(kern.gemm_plan(), &plan);
+                    let mut seed = 1;
+                    for &(ta, tb) in &TRANS {
+                        for m in [1, mr - 1, mr, 2 * mr + 3, 5 * mr + 1] {
+                            for n in [1, nr - 1, nr + 5, 2 * nr + nr / 2 + 1, 5 * nr - 3] {
+                                for k in [1, kc + 1, 2 * kc + 3] {
+                                    for (alpha, beta) in [(1.0, 0.0), (-0.5, 1.5)] {
+                                        if m == 0 || n == 0 {
+                                            continue;
+                                        }
+                                        let case = Case {
+                                            ta,
+                                            tb,
+                                            m,
+                                            n,
+                                            k,
+                                            pad: 3,
+                                            alpha,
+                                            beta,
+                                        };
+                                        check(&kern, case, 1, seed);
+                                        seed += 1;
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    // A split run is bit-identical to the single one under this plan too.
+                    let case = Case {
+                        ta: Trans::N,
+                        tb: Trans::N,
+                        m: 3 * mr + 1,
+                        n: 3 * nr + 2,
+                        k: 2 * kc + 1,
+                        pad: 1,
+                        alpha: 1.0,
+                        beta: 0.5,
+                    };
+                    let one = check(&kern, case, 1, 99);
+                    let two = check(&kern, case, 3, 99);
+                    assert!(one
+                        .iter()
+                        .zip(&two)
+                        .all(|(a, b)| a.to_bits() == b.to_bits()));
+                }
+            }
+            ran.push((isa, spec.name.to_string()));
+        }
+    }
+    for isa in expected_isas() {
+        let listed = registry::candidates(isa).len();
+        let done = ran.iter().filter(|r| r.0 == isa).count();
+        assert!(
+            listed > 0 && done == listed,
+            "ISA {isa}: {done} of {listed} GEMM candidates ran"
+        );
+        let at_least = match isa {
+            Isa::Scalar => 1,
+            _ => 2,
+        };
+        assert!(
+            listed >= at_least,
+            "ISA {isa} offers {listed} GEMM candidates, expected at least {at_least}"
+        );
+    }
+}

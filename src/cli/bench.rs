@@ -49,3 +49,22 @@ pub struct DaeStepArgs {
     #[arg(long)]
     pub json: bool,
 }
+
+/// `sdae tune` arguments; the measurement is in [`crate::tune`].
+#[derive(Args, Debug)]
+pub struct TuneArgs {
+    /// A short tune (fewer KC values, shapes and rounds; about 30 s on 2 cores).
+    #[arg(long)]
+    pub quick: bool,
+    /// One JSON object per line instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Write the plan here instead of this machine's wisdom file ($SDAE_WISDOM, else
+    /// $XDG_CACHE_HOME/sdae/ or ~/.cache/sdae/); such a file can be pinned with `--plan FILE`.
+    #[arg(long)]
+    pub out: Option<std::path::PathBuf>,
+    /// Timed rounds per plan and shape (default: 2 quick, 5 full; the head-to-head of the
+    /// leaders runs three times as many).
+    #[arg(long)]
+    pub rounds: Option<usize>,
+}

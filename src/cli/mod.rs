@@ -29,6 +29,10 @@ pub struct Cli {
     /// Force an ISA: scalar, avx2, avx512 or neon (default: the fastest the CPU has; env SDAE_ISA).
     #[arg(long, global = true)]
     pub isa: Option<String>,
+    /// Pin the GEMM plans to this file (written by `sdae tune --out`), whatever this machine's
+    /// wisdom or preset says: runs with the same plan, ISA and threads are bit-identical.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub plan: Option<std::path::PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -40,6 +44,9 @@ pub enum Command {
     /// Quick throughput benchmarks (criterion benches live in benches/).
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+    /// Measure the GEMM plans of every supported ISA on this machine and keep the fastest as
+    /// its wisdom (loaded by every command at start-up; `sdae info` says which plan is in force).
+    Tune(bench::TuneArgs),
     /// Greedy layer-wise pre-training of the DAE stack; writes a model without output layer.
     Pretrain(train::TrainArgs),
     /// Supervised fine-tuning of a pre-trained model (--model) with early stopping.
@@ -81,7 +88,16 @@ fn run(cli: Cli) -> Result<(), Error> {
     let isa_all = cli.isa.as_deref() == Some("all") && matches!(cli.command, Command::Bench(_));
     let isa_flag = if isa_all { None } else { cli.isa.as_deref() };
     apply_knobs(isa_flag, cli.threads).map_err(Error::Usage)?;
+    // The GEMM plans, before any kernel runs: pinned file, this machine's wisdom, a preset for
+    // the microarchitecture, or the cache model. `tune` compares against the untuned choice.
+    let tuning = matches!(cli.command, Command::Tune(_));
+    let choice = crate::plan::choose(cli.plan.as_deref(), !tuning).map_err(Error::Usage)?;
+    if !tuning {
+        crate::plan::install(&choice).map_err(Error::Usage)?;
+    }
+    crate::plan::set_in_force(choice.clone());
     match cli.command {
+        Command::Tune(a) => Ok(crate::tune::run(a, &choice)?),
         Command::Info => {
             print!("{}", crate::bench::info_text());
             Ok(())

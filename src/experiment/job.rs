@@ -41,6 +41,14 @@ pub struct RunRecord {
     pub isa: String,
     pub git_revision: String,
     pub machine: String,
+    /// The GEMM plan the run used, its hash and where it came from (wisdom, preset, model,
+    /// pinned): the same plan, ISA and thread count reproduce the run bit for bit.
+    #[serde(default)]
+    pub plan: String,
+    #[serde(default)]
+    pub plan_hash: String,
+    #[serde(default)]
+    pub plan_source: String,
 }
 
 /// The one test-set evaluation of a chosen model (`test.json`).
@@ -259,6 +267,7 @@ fn train_claimed(
     let v = res
         .valid
         .ok_or_else(|| format!("{what}: no validation error was measured"))?;
+    let plan = crate::plan::describe(sdae_kernels::kernels().isa());
     let rec = RunRecord {
         index: spec.index,
         task: spec.task.clone(),
@@ -273,6 +282,9 @@ fn train_claimed(
         isa: sdae_kernels::kernels().isa().name().to_string(),
         git_revision: git_revision(),
         machine: machine(),
+        plan: plan.0,
+        plan_hash: plan.1,
+        plan_source: plan.2,
     };
     let json = serde_json::to_string_pretty(&rec).expect("record serialises");
     write_atomic(&result_path, json.as_bytes())?;

@@ -270,8 +270,14 @@ pub fn run_local(dir: &Path, jobs: usize, quiet: bool, no_wait: bool) -> Result<
                 .append(true)
                 .open(&log)
                 .map_err(|e| format!("cannot write {}: {e}", log.display()))?;
-            // Children run on the parent's ISA (its --isa or SDAE_ISA), with the plan's threads.
-            let child = Command::new(&exe)
+            // Children run on the parent's ISA (its --isa or SDAE_ISA) and pinned GEMM plan
+            // (if any; otherwise they find this machine's wisdom or preset themselves), with
+            // the sweep's threads.
+            let mut cmd = Command::new(&exe);
+            if let Some(p) = crate::plan::pinned_file() {
+                cmd.arg("--plan").arg(p);
+            }
+            let child = cmd
                 .env("SDAE_ISA", sdae_kernels::kernels().isa().name())
                 .arg("--threads")
                 .arg(info.threads_per_run.to_string())

@@ -24,6 +24,10 @@ pub enum Phase {
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct TrainState {
     pub config_fingerprint: u64,
+    /// The hash of the GEMM plan the run trains with (KC changes the order of the k sums, so
+    /// resuming under another plan would not end bit-identical). Empty in older checkpoints.
+    #[serde(default)]
+    pub plan_hash: String,
     pub phase: Phase,
     /// The next epoch to run (0-based) in the phase.
     pub epoch: usize,
@@ -105,14 +109,29 @@ impl Checkpoint {
         Ok(Checkpoint { state, model, best })
     }
 
-    /// Read the checkpoint at `path` for a run whose config fingerprint is `fingerprint`:
-    /// a checkpoint of another configuration is refused.
-    pub fn resume(path: &Path, fingerprint: u64) -> Result<Checkpoint, TrainError> {
+    /// Read the checkpoint at `path` for a run whose config fingerprint is `fingerprint` and
+    /// whose GEMM plan is `plan` (`(description, hash)`): a checkpoint of another configuration
+    /// or plan is refused.
+    pub fn resume(
+        path: &Path,
+        fingerprint: u64,
+        plan: &(String, String),
+    ) -> Result<Checkpoint, TrainError> {
         let bytes = std::fs::read(path).map_err(|e| TrainError::Io {
             path: path.to_path_buf(),
             message: format!("cannot read checkpoint: {e}"),
         })?;
         let ck = Checkpoint::from_bytes(&bytes, &path.display().to_string())?;
+        let (plan_text, plan_hash) = plan;
+        if !ck.state.plan_hash.is_empty() && &ck.state.plan_hash != plan_hash {
+            return Err(TrainError::Checkpoint {
+                path: path.display().to_string(),
+                message: format!(
+                    "written under GEMM plan {}, this run has plan {plan_hash} ({plan_text}): resuming would not be bit-identical; pin the original plan with --plan FILE, or delete the checkpoint to start afresh",
+                    ck.state.plan_hash,
+                ),
+            });
+        }
         if ck.state.config_fingerprint != fingerprint {
             return Err(TrainError::Checkpoint {
                 path: path.display().to_string(),

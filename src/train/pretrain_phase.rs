@@ -8,7 +8,7 @@ use sdae_kernels::Kernels;
 
 use super::checkpoint::{Phase, TrainState};
 use super::layer::{new_layer, trainer_for, LayerTrainer};
-use super::run::{encode_all, end_epoch, fresh_state, nan_error, EpochReport, RunOptions};
+use super::run::{encode_all, end_epoch, fresh_state, nan_error, plan_of, EpochReport, RunOptions};
 use super::streams::Stream;
 use super::{batch_count, shuffle_blocks, SplitView, TrainError};
 use crate::config::Config;
@@ -66,6 +66,7 @@ pub(super) fn pretrain_layers(
     state: &mut TrainState,
     opts: &mut RunOptions,
 ) -> Result<(), TrainError> {
+    let plan_hash = plan_of(k).1;
     while let Phase::Pretrain(l) = state.phase {
         if !opts.pretrain || l >= cfg.layers.len() {
             *state = TrainState {
@@ -74,7 +75,7 @@ pub(super) fn pretrain_layers(
                 } else {
                     Phase::Done
                 },
-                ..fresh_state(cfg, Phase::Done)
+                ..fresh_state(cfg, &plan_hash, Phase::Done)
             };
             continue;
         }

@@ -138,10 +138,18 @@ pub(super) fn nan_error(opts: &RunOptions, at: String) -> TrainError {
     }
 }
 
-/// The state of a run about to start `phase`, before the phase draws its own streams.
-pub(super) fn fresh_state(cfg: &Config, phase: Phase) -> TrainState {
+/// The GEMM plan the kernels of `k` train with: (description, hash).
+pub(super) fn plan_of(k: &Kernels) -> (String, String) {
+    let (text, hash, _) = crate::plan::describe(k.isa());
+    (text, hash)
+}
+
+/// The state of a run about to start `phase` (under the GEMM plan hashed `plan_hash`), before
+/// the phase draws its own streams.
+pub(super) fn fresh_state(cfg: &Config, plan_hash: &str, phase: Phase) -> TrainState {
     TrainState {
         config_fingerprint: cfg.fingerprint(),
+        plan_hash: plan_hash.to_string(),
         phase,
         epoch: 0,
         noise_rng: Stream::Idle.rng(cfg.seed),
@@ -168,13 +176,14 @@ pub fn run(
     } else {
         Phase::Finetune
     };
+    let plan = plan_of(k);
     let (mut state, mut model, best) = match (&opts.checkpoint, opts.resume) {
         (Some(p), true) if p.exists() => {
-            let ck = Checkpoint::resume(p, cfg.fingerprint())?;
+            let ck = Checkpoint::resume(p, cfg.fingerprint(), &plan)?;
             (ck.state, ck.model, ck.best)
         }
         _ => (
-            fresh_state(cfg, first_phase),
+            fresh_state(cfg, &plan.1, first_phase),
             start.unwrap_or_default(),
             None,
         ),

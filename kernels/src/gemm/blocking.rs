@@ -121,15 +121,10 @@ pub struct GemmBlocking {
 }
 
 impl GemmBlocking {
-    /// Derive KC, MC, NC for a `mr x nr` micro-tile from the cache sizes (see the module doc).
+    /// The blocking of the cache model for a `mr x nr` tile in the B-in-L1 order (see
+    /// [`derive`]).
     pub fn derive(isa: crate::Isa, mr: usize, nr: usize, caches: CacheSizes) -> GemmBlocking {
-        let f = std::mem::size_of::<f32>();
-        // Half of L1d for the B micro-panel; a multiple of 8, within [64, 512].
-        let kc = ((caches.l1d / 2) / (nr * f) / 8 * 8).clamp(64, 512);
-        // Half of L2 for the A block; a multiple of MR, within [MR, 4096].
-        let mc = ((caches.l2 / 2) / (kc * f) / mr * mr).clamp(mr, 4096 / mr * mr);
-        // A quarter of the shared L3 for the B panel; a multiple of NR, within [NR, 4096].
-        let nc = ((caches.l3 / 4) / (kc * f) / nr * nr).clamp(nr, 4096 / nr * nr);
+        let (kc, mc, nc) = derive(mr, nr, super::plan::LoopOrder::BInL1, caches);
         GemmBlocking {
             isa,
             mr,
@@ -138,6 +133,39 @@ impl GemmBlocking {
             mc,
             nc,
             caches,
+        }
+    }
+}
+
+/// `(KC, MC, NC)` of the cache model for a `mr x nr` tile and a loop order.
+///
+/// B in L1 (the classic order, see the module doc): the `KC x NR` B micro-panel takes half of
+/// L1d, the `MC x KC` A block half of L2, the `KC x NC` B panel a quarter of L3.
+///
+/// A in L1: the `MR x KC` A micro-panel takes half of L1d (KC capped at 512), the `KC x NC`
+/// B panel half of L2 (it streams from there, prefetched), the A block a quarter of L3.
+pub fn derive(
+    mr: usize,
+    nr: usize,
+    order: super::plan::LoopOrder,
+    caches: CacheSizes,
+) -> (usize, usize, usize) {
+    let f = std::mem::size_of::<f32>();
+    match order {
+        super::plan::LoopOrder::BInL1 => {
+            // Half of L1d for the B micro-panel; a multiple of 8, within [64, 512].
+            let kc = ((caches.l1d / 2) / (nr * f) / 8 * 8).clamp(64, 512);
+            // Half of L2 for the A block; a multiple of MR, within [MR, 4096].
+            let mc = ((caches.l2 / 2) / (kc * f) / mr * mr).clamp(mr, 4096 / mr * mr);
+            // A quarter of the shared L3 for the B panel; a multiple of NR, within [NR, 4096].
+            let nc = ((caches.l3 / 4) / (kc * f) / nr * nr).clamp(nr, 4096 / nr * nr);
+            (kc, mc, nc)
+        }
+        super::plan::LoopOrder::AInL1 => {
+            let kc = ((caches.l1d / 2) / (mr * f) / 8 * 8).clamp(64, 512);
+            let nc = ((caches.l2 / 2) / (kc * f) / nr * nr).clamp(nr, 4096 / nr * nr);
+            let mc = ((caches.l3 / 4) / (kc * f) / mr * mr).clamp(mr, 4096 / mr * mr);
+            (kc, mc, nc)
         }
     }
 }

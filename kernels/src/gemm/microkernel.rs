@@ -34,6 +34,24 @@ use crate::simd::Simd;
 pub(crate) type MicroKernel =
     unsafe fn(usize, f32, *const f32, *const f32, usize, f32, *mut f32, usize);
 
+/// One register tile: the entry point together with the shape its code was instantiated for.
+///
+/// Only built by the `const fn` tiles of `tile_family!` from the same const parameters that
+/// instantiate the kernel body, so `rows`, `cols` and `astep` cannot disagree with the code the pointer runs.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Tile {
+    /// Rows of C the kernel computes (its MR).
+    pub rows: usize,
+    /// Columns of C the kernel computes (its NR).
+    pub cols: usize,
+    /// Stride of packed A between steps of k (the MR of the panels it reads).
+    pub astep: usize,
+    /// Rows of B ahead of the current one that the k loop prefetches from a packed panel
+    /// (0: none; the packed panel is then meant to stay in L1).
+    pub prefetch: usize,
+    pub kernel: MicroKernel,
+}
+
 /// The micro-kernel of tile `MR x (NV * S::LANES)` over the vocabulary `S`.
 ///
 /// `ASTEP` is the stride of packed A between steps of k: `MR` for the tile's own panels; a
@@ -47,7 +65,13 @@ pub(crate) type MicroKernel =
 /// `MR` rows of `NV*LANES` floats at stride `ldc`.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-pub(crate) unsafe fn kernel_body<S: Simd, const MR: usize, const NV: usize, const ASTEP: usize>(
+pub(crate) unsafe fn kernel_body<
+    S: Simd,
+    const MR: usize,
+    const NV: usize,
+    const ASTEP: usize,
+    const PF: usize,
+>(
     k: usize,
     alpha: f32,
     a: *const f32,
@@ -71,10 +95,11 @@ pub(crate) unsafe fn kernel_body<S: Simd, const MR: usize, const NV: usize, cons
         }
         let mut acc = [[S::splat(0.0); NV]; MR];
         if ldb == NV * S::LANES {
-            k_loop::<S, MR, NV, ASTEP, false>(&mut acc, k, a, b, ldb);
+            // A packed panel: fetch PF rows ahead (none when PF == 0: the panel sits in L1).
+            k_loop::<S, MR, NV, ASTEP, PF>(&mut acc, k, a, b, ldb);
         } else {
             // B streamed from the caller's matrix (row stride ldb): fetch rows ahead.
-            k_loop::<S, MR, NV, ASTEP, true>(&mut acc, k, a, b, ldb);
+            k_loop::<S, MR, NV, ASTEP, B_PREFETCH_ROWS>(&mut acc, k, a, b, ldb);
         }
         let alpha_v = S::splat(alpha);
         if beta == 0.0 {
@@ -101,19 +126,14 @@ pub(crate) unsafe fn kernel_body<S: Simd, const MR: usize, const NV: usize, cons
 /// 128x1000x1000 from 0.97-0.99 to 1.00 (2 runs each); with B warm in cache, no change.
 const B_PREFETCH_ROWS: usize = 16;
 
-/// The k loop of [`kernel_body`]: `acc += Ap * Bp`, one FMA per accumulator per step of k.
+/// The k loop of [`kernel_body`]: `acc += Ap * Bp`, one FMA per accumulator per step of k,
+/// prefetching the row of B `PF` steps ahead when `PF > 0`.
 ///
 /// # Safety
 ///
 /// As [`kernel_body`].
 #[inline(always)]
-unsafe fn k_loop<
-    S: Simd,
-    const MR: usize,
-    const NV: usize,
-    const ASTEP: usize,
-    const PREFETCH_B: bool,
->(
+unsafe fn k_loop<S: Simd, const MR: usize, const NV: usize, const ASTEP: usize, const PF: usize>(
     acc: &mut [[S::V; NV]; MR],
     k: usize,
     a: *const f32,
@@ -125,8 +145,8 @@ unsafe fn k_loop<
         let mut ap = a;
         let mut bp = b;
         for _ in 0..k {
-            if PREFETCH_B {
-                let ahead = bp.wrapping_add(B_PREFETCH_ROWS * ldb);
+            if PF > 0 {
+                let ahead = bp.wrapping_add(PF * ldb);
                 let mut off = 0;
                 while off < NV * S::LANES {
                     S::prefetch(ahead.wrapping_add(off));
@@ -179,25 +199,55 @@ pub(crate) unsafe fn fma_loop_body<S: Simd, const ACC: usize>(iters: usize, seed
     }
 }
 
-/// Scalar micro-kernel, tile 4 x 8.
-///
-/// # Safety
-///
-/// See [`kernel_body`] with `MR = 4`, `NR = 8`.
-#[allow(clippy::too_many_arguments)]
-pub(crate) unsafe fn scalar_4x8(
-    k: usize,
-    alpha: f32,
-    a: *const f32,
-    b: *const f32,
-    ldb: usize,
-    beta: f32,
-    c: *mut f32,
-    ldc: usize,
-) {
-    // SAFETY: forwarded contract; Scalar needs no CPU feature.
-    unsafe { kernel_body::<Scalar, 4, 8, 4>(k, alpha, a, b, ldb, beta, c, ldc) }
+/// Defines, for one ISA, the generic micro-kernel shim `$shim::<MR, NV, ASTEP, PF>` (with the
+/// ISA's `#[target_feature]` attribute, if any, around the one generic [`kernel_body`]) and the
+/// `const fn $tile::<MR, NV, ASTEP, PF>() -> Tile` that pairs that shim with its shape: a tile's
+/// MR and NR are the const parameters its code is instantiated with, never typed twice.
+macro_rules! tile_family {
+    ($shim:ident, $tile:ident, $simd:ty $(, #[$attr:meta])*) => {
+        /// Micro-kernel shim of tile `MR x (NV * LANES)` (the symbol carries ISA and tile).
+        ///
+        /// # Safety
+        ///
+        /// The CPU must have this ISA's target features; the pointers must satisfy the
+        /// micro-kernel contract (see `microkernel.rs`) for this tile.
+        $(#[$attr])*
+        #[allow(clippy::too_many_arguments)]
+        unsafe fn $shim<const MR: usize, const NV: usize, const ASTEP: usize, const PF: usize>(
+            k: usize,
+            alpha: f32,
+            a: *const f32,
+            b: *const f32,
+            ldb: usize,
+            beta: f32,
+            c: *mut f32,
+            ldc: usize,
+        ) {
+            // SAFETY: the features are enabled on this function; pointer contract forwarded.
+            unsafe {
+                $crate::gemm::microkernel::kernel_body::<$simd, MR, NV, ASTEP, PF>(
+                    k, alpha, a, b, ldb, beta, c, ldc,
+                )
+            }
+        }
+
+        /// The tile `MR x (NV * LANES)` reading A panels of `ASTEP` rows, prefetching `PF`
+        /// rows of a packed B panel ahead.
+        pub(crate) const fn $tile<const MR: usize, const NV: usize, const ASTEP: usize, const PF: usize>(
+        ) -> $crate::gemm::microkernel::Tile {
+            $crate::gemm::microkernel::Tile {
+                rows: MR,
+                cols: NV * <$simd as $crate::simd::Simd>::LANES,
+                astep: ASTEP,
+                prefetch: PF,
+                kernel: $shim::<MR, NV, ASTEP, PF>,
+            }
+        }
+    };
 }
+pub(crate) use tile_family;
+
+tile_family!(scalar_kernel, scalar_tile, Scalar);
 
 /// Register-only multiply-add loop for the scalar path: 32 chains, which the compiler
 /// vectorizes with the baseline SSE2 just as it does the portable kernel (mul + add, unfused).

@@ -37,30 +37,34 @@ pub(crate) mod microkernel;
 #[cfg(target_arch = "aarch64")]
 pub(crate) mod neon;
 pub(crate) mod pack;
+pub mod plan;
+pub mod registry;
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod x86;
 
 use std::cell::RefCell;
 
 pub use blocking::{CacheSizes, GemmBlocking};
-use microkernel::MicroKernel;
+use microkernel::{MicroKernel, Tile};
 use pack::{pack_a_block, pack_b_panel, Operand};
+pub use plan::{GemmPlan, LoopOrder};
+use registry::KernelSpec;
 
 use crate::{threads, Isa, KernelError, Kernels, Trans};
 
-/// Up to this many rows of C, an `op(B) = N` product streams B unpacked (see module doc).
-/// Measured (1 thread, AVX-512, GFLOP per CPU-second, 3 rounds): 64 -> 256 took 128x784x1000
-/// from 197-204 to 204-215 and 128x1000x1000 from 194-203 to 213-225; 256 and 512 rows were
-/// no slower unpacked (172-177 vs 172-188, 155-190 vs 160-190).
+/// The cache model's default for [`GemmPlan::direct_b_max_m`]: up to this many rows of C, an
+/// `op(B) = N` product streams B unpacked (see module doc). Measured on a Zen 5 (1 thread,
+/// AVX-512, GFLOP per CPU-second, 3 rounds): 64 -> 256 took 128x784x1000 from 197-204 to
+/// 204-215 and 128x1000x1000 from 194-203 to 213-225; 256 and 512 rows were no slower
+/// unpacked (172-177 vs 172-188, 155-190 vs 160-190).
 pub const DIRECT_B_MAX_M: usize = 256;
 
-/// Up to this many rows of C, `A * B^T` (op(A) = N, op(B) = T) on an ISA with a dot-product
-/// routine skips packing: packing B^T means transposing all of B (k x n) for only 2*m*n*k FLOP.
-/// Instead each element is a dot product of two rows read where they are (k contiguous).
-/// Measured (1 thread, GFLOP per CPU-second, 3 rounds, dot vs packed): m = 20: 179 vs 66;
-/// m = 100: 182-187 vs 151-157; m = 128: 183-186 vs 165-173; m = 256: 179-193 vs 189-201;
-/// m = 512: 163-169 vs 185-214 (A no longer fits in L2: the dot loop has no k blocking).
-/// AVX2 (3 x 3 dot tiles): m = 20: 92-95 vs 47-55; m = 128: 96-106 vs 96-100.
+/// The cache model's default for [`GemmPlan::nt_dot_max_m`]: up to this many rows of C,
+/// `A * B^T` (op(A) = N, op(B) = T) on an ISA with a dot-product routine skips packing:
+/// packing B^T means transposing all of B (k x n) for only 2*m*n*k FLOP. Instead each element
+/// is a dot product of two rows read where they are (k contiguous). Measured on a Zen 5
+/// (1 thread, GFLOP per CPU-second, 3 rounds, dot vs packed): m = 20: 179 vs 66; m = 128:
+/// 183-186 vs 165-173; m = 256: 179-193 vs 189-201; m = 512: 163-169 vs 185-214.
 pub const NT_DOT_MAX_M: usize = 128;
 
 /// A product uses one more thread only for every this many FLOP (2*m*n*k) of work.
@@ -74,132 +78,52 @@ const MAX_TILE: usize = 16 * 64;
 pub(crate) type NtDot =
     unsafe fn(usize, usize, usize, f32, *const f32, usize, *const f32, usize, f32, *mut f32, usize);
 
-/// The GEMM part of a kernel table: the micro-kernel of the ISA and its blocking.
+/// The ISA's small-m NT routine, if it has one.
+fn nt_dot_for(isa: Isa) -> Option<NtDot> {
+    match isa {
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx512 => Some(x86::avx512_nt_dot as NtDot),
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 => Some(x86::avx2_nt_dot as NtDot),
+        _ => None,
+    }
+}
+
+/// Whether `isa` has a dot-product path for small-m `A * B^T`.
+pub fn has_nt_dot(isa: Isa) -> bool {
+    nt_dot_for(isa).is_some()
+}
+
+/// The GEMM part of a kernel table: the plan in force and the kernels it names.
 pub(crate) struct GemmTable {
-    kernel: MicroKernel,
-    /// Narrower kernels `(width, kernel)` (same MR, ascending width < NR) for ragged n.
-    edge_n: Vec<(usize, MicroKernel)>,
-    /// Shorter kernels `(rows, kernel)` (same NR, ascending rows < MR, reading A panels of MR)
-    /// for ragged m.
-    edge_m: Vec<(usize, MicroKernel)>,
-    /// The ISA's small-m NT routine, if it has one (see [`NT_DOT_MAX_M`]).
+    spec: &'static KernelSpec,
+    plan: GemmPlan,
+    /// The ISA's small-m NT routine when the plan uses it.
     nt_dot: Option<NtDot>,
-    /// The kernel's name, carrying its tile shape.
-    name: &'static str,
     blocking: GemmBlocking,
 }
 
-/// The micro-kernels available for `isa` as `(name, MR, NR, kernel)`; the first is the default.
-///
-/// AVX-512 tile chosen by measurement (one thread, GFLOP per CPU-second so that other processes
-/// on this shared 2-core Zen 5 matter less; two rounds each, KC/MC/NC derived per tile):
-///
-/// ```text
-/// tile     1000^3 NN   128x784x1000 NN   20x784x1000 NN   784x1000x128 TN   128x784x1000 NT
-/// 12x32    190 231     188 215           165 171          227 246           172 180
-/// 8x48     207 226     208 211           171 181          241 262           180 185
-/// 10x48    207 207     194 201           101 200          111 241           165 167
-/// 14x32    191         196               149
-/// 6x64     205         191               165
-/// ```
-///
-/// 8x48 (24 zmm accumulators, 3 B loads + 8 broadcasts per step of k) is never behind. The
-/// other candidates stay selectable with `SDAE_GEMM_TILE=<name>` for re-measuring.
-fn candidates(isa: Isa) -> Vec<(&'static str, usize, usize, MicroKernel)> {
-    match isa {
-        Isa::Scalar => vec![("scalar_4x8", 4, 8, microkernel::scalar_4x8 as MicroKernel)],
-        #[cfg(target_arch = "x86_64")]
-        Isa::Avx2 => vec![("avx2_6x16", 6, 16, x86::avx2_6x16 as MicroKernel)],
-        #[cfg(target_arch = "x86_64")]
-        Isa::Avx512 => vec![
-            ("avx512_8x48", 8, 48, x86::avx512_8x48 as MicroKernel),
-            ("avx512_12x32", 12, 32, x86::avx512_12x32 as MicroKernel),
-            ("avx512_14x32", 14, 32, x86::avx512_14x32 as MicroKernel),
-            ("avx512_10x48", 10, 48, x86::avx512_10x48 as MicroKernel),
-            ("avx512_6x64", 6, 64, x86::avx512_6x64 as MicroKernel),
-        ],
-        #[cfg(target_arch = "aarch64")]
-        Isa::Neon => vec![("neon_8x12", 8, 12, neon::neon_8x12 as MicroKernel)],
-        #[allow(unreachable_patterns)]
-        _ => unreachable!("no GEMM kernel for {isa} on this architecture"),
-    }
-}
-
-/// The edge kernels of a main kernel (by name): `(narrower, shorter)`, see [`GemmTable`].
-/// On AVX-512 8x48, 20 rows leave 4 and 784 columns leave 16: 20x784x1000 NN went from
-/// 170-174 to 202-209 GFLOP per CPU-second (3 rounds); 128x784x1000 stayed at 215-223.
-/// AVX2 6x16 (20 rows leave 2): 20x784x1000 from 101-105 to 108-112; 1000^3 unchanged.
-#[allow(clippy::type_complexity)]
-fn edge_kernels(name: &str) -> (Vec<(usize, MicroKernel)>, Vec<(usize, MicroKernel)>) {
-    match name {
-        #[cfg(target_arch = "x86_64")]
-        "avx512_8x48" => (
-            vec![
-                (16, x86::avx512_8x16 as MicroKernel),
-                (32, x86::avx512_8x32 as MicroKernel),
-            ],
-            vec![(4, x86::avx512_4x48_of8 as MicroKernel)],
-        ),
-        #[cfg(target_arch = "x86_64")]
-        "avx2_6x16" => (
-            vec![(8, x86::avx2_6x8 as MicroKernel)],
-            vec![
-                (2, x86::avx2_2x16_of6 as MicroKernel),
-                (4, x86::avx2_4x16_of6 as MicroKernel),
-            ],
-        ),
-        _ => (Vec::new(), Vec::new()),
-    }
-}
-
 impl GemmTable {
-    /// The table for an ISA the CPU supports (the caller checked).
-    ///
-    /// `SDAE_GEMM_TILE=<name>` (e.g. `avx512_14x32`) selects another candidate tile of the ISA:
-    /// a tuning knob for measuring tiles, not meant for users. Unknown names are ignored.
-    /// `SDAE_GEMM_KC`, `SDAE_GEMM_MC`, `SDAE_GEMM_NC` likewise override the derived blocking.
-    pub(crate) fn for_supported_isa(isa: Isa) -> GemmTable {
-        let cands = candidates(isa);
-        let wanted = std::env::var("SDAE_GEMM_TILE").ok();
-        let (name, mr, nr, kernel) = cands
-            .iter()
-            .copied()
-            .find(|c| wanted.as_deref() == Some(c.0))
-            .unwrap_or(cands[0]);
-        let mut blocking = GemmBlocking::derive(isa, mr, nr, CacheSizes::detect());
-        // Tuning knobs like SDAE_GEMM_TILE (rounded to the tile; invalid values ignored).
-        let knob = |name: &str| {
-            std::env::var(name)
-                .ok()
-                .and_then(|v| v.parse::<usize>().ok())
-                .filter(|&v| v > 0)
+    /// The table for an ISA the CPU supports (the caller checked) under `plan`.
+    pub(crate) fn for_supported_isa(isa: Isa, plan: &GemmPlan) -> Result<GemmTable, KernelError> {
+        let spec = plan.validate(isa)?;
+        let caches = CacheSizes::detect();
+        let blocking = GemmBlocking {
+            isa,
+            mr: spec.mr(),
+            nr: spec.nr(),
+            kc: plan.kc,
+            mc: plan.mc,
+            nc: plan.nc,
+            caches,
         };
-        if let Some(kc) = knob("SDAE_GEMM_KC") {
-            blocking.kc = kc;
-        }
-        if let Some(mc) = knob("SDAE_GEMM_MC") {
-            blocking.mc = mc.div_ceil(mr) * mr;
-        }
-        if let Some(nc) = knob("SDAE_GEMM_NC") {
-            blocking.nc = nc.div_ceil(nr) * nr;
-        }
-        #[cfg(target_arch = "x86_64")]
-        let nt_dot = match isa {
-            Isa::Avx512 => Some(x86::avx512_nt_dot as NtDot),
-            Isa::Avx2 => Some(x86::avx2_nt_dot as NtDot),
-            _ => None,
-        };
-        #[cfg(not(target_arch = "x86_64"))]
-        let nt_dot = None;
-        let (edge_n, edge_m) = edge_kernels(name);
-        GemmTable {
-            kernel,
-            edge_n,
-            edge_m,
+        let nt_dot = nt_dot_for(isa).filter(|_| plan.nt_dot_max_m > 0);
+        Ok(GemmTable {
+            spec,
+            plan: plan.clone(),
             nt_dot,
-            name,
             blocking,
-        }
+        })
     }
 }
 
@@ -314,15 +238,14 @@ fn run_block_with(
 ) {
     let bl = &job.table.blocking;
     let (mr, nr) = (bl.mr, bl.nr);
-    let kernel = job.table.kernel;
     let k = job.k;
-    let direct_b = job.b.trans == Trans::N && m1 - m0 <= DIRECT_B_MAX_M;
+    let direct_b = job.b.trans == Trans::N && m1 - m0 <= job.table.plan.direct_b_max_m;
     let kc_max = bl.kc.min(k);
     let mc_max = bl.mc.min((m1 - m0).div_ceil(mr) * mr);
     let nc_max = bl.nc.min((n1 - n0).div_ceil(nr) * nr);
     let abuf = sa.slice(mc_max * kc_max);
     let bbuf = sb.slice(if direct_b { nr } else { nc_max } * kc_max);
-    let ldc = job.c.ldc;
+    let a_in_l1 = job.table.plan.order == LoopOrder::AInL1;
 
     // LOOP 5 (JC): columns of C by NC.
     for jc in (n0..n1).step_by(bl.nc) {
@@ -344,72 +267,118 @@ fn run_block_with(
             for ic in (m0..m1).step_by(bl.mc) {
                 let mcur = bl.mc.min(m1 - ic);
                 pack_a_block(job.a, ic, mcur, pc, kcur, mr, abuf);
-                // LOOP 2 (JR): one B micro-panel (KC x NR).
-                for jr in (0..ncur).step_by(nr) {
-                    let nrc = nr.min(ncur - jr);
-                    let (bptr, bstride) = if direct_b && nrc == nr {
-                        // SAFETY: rows pc..pc+kcur, columns jc+jr..jc+jr+nr of B exist
-                        // (validated by check_matrix; nrc == nr full columns).
-                        let p = unsafe { job.b.data.as_ptr().add(pc * job.b.ld + jc + jr) };
-                        (p, job.b.ld)
-                    } else if direct_b {
-                        (bbuf.as_ptr(), nr)
-                    } else {
-                        (bbuf[(jr / nr) * nr * kcur..].as_ptr(), nr)
-                    };
-                    // LOOP 1 (IR): one A micro-panel (MR x KC), one tile of C.
+                let at = TileAt {
+                    kcur,
+                    beta,
+                    ic,
+                    jc,
+                    mcur,
+                    ncur,
+                    direct_b,
+                    pc,
+                };
+                if a_in_l1 {
+                    // LOOP 2 (IR) over A micro-panels, LOOP 1 (JR) over B micro-panels.
                     for ir in (0..mcur).step_by(mr) {
-                        let mrc = mr.min(mcur - ir);
-                        let aptr = abuf[(ir / mr) * mr * kcur..].as_ptr();
-                        let row = ic + ir;
-                        let col = jc + jr;
-                        // The kernel for this tile: the full one, or an edge kernel of the
-                        // smallest shape covering a ragged m or n (same arithmetic per element).
-                        let (kern, kr, kc_cols) = if mrc == mr && nrc == nr {
-                            (kernel, mr, nr)
-                        } else if let Some(&(w, f)) = (mrc == mr)
-                            .then(|| job.table.edge_n.iter().find(|e| e.0 >= nrc))
-                            .flatten()
-                        {
-                            (f, mr, w)
-                        } else if let Some(&(h, f)) = (nrc == nr)
-                            .then(|| job.table.edge_m.iter().find(|e| e.0 >= mrc))
-                            .flatten()
-                        {
-                            (f, h, nr)
-                        } else {
-                            (kernel, mr, nr)
-                        };
-                        if mrc == kr && nrc == kc_cols {
-                            // SAFETY: the table's ISA is supported (Kernels invariant); A and
-                            // B panels hold kcur full rows (packed or validated stride, at
-                            // least kc_cols wide); the kr x kc_cols tile at (row, col) lies
-                            // inside C (it is exactly the valid part).
-                            unsafe {
-                                kern(
-                                    kcur,
-                                    job.alpha,
-                                    aptr,
-                                    bptr,
-                                    bstride,
-                                    beta,
-                                    job.c.ptr.add(row * ldc + col),
-                                    ldc,
-                                )
-                            }
-                        } else {
-                            let tile = EdgeTile {
-                                kernel: kern,
-                                cols: kc_cols,
-                                rows: mrc,
-                                valid_cols: nrc,
-                            };
-                            edge_tile(job, tile, kcur, aptr, bptr, bstride, beta, row, col);
+                        for jr in (0..ncur).step_by(nr) {
+                            run_tile(job, &at, abuf, bbuf, ir, jr);
+                        }
+                    }
+                } else {
+                    // LOOP 2 (JR) over B micro-panels, LOOP 1 (IR) over A micro-panels.
+                    for jr in (0..ncur).step_by(nr) {
+                        for ir in (0..mcur).step_by(mr) {
+                            run_tile(job, &at, abuf, bbuf, ir, jr);
                         }
                     }
                 }
             }
         }
+    }
+}
+
+/// Where the current packed blocks lie: what [`run_tile`] needs besides the tile's offsets.
+struct TileAt {
+    kcur: usize,
+    beta: f32,
+    ic: usize,
+    jc: usize,
+    mcur: usize,
+    ncur: usize,
+    direct_b: bool,
+    pc: usize,
+}
+
+/// The kernel for a tile with `mrc x nrc` valid elements: the full one, or the edge tile of
+/// the smallest shape covering a ragged m or n (same arithmetic per element).
+fn choose_tile(spec: &KernelSpec, mrc: usize, nrc: usize) -> Tile {
+    let (mr, nr) = (spec.mr(), spec.nr());
+    if mrc == mr && nrc == nr {
+        return spec.main;
+    }
+    if mrc == mr {
+        if let Some(t) = spec.edge_n.iter().find(|t| t.cols >= nrc) {
+            return *t;
+        }
+    }
+    if nrc == nr {
+        if let Some(t) = spec.edge_m.iter().find(|t| t.rows >= mrc) {
+            return *t;
+        }
+    }
+    spec.main
+}
+
+/// One micro-tile: A micro-panel `ir`, B micro-panel `jr` of the current blocks.
+fn run_tile(job: &Job<'_>, at: &TileAt, abuf: &[f32], bbuf: &[f32], ir: usize, jr: usize) {
+    let spec = job.table.spec;
+    let (mr, nr) = (spec.mr(), spec.nr());
+    let kcur = at.kcur;
+    let ldc = job.c.ldc;
+    let nrc = nr.min(at.ncur - jr);
+    let mrc = mr.min(at.mcur - ir);
+    let (bptr, bstride) = if at.direct_b && nrc == nr {
+        // SAFETY: rows pc..pc+kcur, columns jc+jr..jc+jr+nr of B exist (validated by
+        // check_matrix; nrc == nr full columns).
+        let p = unsafe { job.b.data.as_ptr().add(at.pc * job.b.ld + at.jc + jr) };
+        (p, job.b.ld)
+    } else if at.direct_b {
+        (bbuf.as_ptr(), nr)
+    } else {
+        (bbuf[(jr / nr) * nr * kcur..].as_ptr(), nr)
+    };
+    let aptr = abuf[(ir / mr) * mr * kcur..].as_ptr();
+    let row = at.ic + ir;
+    let col = at.jc + jr;
+    let tile = choose_tile(spec, mrc, nrc);
+    debug_assert_eq!(
+        tile.astep, mr,
+        "an edge tile reads the panels of its main tile"
+    );
+    if mrc == tile.rows && nrc == tile.cols {
+        // SAFETY: the table's ISA is supported (Kernels invariant); A and B panels hold kcur
+        // full rows (packed or validated stride, at least tile.cols wide); the tile at
+        // (row, col) lies inside C (it is exactly the valid part).
+        unsafe {
+            (tile.kernel)(
+                kcur,
+                job.alpha,
+                aptr,
+                bptr,
+                bstride,
+                at.beta,
+                job.c.ptr.add(row * ldc + col),
+                ldc,
+            )
+        }
+    } else {
+        let edge = EdgeTile {
+            kernel: tile.kernel,
+            cols: tile.cols,
+            rows: mrc,
+            valid_cols: nrc,
+        };
+        edge_tile(job, edge, kcur, aptr, bptr, bstride, at.beta, row, col);
     }
 }
 
@@ -652,7 +621,7 @@ impl Kernels {
         // The path depends only on the whole product, never on the thread split.
         let nt_dot = table
             .nt_dot
-            .filter(|_| ta == Trans::N && tb == Trans::T && m <= NT_DOT_MAX_M);
+            .filter(|_| ta == Trans::N && tb == Trans::T && m <= table.plan.nt_dot_max_m);
         let run = |m0: usize, m1: usize, n0: usize, n1: usize| match nt_dot {
             Some(f) => run_nt_dot(&job, f, m0, m1, n0, n1),
             None => run_block(&job, m0, m1, n0, n1),
@@ -686,7 +655,12 @@ impl Kernels {
 
     /// The name of this table's GEMM micro-kernel, tile shape included (e.g. `avx512_12x32`).
     pub fn gemm_kernel_name(&self) -> &'static str {
-        self.gemm.name
+        self.gemm.spec.name
+    }
+
+    /// The GEMM plan this table runs.
+    pub fn gemm_plan(&self) -> &GemmPlan {
+        &self.gemm.plan
     }
 }
 

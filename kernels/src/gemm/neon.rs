@@ -1,31 +1,13 @@
 //! aarch64 Advanced SIMD (NEON) micro-kernel shim over the shared `crate::simd` vocabulary.
 //!
-//! Tile 8 x 12: 24 accumulators + 3 B vectors + 1 broadcast of the 32 q registers. Not tuned by
-//! measurement (no aarch64 hardware here; tested under qemu for correctness only).
+//! The tiles are listed in `gemm/registry.rs`; none was tuned by measurement on aarch64 hardware
+//! (none here): they are tested under qemu for correctness, and `sdae tune` picks among them on
+//! the machine.
 
-use super::microkernel::{fma_loop_body, kernel_body};
+use super::microkernel::fma_loop_body;
 use crate::simd::neon::Neon;
 
-/// NEON micro-kernel, tile 8 x 12.
-///
-/// # Safety
-///
-/// The CPU must have NEON; the pointers must satisfy the micro-kernel contract for 8 x 12.
-#[target_feature(enable = "neon")]
-#[allow(clippy::too_many_arguments)]
-pub(crate) unsafe fn neon_8x12(
-    k: usize,
-    alpha: f32,
-    a: *const f32,
-    b: *const f32,
-    ldb: usize,
-    beta: f32,
-    c: *mut f32,
-    ldc: usize,
-) {
-    // SAFETY: feature enabled on this function; pointer contract forwarded.
-    unsafe { kernel_body::<Neon, 8, 3, 8>(k, alpha, a, b, ldb, beta, c, ldc) }
-}
+super::microkernel::tile_family!(neon_kernel, neon_tile, Neon, #[target_feature(enable = "neon")]);
 
 /// Register-only FMA loop, NEON (16 chains).
 ///

@@ -3,55 +3,25 @@
 
 use std::arch::x86_64::*;
 
-use super::microkernel::{fma_loop_body, kernel_body};
+use super::microkernel::fma_loop_body;
 use crate::simd::avx2::Avx2;
 use crate::simd::avx512::Avx512;
 use crate::simd::Simd;
 
-/// Defines a `#[target_feature]` shim `$name` for the tile `$mr x ($nv * LANES)` of `$simd`.
-macro_rules! shim {
-    ($name:ident, $simd:ty, $feat:literal, $mr:literal, $nv:literal) => {
-        shim!($name, $simd, $feat, $mr, $nv, $mr);
-    };
-    ($name:ident, $simd:ty, $feat:literal, $mr:literal, $nv:literal, $astep:literal) => {
-        /// Micro-kernel shim (tile in the name).
-        ///
-        /// # Safety
-        ///
-        /// The CPU must have the shim's target features; the pointers must satisfy the
-        /// micro-kernel contract (see `microkernel.rs`) for this tile.
-        #[target_feature(enable = $feat)]
-        #[allow(clippy::too_many_arguments)]
-        pub(crate) unsafe fn $name(
-            k: usize,
-            alpha: f32,
-            a: *const f32,
-            b: *const f32,
-            ldb: usize,
-            beta: f32,
-            c: *mut f32,
-            ldc: usize,
-        ) {
-            // SAFETY: features enabled on this function; pointer contract forwarded.
-            unsafe { kernel_body::<$simd, $mr, $nv, $astep>(k, alpha, a, b, ldb, beta, c, ldc) }
-        }
-    };
-}
-
-shim!(avx2_6x16, Avx2, "avx2,fma", 6, 2);
-// Edge kernels of the 6x16 tile: narrower (ragged n) and shorter (ragged m, A panels of 6).
-shim!(avx2_6x8, Avx2, "avx2,fma", 6, 1);
-shim!(avx2_2x16_of6, Avx2, "avx2,fma", 2, 2, 6);
-shim!(avx2_4x16_of6, Avx2, "avx2,fma", 4, 2, 6);
-shim!(avx512_12x32, Avx512, "avx512f", 12, 2);
-shim!(avx512_14x32, Avx512, "avx512f", 14, 2);
-shim!(avx512_8x48, Avx512, "avx512f", 8, 3);
-shim!(avx512_10x48, Avx512, "avx512f", 10, 3);
-shim!(avx512_6x64, Avx512, "avx512f", 6, 4);
-// Edge kernels of the 8x48 tile: narrower (ragged n) and shorter (ragged m, A panels of 8).
-shim!(avx512_8x16, Avx512, "avx512f", 8, 1);
-shim!(avx512_8x32, Avx512, "avx512f", 8, 2);
-shim!(avx512_4x48_of8, Avx512, "avx512f", 4, 3, 8);
+// The GEMM tiles of each ISA: the one generic body with the ISA's full feature set (the
+// vocabulary's primitives use DQ/BW/VL instructions, not only AVX-512F).
+super::microkernel::tile_family!(
+    avx2_kernel,
+    avx2_tile,
+    Avx2,
+    #[target_feature(enable = "avx2,fma")]
+);
+super::microkernel::tile_family!(
+    avx512_kernel,
+    avx512_tile,
+    Avx512,
+    #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,fma")]
+);
 
 /// Register-only FMA loop, AVX2 (12 chains: 2 FMA pipes x 4-cycle latency, with slack).
 ///
@@ -69,7 +39,7 @@ pub(crate) unsafe fn avx2_fma_loop(iters: usize, seed: f32) -> f32 {
 /// # Safety
 ///
 /// The CPU must have AVX-512F.
-#[target_feature(enable = "avx512f")]
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,fma")]
 pub(crate) unsafe fn avx512_fma_loop(iters: usize, seed: f32) -> f32 {
     // SAFETY: features enabled on this function.
     unsafe { fma_loop_body::<Avx512, 16>(iters, seed) }
@@ -259,6 +229,12 @@ macro_rules! nt_dot_shim {
 }
 
 // AVX-512: 24 accumulators + 4 A vectors + 1 B vector of 32 registers.
-nt_dot_shim!(avx512_nt_dot, Avx512, "avx512f", 4, 6);
+nt_dot_shim!(
+    avx512_nt_dot,
+    Avx512,
+    "avx512f,avx512bw,avx512dq,avx512vl,fma",
+    4,
+    6
+);
 // AVX2: 9 accumulators + 3 A vectors + 1 B vector of 16 registers.
 nt_dot_shim!(avx2_nt_dot, Avx2, "avx2,fma", 3, 3);
