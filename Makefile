@@ -3,7 +3,7 @@ CARGO ?= cargo
 DATA_SRC ?= ../shared/datasets
 DATA_DIR ?= data
 
-.PHONY: build setup test test-native test-aarch64 test-slurm bench lint fmt info clean reproduce
+.PHONY: build setup test test-native test-aarch64 test-slurm bench lint fmt info clean reproduce fuzz
 
 build:
 	$(CARGO) build --release
@@ -45,6 +45,12 @@ bench: build
 	./target/release/sdae --isa all bench fused --threads 1
 	./target/release/sdae bench dae-step --batch 128 --threads 1
 	./target/release/sdae bench dae-step --batch 20 --threads 1
+
+# Every file reader fuzzed for FUZZ_SECONDS per target, one target at a time, from fresh seeds
+# (tests/fuzz_readers.rs; `make test` runs each from a fixed seed for a few hundred inputs).
+FUZZ_SECONDS ?= 600
+fuzz:
+	SDAE_FUZZ_SECONDS=$(FUZZ_SECONDS) $(CARGO) test --test fuzz_readers fuzz_ -- --test-threads 1 --nocapture
 
 lint:
 	$(CARGO) fmt --all -- --check

@@ -365,12 +365,13 @@ fn bad_input_gets_clear_errors() {
 
 #[test]
 fn divergence_exits_3_and_writes_no_model() {
-    // Inputs far outside [0,1] on squared error with a huge rate overflow to NaN in the first
-    // epoch: the exit status (3) tells this from a missing file or a bad flag (1).
+    // Fine-tuning online at a rate near f32::MAX overflows to NaN in the first epoch (on valid
+    // inputs: values outside [0,1] are refused before training, tests/input_check.rs): the
+    // exit status (3) tells this from a missing file or a bad flag (1).
     let dir = tmpdir("diverge");
     let mut x = vec![0.0f32; 40 * 6];
     for (i, v) in x.iter_mut().enumerate() {
-        *v = if i % 3 == 0 { 1e30 } else { 0.5 };
+        *v = if i % 3 == 0 { 1.0 } else { 0.0 };
     }
     let y: Vec<u32> = (0..40).map(|i| i % 2).collect();
     for split in ["train", "valid", "test"] {
@@ -379,13 +380,32 @@ fn divergence_exits_3_and_writes_no_model() {
     let out_path = dir.join("m.sdae");
     let (d, o) = (dir.to_str().unwrap(), out_path.to_str().unwrap());
     let out = sdae(&[
-        "train", "--data", d, "--task", "big", "--out", o, "--widths", "4", "--epochs", "1",
-        "--loss", "sqerr", "--lr", "1e30", "--quiet",
+        "train",
+        "--data",
+        d,
+        "--task",
+        "big",
+        "--out",
+        o,
+        "--widths",
+        "4",
+        "--epochs",
+        "1",
+        "--finetune-lr",
+        "3e38",
+        "--finetune-batch",
+        "1",
+        "--quiet",
     ]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "stderr: {err}");
     assert!(
-        err.contains("pre-training layer 1 epoch 1") && err.contains("NaN"),
+        err.contains("fine-tuning epoch 1") && err.contains("NaN"),
+        "{err}"
+    );
+    // The message says what was ruled out.
+    assert!(
+        err.contains("checks before the first step") && err.contains("checksum"),
         "{err}"
     );
     assert!(!out_path.exists(), "no model written");

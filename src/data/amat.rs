@@ -99,7 +99,9 @@ pub fn read_amat(path: &Path, cols: Option<usize>, classes: usize) -> Result<Ama
     let mut cols = cols;
     let mut carry: Vec<u8> = Vec::new();
     let mut line_base: u64 = 0; // lines before the current block
-    let mut buf = vec![0u8; BLOCK];
+                                // A small file gets a small buffer: what a reader allocates follows the file's length.
+    let len = file.metadata().map_or(BLOCK as u64, |m| m.len());
+    let mut buf = vec![0u8; BLOCK.min(len as usize + 1).max(4096)];
     let mut eof = false;
     while !eof {
         let n = file

@@ -350,6 +350,83 @@ impl Dataset {
     }
 }
 
+/// Values per chunk of the one-pass check: 64 KiB of features, small enough to stay in L2
+/// between the hash and the value test.
+const CHECK_CHUNK: usize = 16 * 1024;
+
+/// Whether any value of `v` is outside [0, 1] or not finite (NaN fails both comparisons).
+/// Branch-free over the chunk, so the compiler vectorises it.
+fn any_bad_value(v: &[f32]) -> bool {
+    v.iter()
+        .fold(false, |bad, &x| bad | !((0.0..=1.0).contains(&x)))
+}
+
+impl Dataset {
+    /// The check training and evaluation run once on every split they map, before the first
+    /// step: every feature finite and in [0, 1], every label `< classes`, and the payload's
+    /// XXH64 equal to the header's, in one pass over the file (chunk by chunk: hash, then test
+    /// the values while they are in cache). The first bad value is named by file, row and
+    /// column; a damaged byte that leaves every value valid fails the checksum.
+    pub fn verify_inputs(&self) -> Result<(), DataError> {
+        let (cols, classes) = (self.cols(), self.header.classes);
+        let x = self.features();
+        let mut h = Xxh64::new(0);
+        let fbytes = self.feature_bytes();
+        for (k, chunk) in x.chunks(CHECK_CHUNK).enumerate() {
+            let start = k * CHECK_CHUNK;
+            h.update(&fbytes[start * 4..(start + chunk.len()) * 4]);
+            if any_bad_value(chunk) {
+                let j = chunk
+                    .iter()
+                    .position(|v| !(0.0..=1.0).contains(v))
+                    .expect("a bad value is in the chunk");
+                let i = start + j;
+                return Err(DataError::at_offset(
+                    &self.path,
+                    self.header.features_offset + 4 * i as u64,
+                    format!(
+                        "row {} column {}: feature value {} (bits {:#010x}), expected a finite value in [0, 1]",
+                        i / cols,
+                        i % cols,
+                        chunk[j],
+                        chunk[j].to_bits()
+                    ),
+                ));
+            }
+        }
+        let y = self.labels();
+        for (k, chunk) in y.chunks(CHECK_CHUNK).enumerate() {
+            let max = chunk.iter().fold(0u32, |m, &l| m.max(l));
+            if u64::from(max) >= classes {
+                let j = chunk
+                    .iter()
+                    .position(|&l| u64::from(l) >= classes)
+                    .expect("a bad label is in the chunk");
+                let i = k * CHECK_CHUNK + j;
+                return Err(DataError::at_offset(
+                    &self.path,
+                    self.header.labels_offset + 4 * i as u64,
+                    format!("row {i}: label {}, expected < {classes} classes", chunk[j]),
+                ));
+            }
+        }
+        let fend = self.header.features_offset as usize + fbytes.len();
+        h.update(&self.map[fend..]);
+        let got = h.finish();
+        if got != self.header.checksum {
+            return Err(DataError::at_offset(
+                &self.path,
+                56,
+                format!(
+                    "checksum mismatch: header says {:016x}, payload hashes to {got:016x}; every value is in range, so the damage is elsewhere in the payload (file corrupt: regenerate or re-import it)",
+                    self.header.checksum
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// Write `bytes` produced by `fill` to `path` atomically ([`crate::util::write_atomic_with`]),
 /// creating the parent directory first. On any error `path` is untouched.
 pub(crate) fn write_atomic(

@@ -34,6 +34,10 @@ use toml::{Table, Value};
 
 use crate::config::{Config, Overrides};
 
+/// The most runs one sweep may hold: the `MaxArraySize` of scripts/slurm-local.sh (the
+/// paper's grid has a few hundred).
+pub const MAX_RUNS: usize = 100_000;
+
 /// The grids shipped with sdae, by name.
 pub const BUILTIN: [(&str, &str); 3] = [
     ("best", include_str!("../../experiments/best.toml")),
@@ -223,7 +227,8 @@ impl Grid {
     }
 
     /// Every run of this grid for `tasks`, in task order then axis order (the first axis varies
-    /// slowest). Each run's config is validated.
+    /// slowest). Each run's config is validated. Refuses more than [`MAX_RUNS`] runs: a few
+    /// hundred bytes of axes could otherwise ask for 10^9 runs.
     pub fn expand(&self, tasks: &[String]) -> Result<Vec<RunSpec>, String> {
         let mut runs = Vec::new();
         for task in tasks {
@@ -248,7 +253,22 @@ impl Grid {
                     None => axes.push((k, vals)),
                 }
             }
-            let combos: usize = axes.iter().map(|(_, v)| v.len()).product();
+            let combos = axes
+                .iter()
+                .try_fold(1usize, |n, (_, v)| n.checked_mul(v.len()))
+                .filter(|&n| n.saturating_add(runs.len()) <= MAX_RUNS)
+                .ok_or_else(|| {
+                    let sizes: Vec<String> = axes
+                        .iter()
+                        .map(|(k, v)| format!("{k}: {}", v.len()))
+                        .collect();
+                    format!(
+                        "grid {}: its axes give more than {MAX_RUNS} runs ({} so far, then {} for task {task}), expected at most {MAX_RUNS}: remove axis values",
+                        self.name,
+                        runs.len(),
+                        sizes.join(" x ")
+                    )
+                })?;
             for c in 0..combos {
                 let mut cfg = base.clone();
                 let mut label = Vec::new();

@@ -95,12 +95,28 @@ pub fn machine() -> String {
 
 fn open_split(data: &Path, task: &str, split: &str) -> Result<Dataset, String> {
     let p = split_path(data, task, split);
-    Dataset::open(&p).map_err(|e| {
+    let ds = Dataset::open(&p).map_err(|e| {
         format!(
             "{e} (generate it with: sdae data generate --task {task} --out {})",
             data.display()
         )
-    })
+    })?;
+    let t0 = Instant::now();
+    ds.verify_inputs().map_err(|e| {
+        format!(
+            "{e}; refusing to train or evaluate on it (regenerate it with: sdae data generate --task {task} --out {})",
+            data.display()
+        )
+    })?;
+    if split != "test" {
+        // In the run's log, so the check's cost can be read beside the run's time.
+        eprintln!(
+            "{}: checked (values in [0, 1], labels, checksum) in {:.1} ms",
+            p.display(),
+            t0.elapsed().as_secs_f64() * 1e3
+        );
+    }
+    Ok(ds)
 }
 
 fn view<'a>(name: &str, d: &'a Dataset) -> Result<SplitView<'a>, String> {

@@ -32,8 +32,11 @@ pub enum Phases {
     Both,
 }
 
+/// Map a split and check it once (values, labels, checksum) before anything reads it.
 fn open(path: &Path) -> Result<Dataset, Error> {
-    Ok(Dataset::open(path)?)
+    let ds = Dataset::open(path)?;
+    ds.verify_inputs()?;
+    Ok(ds)
 }
 
 fn view<'a>(name: &str, ds: &'a Dataset) -> Result<SplitView<'a>, Error> {

@@ -71,7 +71,7 @@ impl fmt::Display for TrainError {
             TrainError::Diverged { at, checkpoint } => {
                 write!(
                     f,
-                    "{at}: the loss or the parameters became NaN/infinite (try a smaller learning rate)"
+                    "{at}: the loss or the parameters became NaN/infinite; the inputs are not the cause if they came from .sdd files, which sdae checks before the first step (every feature finite and in [0, 1], every label below the class count, the payload checksum), so training diverged: try a smaller learning rate"
                 )?;
                 if let Some(p) = checkpoint {
                     write!(f, "; the last good checkpoint is kept at {}", p.display())?;
