@@ -65,9 +65,11 @@ info: build
 clean:
 	$(CARGO) clean
 
-# DAE step in sdae beside numpy and PyTorch (benches/peers/), interleaved, one run. Not part of CI.
+# The GEMM shapes and the DAE step in sdae beside matrixmultiply, numpy and PyTorch
+# (benches/peers/), interleaved, with the FMA peak of the same run and the CPU model. Not in CI.
 .PHONY: bench-peers
 bench-peers: build
+	python3 benches/peers/gemm_compare.py
 	python3 benches/peers/compare.py
 
 # Datasets (issue 3): generate the eight benchmark tasks into $(DATA_DIR) from MNIST and natural

@@ -11,7 +11,7 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Through
 
 use sdae::bench::GEMM_SHAPES;
 use sdae_kernels::gemm::baseline::matrixmultiply_sgemm;
-use sdae_kernels::{Isa, Kernels, Trans};
+use sdae_kernels::{Isa, Kernels, MatMut, MatRef, Trans};
 
 fn data(len: usize, seed: u32) -> Vec<f32> {
     (0..len)
@@ -36,8 +36,9 @@ fn gemm(c: &mut Criterion) {
         let (m, n, k) = (s.m, s.n, s.k);
         let lda = if s.ta == Trans::N { k } else { m };
         let ldb = if s.tb == Trans::N { n } else { k };
-        let a = data(m * k, 1);
-        let b = data(k * n, 2);
+        let (a, b) = (data(m * k, 1), data(k * n, 2));
+        let a = MatRef::cblas(s.ta, m, k, &a, lda).expect("op(A) is m x k");
+        let b = MatRef::cblas(s.tb, k, n, &b, ldb).expect("op(B) is k x n");
         let mut out = vec![0.0f32; m * n];
         group.throughput(Throughput::Elements(2 * (m * n * k) as u64));
         let label = format!("{m}x{n}x{k}_{}{}", s.ta.name(), s.tb.name());
@@ -48,18 +49,17 @@ fn gemm(c: &mut Criterion) {
             }
             group.bench_function(BenchmarkId::new(format!("sdae_{isa}"), &label), |bench| {
                 bench.iter(|| {
-                    kern.sgemm_threads(
-                        1, s.ta, s.tb, m, n, k, 1.0, &a, lda, &b, ldb, 0.0, &mut out, n,
-                    )
-                    .expect("valid shapes");
+                    let c = MatMut::new(&mut out, m, n).expect("C is m x n");
+                    kern.sgemm_threads(1, 1.0, a, b, 0.0, c)
+                        .expect("valid shapes");
                     black_box(&out);
                 })
             });
         }
         group.bench_function(BenchmarkId::new("matrixmultiply", &label), |bench| {
             bench.iter(|| {
-                matrixmultiply_sgemm(s.ta, s.tb, m, n, k, 1.0, &a, lda, &b, ldb, 0.0, &mut out, n)
-                    .expect("valid shapes");
+                let c = MatMut::new(&mut out, m, n).expect("C is m x n");
+                matrixmultiply_sgemm(1.0, a, b, 0.0, c).expect("valid shapes");
                 black_box(&out);
             })
         });

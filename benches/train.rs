@@ -5,8 +5,9 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Through
 use rand_xoshiro::rand_core::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use sdae::model::DaeLayer;
+use sdae::train::dae::DaeSgd;
 use sdae::train::{DaeStep, Loss, Noise};
-use sdae_kernels::kernels;
+use sdae_kernels::{kernels, MatRef};
 
 fn dae_step(c: &mut Criterion) {
     let k = kernels();
@@ -39,8 +40,14 @@ fn dae_step(c: &mut Criterion) {
             b.iter(|| {
                 let xb = &x[(i % nb) * batch * d..(i % nb + 1) * batch * d];
                 i += 1;
-                step.step(k, &mut layer, noise, loss, xb, batch, lr, 0.0, &mut rng)
-                    .unwrap()
+                let xb = MatRef::new(xb, batch, d).unwrap();
+                let sgd = DaeSgd {
+                    noise,
+                    loss,
+                    lr,
+                    weight_decay: 0.0,
+                };
+                step.step(k, &mut layer, sgd, xb, &mut rng).unwrap()
             })
         });
     }

@@ -7,7 +7,9 @@ use rayon::prelude::*;
 
 use crate::cli::bench::BenchCommand;
 use sdae_kernels::gemm::baseline::matrixmultiply_sgemm;
-use sdae_kernels::{fma_peak_gflops, kernels, threads, CacheSizes, Isa, Kernels, Trans};
+use sdae_kernels::{
+    fma_peak_gflops, kernels, threads, CacheSizes, Isa, Kernels, MatMut, MatRef, Trans,
+};
 
 /// One GEMM shape: `C (m x n) = op(A) (m x k) * op(B) (k x n)`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -119,38 +121,13 @@ impl Operands {
     }
 
     pub(crate) fn run(&mut self, which: Impl, s: GemmShape, threads: usize) -> Result<(), String> {
+        let err = |e: sdae_kernels::KernelError| e.to_string();
+        let a = MatRef::cblas(s.ta, s.m, s.k, &self.a, self.lda).map_err(err)?;
+        let b = MatRef::cblas(s.tb, s.k, s.n, &self.b, self.ldb).map_err(err)?;
+        let c = MatMut::new(&mut self.c, s.m, s.n).map_err(err)?;
         let r = match which {
-            Impl::Sdae(k) => k.sgemm_threads(
-                threads,
-                s.ta,
-                s.tb,
-                s.m,
-                s.n,
-                s.k,
-                1.0,
-                &self.a,
-                self.lda,
-                &self.b,
-                self.ldb,
-                0.0,
-                &mut self.c,
-                s.n,
-            ),
-            Impl::MatrixMultiply => matrixmultiply_sgemm(
-                s.ta,
-                s.tb,
-                s.m,
-                s.n,
-                s.k,
-                1.0,
-                &self.a,
-                self.lda,
-                &self.b,
-                self.ldb,
-                0.0,
-                &mut self.c,
-                s.n,
-            ),
+            Impl::Sdae(k) => k.sgemm_threads(threads, 1.0, a, b, 0.0, c),
+            Impl::MatrixMultiply => matrixmultiply_sgemm(1.0, a, b, 0.0, c),
         };
         r.map_err(|e| e.to_string())
     }
@@ -280,7 +257,8 @@ fn bench_gemm(json: bool, reps: usize, isa_all: bool) -> Result<(), String> {
             "sdae bench gemm: threads {threads}, median of {reps} interleaved reps, GFLOP/s (% of the FMA peak measured now); after |: best sample"
         );
         for (isa, p) in isas.iter().zip(&peaks) {
-            println!("  FMA peak {isa}: {p:.1} GFLOP/s on {threads} thread(s)");
+            let (plan, hash, source) = crate::plan::describe(*isa);
+            println!("  FMA peak {isa}: {p:.1} GFLOP/s on {threads} thread(s); plan {plan} ({hash}, {source})");
         }
         println!(
             "{:>5} {:>5} {:>5} {:>3} {:>7} {:>16} {:>15} {:>6} | {:>6} {:>6} {:>6}",
@@ -313,9 +291,13 @@ fn bench_gemm(json: bool, reps: usize, isa_all: bool) -> Result<(), String> {
                 } else {
                     isa
                 };
+                let (plan, hash, source) = match w {
+                    Impl::Sdae(k) => crate::plan::describe(k.isa()),
+                    Impl::MatrixMultiply => ("-".into(), "-".into(), "-".into()),
+                };
                 println!(
-                    "{{\"op\":\"sgemm\",\"m\":{},\"n\":{},\"k\":{},\"ta\":\"{}\",\"tb\":\"{}\",\"isa\":\"{}\",\"threads\":{},\"impl\":\"{}\",\"gflops\":{:.1}}}",
-                    s.m, s.n, s.k, s.ta.name(), s.tb.name(), isa, threads, w.name(), g[i].0
+                    "{{\"op\":\"sgemm\",\"m\":{},\"n\":{},\"k\":{},\"ta\":\"{}\",\"tb\":\"{}\",\"isa\":\"{}\",\"threads\":{},\"impl\":\"{}\",\"gflops\":{:.1},\"plan\":\"{}\",\"plan_hash\":\"{}\",\"plan_source\":\"{}\"}}",
+                    s.m, s.n, s.k, s.ta.name(), s.tb.name(), isa, threads, w.name(), g[i].0, plan, hash, source
                 );
             } else if let Impl::Sdae(_) = w {
                 let (med, best) = g[i];

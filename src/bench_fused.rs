@@ -8,7 +8,7 @@
 use std::time::Instant;
 
 use rand_xoshiro::rand_core::SeedableRng;
-use sdae_kernels::{reference, Isa, Kernels, Trans, Xoshiro256PlusPlus};
+use sdae_kernels::{random, Isa, Kernels, Loss, MatMut, MatRef, Xoshiro256PlusPlus};
 
 /// The fused kernels, by the name of their method on [`Kernels`].
 pub const FUSED_KERNELS: [&str; 8] = [
@@ -112,53 +112,40 @@ impl FusedBatch {
     /// bias gradient out, predictions out).
     pub fn run(&mut self, k: &Kernels, kernel: &str) -> Result<f64, String> {
         let (r, c) = (self.rows, self.cols);
+        let err = |e: sdae_kernels::KernelError| e.to_string();
+        let work = MatMut::new(&mut self.work, r, c).map_err(err)?;
+        let x = MatRef::new(&self.x, r, c).map_err(err)?;
+        let h = MatRef::new(&self.h, r, c).map_err(err)?;
         let res = match kernel {
-            "sigmoid_bias_inplace" => k
-                .sigmoid_bias_inplace(&mut self.work, r, c, &self.bias)
-                .map(|_| 0.0),
-            "sigmoid_xent" => k.sigmoid_xent(
-                &mut self.work,
-                &self.x,
-                r,
-                c,
-                Some(&self.bias),
-                Some(&mut self.z),
-                Some(&mut self.bias_grad),
-            ),
-            "sigmoid_sqerr" => k.sigmoid_sqerr(
-                &mut self.work,
-                &self.x,
-                r,
-                c,
-                Some(&self.bias),
-                Some(&mut self.z),
-                Some(&mut self.bias_grad),
-            ),
+            "sigmoid_bias_inplace" => k.sigmoid_bias_inplace(work, &self.bias).map(|_| 0.0),
+            "sigmoid_xent" | "sigmoid_sqerr" => {
+                let loss = if kernel == "sigmoid_xent" {
+                    Loss::CrossEntropy
+                } else {
+                    Loss::SquaredError
+                };
+                let z = MatMut::new(&mut self.z, r, c).map_err(err)?;
+                let (bias, bias_grad) = (Some(&self.bias[..]), Some(&mut self.bias_grad[..]));
+                k.sigmoid_loss(loss, work, x, bias, Some(z), bias_grad)
+            }
             "sigmoid_backward" => k
-                .sigmoid_backward(&mut self.work, &self.h, r, c, &mut self.bias_grad)
+                .sigmoid_backward(work, h, &mut self.bias_grad)
                 .map(|_| 0.0),
             "softmax_nll" => k
                 .softmax_nll(
-                    &mut self.work,
-                    r,
-                    c,
-                    Some(&self.bias),
+                    work,
                     &self.labels,
+                    Some(&self.bias),
                     Some(&mut self.bias_grad),
                     Some(&mut self.pred),
                 )
                 .map(|s| s.loss),
-            "mask_fixed" => k
-                .mask_fixed(
-                    &self.x,
-                    &mut self.out,
-                    r,
-                    c,
-                    reference::masked_count(MASK_NU, c),
-                    &mut self.rng,
-                    &mut self.scratch,
-                )
-                .map(|_| 0.0),
+            "mask_fixed" => {
+                let out = MatMut::new(&mut self.out, r, c).map_err(err)?;
+                let count = random::masked_count(MASK_NU, c);
+                k.mask_fixed(x, out, count, &mut self.rng, &mut self.scratch)
+                    .map(|_| 0.0)
+            }
             "mask_bernoulli" => k
                 .mask_bernoulli(&self.x, &mut self.out, MASK_NU as f32, &mut self.rng)
                 .map(|_| 0.0),
@@ -307,22 +294,11 @@ pub fn sdae_gemm_yardstick() -> impl FnMut() {
         .collect();
     let mut c = vec![0.0f32; BATCH_ROWS * BATCH_COLS];
     move || {
+        let a = MatRef::new(&a, BATCH_ROWS, GEMM_K).expect("yardstick A is BATCH_ROWS x GEMM_K");
+        let b = MatRef::new(&b, GEMM_K, BATCH_COLS).expect("yardstick B is GEMM_K x BATCH_COLS");
+        let out = MatMut::new(&mut c, BATCH_ROWS, BATCH_COLS).expect("yardstick C is 128 x 1000");
         sdae_kernels::kernels()
-            .sgemm(
-                Trans::N,
-                Trans::N,
-                BATCH_ROWS,
-                BATCH_COLS,
-                GEMM_K,
-                1.0,
-                &a,
-                GEMM_K,
-                &b,
-                BATCH_COLS,
-                0.0,
-                &mut c,
-                BATCH_COLS,
-            )
+            .sgemm(1.0, a, b, 0.0, out)
             .expect("yardstick GEMM shapes are consistent");
         std::hint::black_box(&c);
     }

@@ -6,10 +6,11 @@ use std::time::Instant;
 
 use rand_xoshiro::rand_core::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
-use sdae_kernels::{kernels, threads};
+use sdae_kernels::{kernels, threads, MatRef};
 
 use crate::cli::bench::DaeStepArgs;
 use crate::model::{uniform01, DaeLayer};
+use crate::train::dae::DaeSgd;
 use crate::train::{DaeStep, Loss, Noise, TrainError};
 
 /// `rows x d` MNIST-like inputs for step benchmarks: 80% zeros, the rest uniform in [0, 1).
@@ -62,9 +63,14 @@ pub fn measure_dae_step(
         })
     } else {
         time_steps(seconds, reps, batch, &mut rng, |rng| {
-            let xb = next();
-            step.step(k, &mut layer, noise, loss, xb, batch, lr, 0.0, rng)
-                .map(|_| ())
+            let xb = MatRef::new(next(), batch, d)?;
+            let sgd = DaeSgd {
+                noise,
+                loss,
+                lr,
+                weight_decay: 0.0,
+            };
+            step.step(k, &mut layer, sgd, xb, rng).map(|_| ())
         })
     }
 }
@@ -107,7 +113,9 @@ pub fn run_dae_step(a: DaeStepArgs) -> Result<(), String> {
         println!(
             "{}",
             serde_json::json!({"op": "dae_step", "batch": a.batch, "threads": th, "isa": isa.name(),
-                "examples_per_s": eps, "d": a.d, "h": a.h, "gflops": gflops})
+                "examples_per_s": eps, "d": a.d, "h": a.h, "gflops": gflops,
+                "plan": crate::plan::describe(isa).0, "plan_hash": crate::plan::describe(isa).1,
+                "plan_source": crate::plan::describe(isa).2})
         );
     } else {
         println!(

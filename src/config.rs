@@ -306,7 +306,7 @@ fn build(raw: RawConfig, ov: &Overrides) -> Result<Config, String> {
     if finetune.patience == 0 {
         return Err("finetune patience 0: expected at least 1 epoch".into());
     }
-    let loss = Loss::parse(ov.loss.as_deref().or(raw.loss.as_deref()).unwrap_or("xent"))?;
+    let loss = parse_loss(ov.loss.as_deref().or(raw.loss.as_deref()).unwrap_or("xent"))?;
     let wd = raw.weight_decay.unwrap_or(0.0);
     if !(wd.is_finite() && wd >= 0.0) {
         return Err(format!("weight_decay = {wd}: expected a finite value >= 0"));
@@ -322,29 +322,14 @@ fn build(raw: RawConfig, ov: &Overrides) -> Result<Config, String> {
     })
 }
 
-/// Reconstruction loss of a DAE layer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Loss {
-    /// `-Σ x log z + (1-x) log(1-z)` (the paper's choice for inputs in [0,1]).
-    CrossEntropy,
-    /// `Σ (z - x)^2`.
-    SquaredError,
-}
+/// Reconstruction loss of a DAE layer: the kernels' [`sdae_kernels::Loss`] (cross-entropy,
+/// the paper's choice for inputs in [0,1], or squared error), so one type goes from the config
+/// to the fused kernels.
+pub use sdae_kernels::Loss;
 
-impl Loss {
-    pub fn parse(s: &str) -> Result<Loss, String> {
-        match s {
-            "xent" | "cross-entropy" => Ok(Loss::CrossEntropy),
-            "sqerr" | "squared-error" => Ok(Loss::SquaredError),
-            _ => Err(format!("loss \"{s}\": expected \"xent\" or \"sqerr\"")),
-        }
-    }
-    pub fn name(self) -> &'static str {
-        match self {
-            Loss::CrossEntropy => "xent",
-            Loss::SquaredError => "sqerr",
-        }
-    }
+/// The loss named `s` in a config or on the command line (`xent` or `sqerr`).
+pub fn parse_loss(s: &str) -> Result<Loss, String> {
+    Loss::from_name(s).ok_or_else(|| format!("loss \"{s}\": expected \"xent\" or \"sqerr\""))
 }
 
 /// Corruption of a DAE's input (training only); the level is ν.

@@ -20,6 +20,11 @@ use crate::bench::{measure_all, GemmShape, Impl, GEMM_SHAPES};
 use crate::cli::bench::TuneArgs;
 use crate::plan::{self, CpuIdentity, PlanEntry, Wisdom};
 
+/// How much better (geometric mean) a challenger must score to replace the plan in force: on
+/// a shared machine the same plan's score moves by 1-2% between rounds, and a 1% margin let
+/// noise pick plans that lost 10-20% on single shapes when measured again.
+const MARGIN: f64 = 1.03;
+
 const fn sh(m: usize, n: usize, k: usize, ta: Trans, tb: Trans) -> GemmShape {
     GemmShape { m, n, k, ta, tb }
 }
@@ -168,7 +173,7 @@ pub fn run(args: TuneArgs, start: &plan::PlanChoice) -> Result<(), String> {
         let sc = scores(&per_t);
         // Stage 1b: the leaders and the untuned plan head to head, with three times the
         // rounds (the leaders are often within the noise of each other and of the untuned
-        // plan). A challenger must beat the untuned plan by more than 1% to replace it.
+        // plan). A challenger must beat the untuned plan by more than [`MARGIN`] to replace it.
         let untuned = start
             .get(isa)
             .map(|(p, _)| p.clone())
@@ -188,11 +193,16 @@ pub fn run(args: TuneArgs, start: &plan::PlanChoice) -> Result<(), String> {
         let scf = scores(&per_f);
         let lead = (1..finalists.len())
             .max_by(|&a, &b| scf[a].total_cmp(&scf[b]))
-            .filter(|&i| scf[i] > 1.01 * scf[0])
+            .filter(|&i| scf[i] > MARGIN * scf[0])
             .unwrap_or(0);
         let mut best = finalists[lead].clone();
-        // Stage 2: the small-m thresholds of the best plan, on the shapes they decide.
-        let small: Vec<GemmShape> = shapes.iter().copied().filter(|s| s.m <= 256).collect();
+        // Stage 2: the small-m thresholds and the short-k loop order of the best plan, on the
+        // shapes they decide.
+        let small: Vec<GemmShape> = shapes
+            .iter()
+            .copied()
+            .filter(|s| s.m <= 256 || s.k <= 128)
+            .collect();
         let mut variants = Vec::new();
         for d in [0, 32, 64, 128, 256, 512] {
             let nts: &[usize] = if sdae_kernels::gemm::has_nt_dot(isa) {
@@ -208,6 +218,12 @@ pub fn run(args: TuneArgs, start: &plan::PlanChoice) -> Result<(), String> {
                 });
             }
         }
+        for sk in [32, 64, 128] {
+            variants.push(GemmPlan {
+                short_k_max: sk,
+                ..best.clone()
+            });
+        }
         if !variants.contains(&best) {
             variants.insert(0, best.clone());
         }
@@ -222,7 +238,7 @@ pub fn run(args: TuneArgs, start: &plan::PlanChoice) -> Result<(), String> {
             .expect("the current thresholds are among the variants");
         let bi = (0..variants.len())
             .max_by(|&a, &b| sc2[a].total_cmp(&sc2[b]))
-            .filter(|&i| sc2[i] > 1.01 * sc2[current])
+            .filter(|&i| sc2[i] > MARGIN * sc2[current])
             .unwrap_or(current);
         best = variants[bi].clone();
         // The chosen plan against the untuned one (what start-up used before this tune), on

@@ -778,9 +778,9 @@ fn fuzz_result_files() {
         isa: "avx2".into(),
         git_revision: "x".into(),
         machine: "m".into(),
-        plan: "-".into(),
-        plan_hash: "-".into(),
-        plan_source: "model".into(),
+        plan: "mc=64".into(),
+        plan_hash: "0123".into(),
+        plan_source: "preset".into(),
     };
     let result = serde_json::to_vec_pretty(&rec).unwrap();
     let test = serde_json::to_vec_pretty(&job::TestRecord {

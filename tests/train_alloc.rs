@@ -7,10 +7,11 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use rand_xoshiro::rand_core::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use sdae::model::{DaeLayer, Layer, Model, OutputLayer};
+use sdae::train::dae::DaeSgd;
 use sdae::train::layer::DaeTrainer;
 use sdae::train::run::{finetune_epoch, pretrain_epoch};
 use sdae::train::{batch_count, DaeStep, FinetuneStep, Loss, Noise, SplitView};
-use sdae_kernels::kernels;
+use sdae_kernels::{kernels, MatMut, MatRef};
 
 struct Counting;
 static COUNTING: AtomicBool = AtomicBool::new(false);
@@ -63,22 +64,12 @@ fn training_epochs_allocate_nothing() {
         vec![0.0f32; 64 * 32],
     );
     let gemm = |c: &mut Vec<f32>| {
-        k.sgemm(
-            sdae_kernels::Trans::N,
-            sdae_kernels::Trans::N,
-            64,
-            32,
-            48,
-            1.0,
-            &a,
-            48,
-            &b,
-            32,
-            0.0,
-            c,
-            32,
-        )
-        .unwrap()
+        let (a, b) = (
+            MatRef::new(&a, 64, 48).unwrap(),
+            MatRef::new(&b, 48, 32).unwrap(),
+        );
+        k.sgemm(1.0, a, b, 0.0, MatMut::new(c, 64, 32).unwrap())
+            .unwrap()
     };
     gemm(&mut c);
     let ((), per_gemm) = counted(|| gemm(&mut c));
@@ -99,10 +90,12 @@ fn training_epochs_allocate_nothing() {
         let mut layer = Layer::from(DaeLayer::new(d, h, tied, &mut rng));
         let mut trainer = DaeTrainer {
             step: DaeStep::new(d, h, batch),
-            noise,
-            loss,
-            lr: 0.1,
-            weight_decay: 0.0,
+            sgd: DaeSgd {
+                noise,
+                loss,
+                lr: 0.1,
+                weight_decay: 0.0,
+            },
         };
         let mut order = vec![0u32; batch_count(rows, batch)];
         let (mut nr, mut sr) = (

@@ -4,11 +4,80 @@ use rand_xoshiro::rand_core::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use sdae::config::{Config, ConfigError, Overrides};
 use sdae::model::{DaeLayer, Model, ModelError, OutputLayer, StackLayer};
-use sdae::train::dae::{dae_loss_reference, DaeStep};
-use sdae::train::finetune::{nll_reference, FinetuneStep};
+use sdae::train::dae::{DaeSgd, DaeStep};
+use sdae::train::finetune::FinetuneStep;
 use sdae::train::run::{run, RunOptions, Silent};
 use sdae::train::{Loss, Noise, SplitView, TrainError};
-use sdae_kernels::kernels;
+use sdae_kernels::reference::{sigmoid, softplus};
+use sdae_kernels::{kernels, MatRef};
+
+/// The reconstruction loss of `x` given the corrupted `xt` (both `rows x d`), no update, in
+/// `f64` on the reference formulas: the gradient checks' objective.
+fn dae_loss_reference(layer: &DaeLayer, loss: Loss, xt: &[f32], x: &[f32], rows: usize) -> f64 {
+    let (d, h) = (layer.d, layer.h);
+    let mut total = 0.0;
+    let mut y = vec![0.0f64; h];
+    for r in 0..rows {
+        for (j, yj) in y.iter_mut().enumerate() {
+            let mut t = layer.b[j] as f64;
+            for i in 0..d {
+                t += xt[r * d + i] as f64 * layer.w[i * h + j] as f64;
+            }
+            *yj = sigmoid(t);
+        }
+        for i in 0..d {
+            let mut t = layer.c[i] as f64;
+            for (j, yj) in y.iter().enumerate() {
+                let w = match &layer.w_dec {
+                    None => layer.w[i * h + j],
+                    Some(wd) => wd[j * d + i],
+                };
+                t += yj * w as f64;
+            }
+            let xi = x[r * d + i] as f64;
+            total += match loss {
+                Loss::CrossEntropy => softplus(t) - xi * t,
+                Loss::SquaredError => (sigmoid(t) - xi).powi(2),
+            };
+        }
+    }
+    total
+}
+
+/// The summed NLL of a batch in `f64` on the reference formulas: the gradient checks' objective.
+fn nll_reference(model: &Model, x: &[f32], labels: &[u32], rows: usize) -> f64 {
+    let o = model.output.as_ref().expect("output layer");
+    let mut total = 0.0;
+    for r in 0..rows {
+        let mut h: Vec<f64> = x[r * model.input_dim()..(r + 1) * model.input_dim()]
+            .iter()
+            .map(|&v| v as f64)
+            .collect();
+        for l in model.layers.iter().map(|l| l.encoder()) {
+            let mut nh = vec![0.0; l.h];
+            for (j, v) in nh.iter_mut().enumerate() {
+                let mut t = l.b[j] as f64;
+                for (i, hi) in h.iter().enumerate() {
+                    t += hi * l.w[i * l.h + j] as f64;
+                }
+                *v = sigmoid(t);
+            }
+            h = nh;
+        }
+        let t: Vec<f64> = (0..o.k)
+            .map(|c| {
+                o.bv[c] as f64
+                    + (0..o.h)
+                        .map(|j| h[j] * o.v[j * o.k + c] as f64)
+                        .sum::<f64>()
+            })
+            .collect();
+        let mx = t.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+        let lse = mx + t.iter().map(|v| (v - mx).exp()).sum::<f64>().ln();
+        total += lse - t[labels[r] as usize];
+    }
+    total
+}
 
 fn rand_vec(n: usize, lo: f32, hi: f32, rng: &mut Xoshiro256PlusPlus) -> Vec<f32> {
     (0..n)
@@ -70,8 +139,8 @@ fn dae_gradcheck_path(tied: bool, loss: Loss, rows: usize, online: bool) {
         );
         session.finish();
     } else {
-        step.corrupt(k, Noise::Mask(0.3), &x, rows, &mut nrng)
-            .unwrap();
+        let xv = MatRef::new(&x, rows, d).unwrap();
+        step.corrupt(k, Noise::Mask(0.3), xv, &mut nrng).unwrap();
     }
     let xt = step.corrupted(rows).to_vec();
     assert!(
@@ -82,7 +151,14 @@ fn dae_gradcheck_path(tied: bool, loss: Loss, rows: usize, online: bool) {
     let reported = match reported {
         Some(r) => r,
         None => step
-            .step_corrupted(k, &mut layer, loss, &x, rows, 1.0, 0.0)
+            .step_corrupted(
+                k,
+                &mut layer,
+                MatRef::new(&x, rows, d).unwrap(),
+                loss,
+                1.0,
+                0.0,
+            )
             .unwrap(),
     };
     assert!(
@@ -169,7 +245,8 @@ fn finetune_gradcheck(rows: usize) {
     let before = model.clone();
     let l0 = nll_reference(&model, &x, &y, rows);
     let mut step = FinetuneStep::new(&model, rows);
-    let st = step.step(k, &mut model, &x, &y, rows, 1.0, 0.0).unwrap();
+    let xv = MatRef::new(&x, rows, d).unwrap();
+    let st = step.step(k, &mut model, xv, &y, 1.0, 0.0).unwrap();
     assert!((st.loss - l0).abs() < 1e-4 * l0.max(1.0));
     let after = model.clone();
     // Parameters as (getter) so before/after/perturbed models share one indexing.
@@ -459,18 +536,14 @@ fn online_steps_match_the_general_batch1_path() {
             let lg: Vec<f64> = (0..steps)
                 .map(|t| {
                     let xe = &x[t * d..(t + 1) * d];
-                    step.step(
-                        k,
-                        &mut general,
-                        Noise::Mask(0.25),
+                    let sgd = DaeSgd {
+                        noise: Noise::Mask(0.25),
                         loss,
-                        xe,
-                        1,
-                        0.3,
-                        0.0,
-                        &mut nrng,
-                    )
-                    .unwrap()
+                        lr: 0.3,
+                        weight_decay: 0.0,
+                    };
+                    let xe = MatRef::new(xe, 1, d).unwrap();
+                    step.step(k, &mut general, sgd, xe, &mut nrng).unwrap()
                 })
                 .collect();
             let tol = steps as f64 * (d + h) as f64 * f32::EPSILON as f64;

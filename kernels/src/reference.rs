@@ -11,47 +11,42 @@
 use rand_xoshiro::rand_core::Rng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 
-use crate::Trans;
+use crate::mat::{MatMut, MatRef};
+use crate::random::{bernoulli_threshold, choose_indices_from, HalfDraws, BERNOULLI_GROUP};
+use crate::rowpass::{Pending, TiedRows};
+use crate::{Loss, SoftmaxStats, Trans};
 
-/// Element `(i, p)` of `op(A)` for a row-major `A` with leading dimension `lda`.
-#[inline]
-fn at(a: &[f32], t: Trans, lda: usize, i: usize, p: usize) -> f32 {
-    match t {
-        Trans::N => a[i * lda + p],
-        Trans::T => a[p * lda + i],
-    }
-}
-
-/// `C = alpha * op(A) * op(B) + beta * C`, row-major (cblas convention), accumulated in `f64`.
+/// `C = alpha * op(A) * op(B) + beta * C` (views as for [`crate::Kernels::sgemm`]),
+/// accumulated in `f64`.
 ///
-/// `op(A)` is `m x k`, `op(B)` is `k x n`, `C` is `m x n` with `C[i,j] = c[i*ldc + j]`.
-/// With `beta == 0`, `C` is not read (it may hold NaN). With `alpha == 0`, `A` and `B` are not
-/// read and `C = beta * C`.
-#[allow(clippy::too_many_arguments)]
-pub fn sgemm(
-    ta: Trans,
-    tb: Trans,
-    m: usize,
-    n: usize,
-    k: usize,
-    alpha: f32,
-    a: &[f32],
-    lda: usize,
-    b: &[f32],
-    ldb: usize,
-    beta: f32,
-    c: &mut [f32],
-    ldc: usize,
-) {
+/// `op(A)` is `m x k`, `op(B)` is `k x n`, `C` is `m x n`. With `beta == 0`, `C` is not read
+/// (it may hold NaN). With `alpha == 0`, `A` and `B` are not read and `C = beta * C`.
+pub fn sgemm(alpha: f32, a: MatRef<'_>, b: MatRef<'_>, beta: f32, c: MatMut<'_>) {
+    let (m, k, n) = (a.nrows(), a.ncols(), b.ncols());
+    assert_eq!(
+        b.nrows(),
+        k,
+        "reference::sgemm: inner dimensions of op(A) and op(B)"
+    );
+    assert_eq!(
+        (c.nrows(), c.ncols()),
+        (m, n),
+        "reference::sgemm: shape of C"
+    );
+    let (ldc, tc) = (c.ld(), c.trans());
+    let c = c.into_data();
     for i in 0..m {
         for j in 0..n {
             let mut acc = 0.0f64;
             if alpha != 0.0 {
                 for p in 0..k {
-                    acc += at(a, ta, lda, i, p) as f64 * at(b, tb, ldb, p, j) as f64;
+                    acc += a.at(i, p) as f64 * b.at(p, j) as f64;
                 }
             }
-            let cij = &mut c[i * ldc + j];
+            let cij = match tc {
+                Trans::N => &mut c[i * ldc + j],
+                Trans::T => &mut c[j * ldc + i],
+            };
             let prev = if beta == 0.0 {
                 0.0
             } else {
@@ -200,21 +195,11 @@ pub fn sigmoid_backward(d: &mut [f32], h: &[f32], rows: usize, cols: usize, bias
     }
 }
 
-/// What [`softmax_nll`] reports for a batch.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct SoftmaxStats {
-    /// Summed negative log-likelihood of the labels.
-    pub loss: f64,
-    /// Rows whose arg-max (first maximal column) equals the label.
-    pub correct: usize,
-}
-
 /// Kernel 4 — softmax + negative log-likelihood + gradient, row-wise.
 ///
 /// With `t = logits[r,c] + bias[c]`, `p = softmax(t)` per row and integer `labels[r] < cols`:
 /// loss `Σ_r -log p[r, label]`; `logits` is overwritten with the gradient `p - onehot(label)`;
 /// `bias_grad[c] = Σ_r (p - onehot)[r,c]` when given; `pred[r]` = arg-max of `t` when given.
-#[allow(clippy::too_many_arguments)]
 pub fn softmax_nll(
     logits: &mut [f32],
     rows: usize,
@@ -267,140 +252,6 @@ pub fn softmax_nll(
     st
 }
 
-/// How many components of a `d`-wide example the paper's masking noise forces to 0:
-/// `round(nu * d)`, ties away from zero.
-pub fn masked_count(nu: f64, d: usize) -> usize {
-    (nu * d as f64).round() as usize
-}
-
-/// An integer uniform in `0..n` (`n > 0`) from one or more `u32` draws of `next_u32`
-/// (Lemire's multiply-shift with rejection: exact, no modulo bias). A draw `u` gives
-/// `m = u * n` (64-bit); `m` is rejected, and `u` redrawn, while `m mod 2^32 < 2^32 mod n`;
-/// the result is `m >> 32`.
-#[inline]
-pub fn uniform_below_from(n: u32, mut next_u32: impl FnMut() -> u32) -> u32 {
-    debug_assert!(n > 0);
-    let mut m = next_u32() as u64 * n as u64;
-    if (m as u32) < n {
-        let threshold = n.wrapping_neg() % n;
-        while (m as u32) < threshold {
-            m = next_u32() as u64 * n as u64;
-        }
-    }
-    (m >> 32) as u32
-}
-
-/// [`uniform_below_from`] with one `next_u32` of the generator per draw (its high 32 bits).
-/// The epoch shuffle and salt-and-pepper noise draw their indices through it.
-#[inline]
-pub fn uniform_below(rng: &mut Xoshiro256PlusPlus, n: u32) -> u32 {
-    uniform_below_from(n, || rng.next_u32())
-}
-
-/// Pick `count` distinct indices of `0..d` uniformly: a partial Fisher–Yates shuffle of the
-/// identity in `scratch[..d]` (step `i` swaps position `i` with `i + uniform_below(d - i)`);
-/// the chosen indices are `scratch[..count]` on return.
-#[inline]
-pub fn choose_indices(rng: &mut Xoshiro256PlusPlus, d: usize, count: usize, scratch: &mut [u32]) {
-    choose_indices_from(d, count, scratch, |n| uniform_below(rng, n));
-}
-
-/// [`choose_indices`] with the uniform draws of `below(n)` (a value in `0..n`).
-#[inline]
-fn choose_indices_from(
-    d: usize,
-    count: usize,
-    scratch: &mut [u32],
-    mut below: impl FnMut(u32) -> u32,
-) {
-    assert!(count <= d && scratch.len() >= d);
-    for (i, s) in scratch[..d].iter_mut().enumerate() {
-        *s = i as u32;
-    }
-    for i in 0..count {
-        let j = i + below((d - i) as u32) as usize;
-        scratch.swap(i, j);
-    }
-}
-
-/// The `u32` stream of the masking kernel: both halves of every `next_u64` of the generator,
-/// the low 32 bits first, then the high 32 bits. A half left over when the stream ends
-/// ([`HalfDraws::finish`]) is discarded (one stream per call of [`mask_fixed`]: the generator
-/// then stands after `ceil(draws / 2)` `next_u64`).
-///
-/// Why halves: drawing an index costs one 32-bit uniform, and the generator's `next_u32`
-/// spends a whole `next_u64` on it; taking both halves halves the generator work, and
-/// [`HalfDraws::below_pair`] turns one `next_u64` into two draws in straight-line code (the
-/// masking kernel is bound by its instructions per draw). Every bit of xoshiro256++'s output
-/// is of full quality, so the low half is as good a uniform `u32` as the high one.
-pub struct HalfDraws {
-    /// A copy of the generator's state (kept by value so that a loop drawing from it keeps
-    /// the state in registers); [`HalfDraws::finish`] writes it back.
-    rng: Xoshiro256PlusPlus,
-    /// The high half of the last `next_u64`, when not consumed yet.
-    high: Option<u32>,
-}
-
-impl HalfDraws {
-    /// A fresh stream starting at `rng`'s state (nothing drawn yet).
-    #[inline]
-    pub fn new(rng: &Xoshiro256PlusPlus) -> HalfDraws {
-        HalfDraws {
-            rng: rng.clone(),
-            high: None,
-        }
-    }
-
-    /// End the stream: `rng` takes the state after its last `next_u64` (a pending high half
-    /// is discarded).
-    #[inline]
-    pub fn finish(self, rng: &mut Xoshiro256PlusPlus) {
-        *rng = self.rng;
-    }
-
-    /// The next `u32` of the stream.
-    #[inline(always)]
-    pub fn next_u32(&mut self) -> u32 {
-        match self.high.take() {
-            Some(h) => h,
-            None => {
-                let v = self.rng.next_u64();
-                self.high = Some((v >> 32) as u32);
-                v as u32
-            }
-        }
-    }
-
-    /// A uniform integer in `0..n` ([`uniform_below_from`] on this stream).
-    #[inline(always)]
-    pub fn below(&mut self, n: u32) -> u32 {
-        uniform_below_from(n, || self.next_u32())
-    }
-
-    /// `(self.below(n0), self.below(n1))`: the same draws in the same order, with one
-    /// `next_u64` and no branch per half in the common case. When no half is pending and
-    /// neither 64-bit product's low word is below its `n` (so no rejection is possible), the
-    /// two halves of one `next_u64` are the two draws; otherwise the two draws are replayed
-    /// one at a time on the same halves.
-    #[inline(always)]
-    pub fn below_pair(&mut self, n0: u32, n1: u32) -> (u32, u32) {
-        if self.high.is_some() {
-            let a = self.below(n0);
-            return (a, self.below(n1));
-        }
-        let v = self.rng.next_u64();
-        let m0 = (v as u32) as u64 * n0 as u64;
-        let m1 = (v >> 32) * n1 as u64;
-        if ((m0 as u32) >= n0) & ((m1 as u32) >= n1) {
-            return ((m0 >> 32) as u32, (m1 >> 32) as u32);
-        }
-        self.high = Some((v >> 32) as u32);
-        let mut low = Some(v as u32);
-        let a = uniform_below_from(n0, || low.take().unwrap_or_else(|| self.next_u32()));
-        (a, self.below(n1))
-    }
-}
-
 /// Kernel 5 — the paper's masking noise: `out = x` with exactly `count` randomly chosen
 /// components of each row forced to 0. `scratch` holds at least `cols` entries.
 ///
@@ -432,21 +283,6 @@ pub fn mask_fixed(
     }
     draws.finish(rng);
 }
-
-/// The `u32` threshold under which a uniform `u32` means "drop": `floor(p * 2^32)`, saturated.
-pub fn bernoulli_threshold(p: f32) -> u32 {
-    let t = (p as f64 * 4294967296.0).floor();
-    if t >= 4294967295.0 {
-        u32::MAX
-    } else if t <= 0.0 {
-        0
-    } else {
-        t as u32
-    }
-}
-
-/// Components per group of [`mask_bernoulli`]: 8 `next_u64` of 4 16-bit draws each.
-pub const BERNOULLI_GROUP: usize = 32;
 
 /// Kernel 5b — Bernoulli masking: each component of the flat buffer is forced to 0 with
 /// probability `t / 2^32`, `t = `[`bernoulli_threshold`]`(p)`, exactly.
@@ -538,26 +374,28 @@ pub fn dot_axpy_rows(
 /// 4. `w_i -= lr * g[i] * y`.
 ///
 /// Returns the summed loss. Dot products and the loss in `f64`, each stored value rounded once.
-/// `squared_error` picks the loss. (For a tied autoencoder `W` (`d x h`) with code `y`, this
-/// is the decoder, the back-propagated `dY` before the sigmoid derivative, and the decoder
-/// half of the weight update, in one visit of each row.)
-#[allow(clippy::too_many_arguments)]
-pub fn tied_sigmoid_rows(
-    squared_error: bool,
-    w: &mut [f32],
-    ld: usize,
-    rows: usize,
-    n: usize,
-    y: &[f32],
-    c: &[f32],
-    x: &[f32],
-    pend: &mut [f32],
-    u: &[f32],
-    lr: f32,
-    g: &mut [f32],
-    acc: &mut [f32],
-) -> f64 {
-    assert!(ld >= n && y.len() == n && u.len() == n && acc.len() == n);
+/// (For a tied autoencoder `W` (`d x h`) with code `y`, this is the decoder, the
+/// back-propagated `dY` before the sigmoid derivative, and the decoder half of the weight
+/// update, in one visit of each row.) `w` is `rows x n`, untransposed, any leading dimension.
+pub fn tied_sigmoid_rows(w: MatMut<'_>, pending: Pending<'_>, pass: TiedRows<'_>) -> f64 {
+    assert_eq!(
+        w.trans(),
+        Trans::N,
+        "reference::tied_sigmoid_rows: w transposed"
+    );
+    let (rows, n, ld) = (w.stored_rows(), w.stored_cols(), w.ld());
+    let w = w.into_data();
+    let Pending { pend, u } = pending;
+    let TiedRows {
+        loss,
+        y,
+        c,
+        x,
+        lr,
+        g,
+        acc,
+    } = pass;
+    assert!(y.len() == n && u.len() == n && acc.len() == n);
     assert!(c.len() == rows && x.len() == rows && pend.len() == rows && g.len() == rows);
     let mut total = 0.0;
     for i in 0..rows {
@@ -575,12 +413,15 @@ pub fn tied_sigmoid_rows(
                 .map(|(&a, &b)| a as f64 * b as f64)
                 .sum::<f64>();
         let (z, xi) = (sigmoid(t), x[i] as f64);
-        let gi = if squared_error {
-            total += (z - xi) * (z - xi);
-            (2.0 * (z - xi) * z * (1.0 - z)) as f32
-        } else {
-            total += softplus(t) - xi * t;
-            (z - xi) as f32
+        let gi = match loss {
+            Loss::SquaredError => {
+                total += (z - xi) * (z - xi);
+                (2.0 * (z - xi) * z * (1.0 - z)) as f32
+            }
+            Loss::CrossEntropy => {
+                total += softplus(t) - xi * t;
+                (z - xi) as f32
+            }
         };
         g[i] = gi;
         for (j, wj) in row.iter_mut().enumerate() {
@@ -595,18 +436,16 @@ pub fn tied_sigmoid_rows(
 /// leading dimension `ld`): for each row `i` with `coef[i] != 0`, in order: if `pend[i] != 0`,
 /// `w_i -= pend[i] * u` and `pend[i] = 0`; then `acc += coef[i] * w_i`. Rows with
 /// `coef[i] == 0` are neither read nor written. (The forward pass `x W` of a sparse input.)
-#[allow(clippy::too_many_arguments)]
-pub fn sparse_row_combine(
-    w: &mut [f32],
-    ld: usize,
-    rows: usize,
-    n: usize,
-    coef: &[f32],
-    pend: &mut [f32],
-    u: &[f32],
-    acc: &mut [f32],
-) {
-    assert!(ld >= n && u.len() == n && acc.len() == n);
+pub fn sparse_row_combine(w: MatMut<'_>, coef: &[f32], pending: Pending<'_>, acc: &mut [f32]) {
+    assert_eq!(
+        w.trans(),
+        Trans::N,
+        "reference::sparse_row_combine: w transposed"
+    );
+    let (rows, n, ld) = (w.stored_rows(), w.stored_cols(), w.ld());
+    let w = w.into_data();
+    let Pending { pend, u } = pending;
+    assert!(u.len() == n && acc.len() == n);
     assert!(coef.len() == rows && pend.len() == rows);
     for i in 0..rows {
         if coef[i] == 0.0 {

@@ -9,9 +9,9 @@
 
 mod fused_util;
 
-use fused_util::{assert_close, on_every_isa, Gen, COLS, EPS, ROWS};
+use fused_util::{assert_close, mm, mr, on_every_isa, Gen, COLS, EPS, ROWS};
 use rand_xoshiro::rand_core::{Rng, SeedableRng};
-use sdae_kernels::{reference, Isa, Kernels, Xoshiro256PlusPlus};
+use sdae_kernels::{random, reference, Isa, Kernels, Loss, MatMut, MatRef, Xoshiro256PlusPlus};
 
 /// Logits: mostly moderate, some extreme (|a| up to 1e4), some exactly 0.
 fn logits(g: &mut Gen, n: usize) -> Vec<f32> {
@@ -51,7 +51,8 @@ fn sigmoid_bias_inplace_matches_reference() {
                 let mut want = y0.clone();
                 reference::sigmoid_bias_inplace(&mut want, rows, cols, &bias);
                 let mut got = y0.clone();
-                k.sigmoid_bias_inplace(&mut got, rows, cols, &bias).unwrap();
+                k.sigmoid_bias_inplace(mm(&mut got, rows, cols), &bias)
+                    .unwrap();
                 for i in 0..rows * cols {
                     let t = (y0[i] + bias[i % cols]).abs() as f64;
                     let tol = (8.0 + t) * EPS * want[i] as f64 + 1.2e-38;
@@ -66,16 +67,6 @@ fn sigmoid_bias_inplace_matches_reference() {
 /// Run a sigmoid-loss kernel (xent or sqerr) on `k` and the reference on every shape and
 /// option combination, and compare.
 fn check_sigmoid_loss(k: &Kernels, name: &str, g: &mut Gen, sqerr: bool) {
-    type Kfn = fn(
-        &Kernels,
-        &mut [f32],
-        &[f32],
-        usize,
-        usize,
-        Option<&[f32]>,
-        Option<&mut [f32]>,
-        Option<&mut [f32]>,
-    ) -> Result<f64, sdae_kernels::KernelError>;
     type Rfn = fn(
         &mut [f32],
         &[f32],
@@ -85,10 +76,10 @@ fn check_sigmoid_loss(k: &Kernels, name: &str, g: &mut Gen, sqerr: bool) {
         Option<&mut [f32]>,
         Option<&mut [f32]>,
     ) -> f64;
-    let (kf, rf): (Kfn, Rfn) = if sqerr {
-        (Kernels::sigmoid_sqerr, reference::sigmoid_sqerr)
+    let (loss, rf): (Loss, Rfn) = if sqerr {
+        (Loss::SquaredError, reference::sigmoid_sqerr)
     } else {
-        (Kernels::sigmoid_xent, reference::sigmoid_xent)
+        (Loss::CrossEntropy, reference::sigmoid_xent)
     };
     for &rows in &ROWS {
         for &cols in &COLS {
@@ -103,17 +94,11 @@ fn check_sigmoid_loss(k: &Kernels, name: &str, g: &mut Gen, sqerr: bool) {
                 let wl = rf(&mut wa, &x, rows, cols, bias, Some(&mut wz), Some(&mut wbg));
                 let (mut ga, mut gz, mut gbg) =
                     (a0.clone(), vec![f32::NAN; n], vec![f32::NAN; cols]);
-                let gl = kf(
-                    k,
-                    &mut ga,
-                    &x,
-                    rows,
-                    cols,
-                    bias,
-                    with_z.then_some(&mut gz[..]),
-                    Some(&mut gbg),
-                )
-                .unwrap();
+                let z_out = with_z.then(|| mm(&mut gz, rows, cols));
+                let (ga_v, x_v) = (mm(&mut ga, rows, cols), mr(&x, rows, cols));
+                let gl = k
+                    .sigmoid_loss(loss, ga_v, x_v, bias, z_out, Some(&mut gbg))
+                    .unwrap();
                 let what = format!(
                     "{} {name} {rows}x{cols} bias={with_bias} z={with_z}",
                     k.isa()
@@ -168,7 +153,16 @@ fn check_sigmoid_loss(k: &Kernels, name: &str, g: &mut Gen, sqerr: bool) {
                 }
                 // Without bias_grad, the same gradient and loss.
                 let mut ha = a0.clone();
-                let hl = kf(k, &mut ha, &x, rows, cols, bias, None, None).unwrap();
+                let hl = k
+                    .sigmoid_loss(
+                        loss,
+                        mm(&mut ha, rows, cols),
+                        mr(&x, rows, cols),
+                        bias,
+                        None,
+                        None,
+                    )
+                    .unwrap();
                 assert_eq!(
                     hl.to_bits(),
                     gl.to_bits(),
@@ -198,7 +192,9 @@ fn sigmoid_xent_extreme_logits_give_finite_exact_loss() {
     on_every_isa(|k| {
         let mut a = vec![1e4f32, 1e4, -1e4, -1e4, 0.0];
         let x = vec![1.0f32, 0.0, 0.0, 1.0, 0.5];
-        let loss = k.sigmoid_xent(&mut a, &x, 1, 5, None, None, None).unwrap();
+        let loss = k
+            .sigmoid_xent(mm(&mut a, 1, 5), mr(&x, 1, 5), None, None, None)
+            .unwrap();
         let want = 2e4 + std::f64::consts::LN_2;
         assert_close(&format!("{} extreme loss", k.isa()), loss, want, 1e-3);
         // Gradients z - x: exact, up to the documented absolute error of z where the exact
@@ -227,7 +223,7 @@ fn sigmoid_backward_matches_reference() {
                 let (mut wd, mut wbg) = (d0.clone(), vec![0.0; cols]);
                 reference::sigmoid_backward(&mut wd, &h, rows, cols, &mut wbg);
                 let (mut gd, mut gbg) = (d0.clone(), vec![f32::NAN; cols]);
-                k.sigmoid_backward(&mut gd, &h, rows, cols, &mut gbg)
+                k.sigmoid_backward(mm(&mut gd, rows, cols), mr(&h, rows, cols), &mut gbg)
                     .unwrap();
                 let what = format!("{} sigmoid_backward {rows}x{cols}", k.isa());
                 let mut col_tol = vec![0.0f64; cols];
@@ -277,11 +273,9 @@ fn softmax_nll_matches_reference() {
                         (l0.clone(), vec![f32::NAN; cols], vec![u32::MAX; rows]);
                     let gs = k
                         .softmax_nll(
-                            &mut gl,
-                            rows,
-                            cols,
-                            bias,
+                            mm(&mut gl, rows, cols),
                             &labels,
+                            bias,
                             Some(&mut gbg),
                             Some(&mut gp),
                         )
@@ -352,7 +346,7 @@ fn mask_fixed_is_bit_identical_and_exact() {
         for &rows in &ROWS {
             for &cols in &COLS {
                 for nu in [0.0, 0.1, 0.25, 0.5, 0.9, 1.0] {
-                    let count = reference::masked_count(nu, cols);
+                    let count = random::masked_count(nu, cols);
                     let x = nonzero(&mut g, rows * cols);
                     let seed = g.u64();
                     let mut scratch = vec![0u32; cols + 3];
@@ -361,8 +355,14 @@ fn mask_fixed_is_bit_identical_and_exact() {
                     reference::mask_fixed(&x, &mut want, rows, cols, count, &mut wr, &mut scratch);
                     let mut gr = Xoshiro256PlusPlus::seed_from_u64(seed);
                     let mut got = vec![f32::NAN; rows * cols];
-                    k.mask_fixed(&x, &mut got, rows, cols, count, &mut gr, &mut scratch)
-                        .unwrap();
+                    k.mask_fixed(
+                        mr(&x, rows, cols),
+                        mm(&mut got, rows, cols),
+                        count,
+                        &mut gr,
+                        &mut scratch,
+                    )
+                    .unwrap();
                     let what = format!("{} mask_fixed {rows}x{cols} nu={nu}", k.isa());
                     assert_same_mask(&got, &want, &mut gr, wr.next_u64(), &what);
                     let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
@@ -377,8 +377,14 @@ fn mask_fixed_is_bit_identical_and_exact() {
                     // Deterministic per seed.
                     let mut again = vec![0.0; rows * cols];
                     let mut ar = Xoshiro256PlusPlus::seed_from_u64(seed);
-                    k.mask_fixed(&x, &mut again, rows, cols, count, &mut ar, &mut scratch)
-                        .unwrap();
+                    k.mask_fixed(
+                        mr(&x, rows, cols),
+                        mm(&mut again, rows, cols),
+                        count,
+                        &mut ar,
+                        &mut scratch,
+                    )
+                    .unwrap();
                     assert_eq!(bits(&again), bits(&got), "{what}: not deterministic");
                 }
             }
@@ -389,8 +395,14 @@ fn mask_fixed_is_bit_identical_and_exact() {
         let run = |seed| {
             let mut out = vec![0.0; 1000];
             let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
-            k.mask_fixed(&x, &mut out, 1, 1000, 250, &mut rng, &mut scratch.clone())
-                .unwrap();
+            k.mask_fixed(
+                mr(&x, 1, 1000),
+                mm(&mut out, 1, 1000),
+                250,
+                &mut rng,
+                &mut scratch.clone(),
+            )
+            .unwrap();
             out
         };
         assert_ne!(run(1), run(2), "{}: mask ignores the seed", k.isa());
@@ -413,8 +425,8 @@ fn half_draws_pairs_equal_two_single_draws() {
         let seed = g.u64();
         let mut a = Xoshiro256PlusPlus::seed_from_u64(seed);
         let mut b = a.clone();
-        let mut pairs = reference::HalfDraws::new(&a);
-        let mut singles = reference::HalfDraws::new(&b);
+        let mut pairs = random::HalfDraws::new(&a);
+        let mut singles = random::HalfDraws::new(&b);
         for k in 0..2000 {
             // An odd first draw now and then, so pairs also start on a pending half.
             if k % 7 == 3 {
@@ -450,8 +462,14 @@ fn mask_fixed_wide_rows_take_the_rare_paths_bit_identically() {
     on_every_isa(|k| {
         let mut gr = Xoshiro256PlusPlus::seed_from_u64(5);
         let mut got = vec![f32::NAN; rows * cols];
-        k.mask_fixed(&x, &mut got, rows, cols, count, &mut gr, &mut scratch)
-            .unwrap();
+        k.mask_fixed(
+            mr(&x, rows, cols),
+            mm(&mut got, rows, cols),
+            count,
+            &mut gr,
+            &mut scratch,
+        )
+        .unwrap();
         let what = format!("{} wide mask_fixed", k.isa());
         assert_same_mask(&got, &want, &mut gr, after, &what);
         for r in 0..rows {
@@ -474,8 +492,14 @@ fn mask_fixed_zeroes_every_position_equally_often() {
     on_every_isa(|k| {
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(99);
         let mut out = vec![0.0f32; rows * cols];
-        k.mask_fixed(&x, &mut out, rows, cols, count, &mut rng, &mut [0u32; 20])
-            .unwrap();
+        k.mask_fixed(
+            mr(&x, rows, cols),
+            mm(&mut out, rows, cols),
+            count,
+            &mut rng,
+            &mut [0u32; 20],
+        )
+        .unwrap();
         let mut hits = [0u64; 20];
         let mut first_two = [[0u64; 2]; 2];
         for row in out.chunks(cols) {
@@ -515,7 +539,7 @@ fn mask_bernoulli_resolves_ties_with_full_resolution() {
     // path, and the count is Poisson(16): outside [2, 40] with probability under 1e-7.
     let len = 1usize << 22;
     let p = 1.0f32 / 262_144.0;
-    assert_eq!(reference::bernoulli_threshold(p), 1 << 14);
+    assert_eq!(random::bernoulli_threshold(p), 1 << 14);
     let x = vec![1.0f32; len];
     let mut wr = Xoshiro256PlusPlus::seed_from_u64(21);
     let mut want = vec![f32::NAN; len];
@@ -610,7 +634,7 @@ fn dot_axpy_rows_matches_reference() {
                 let (mut want, mut want_dot) = (w0.clone(), vec![0.0f32; rows]);
                 reference::dot_axpy_rows(&mut want, rows, cols, &d, &coef, &mut want_dot);
                 let (mut got, mut got_dot) = (w0.clone(), vec![f32::NAN; rows]);
-                k.dot_axpy_rows(&mut got, rows, cols, &d, &coef, &mut got_dot)
+                k.dot_axpy_rows(mm(&mut got, rows, cols), &d, &coef, &mut got_dot)
                     .unwrap();
                 for r in 0..rows {
                     let row = r * cols..(r + 1) * cols;
@@ -638,55 +662,131 @@ fn bad_shapes_are_errors_naming_the_argument() {
     on_every_isa(|k| {
         let msg = |r: Result<(), sdae_kernels::KernelError>| r.unwrap_err().to_string();
         let mut y = vec![0.0f32; 6];
-        let e = msg(k.sigmoid_bias_inplace(&mut y, 2, 4, &[0.0; 4]));
-        assert!(
-            e.contains("sigmoid_bias_inplace") && e.contains("y has 6") && e.contains("8"),
-            "{e}"
-        );
-        let e = msg(k.sigmoid_bias_inplace(&mut y, 2, 3, &[0.0; 2]));
-        assert!(e.contains("bias has 2"), "{e}");
+        // A batch's own shape is the view's to check.
+        let e = MatMut::new(&mut y, 2, 4).unwrap_err().to_string();
+        assert!(e.contains("data holds 6") && e.contains("8"), "{e}");
+        let e = msg(k.sigmoid_bias_inplace(mm(&mut y, 2, 3), &[0.0; 2]));
+        assert!(e.contains("sigmoid_bias_inplace: bias has 2"), "{e}");
+        // The fused kernels walk contiguous batches as stored.
+        let strided = MatMut::strided(&mut y, 2, 2, 3).unwrap();
+        let e = msg(k.sigmoid_bias_inplace(strided, &[0.0; 2]));
+        assert!(e.contains("y has leading dimension 3"), "{e}");
+        let e = msg(k.sigmoid_bias_inplace(mm(&mut y, 2, 3).t(), &[0.0; 2]));
+        assert!(e.contains("y is a transposed view"), "{e}");
+        let mut z = [0.0; 6];
         let e = k
-            .sigmoid_xent(&mut y, &[0.0; 6], 2, 3, None, Some(&mut [0.0; 5]), None)
+            .sigmoid_xent(
+                mm(&mut y, 2, 3),
+                mr(&[0.0; 6], 2, 3),
+                None,
+                Some(mm(&mut z, 3, 2)),
+                None,
+            )
             .unwrap_err()
             .to_string();
-        assert!(e.contains("z_out has 5"), "{e}");
+        assert!(e.contains("z_out is 3 x 2, expected 2 x 3"), "{e}");
         let e = k
-            .sigmoid_sqerr(&mut y, &[0.0; 6], 2, 3, None, None, Some(&mut [0.0; 2]))
+            .sigmoid_sqerr(mm(&mut y, 2, 3), mr(&[0.0; 6], 3, 2), None, None, None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("sigmoid_sqerr: x is 3 x 2, expected 2 x 3"),
+            "{e}"
+        );
+        let e = k
+            .sigmoid_sqerr(
+                mm(&mut y, 2, 3),
+                mr(&[0.0; 6], 2, 3),
+                None,
+                None,
+                Some(&mut [0.0; 2]),
+            )
             .unwrap_err()
             .to_string();
         assert!(e.contains("bias_grad has 2"), "{e}");
-        let e = msg(k.sigmoid_backward(&mut y, &[0.0; 5], 2, 3, &mut [0.0; 3]));
-        assert!(e.contains("h has 5"), "{e}");
+        let e = msg(k.sigmoid_backward(mm(&mut y, 2, 3), mr(&[0.0; 6], 1, 6), &mut [0.0; 3]));
+        assert!(e.contains("h is 1 x 6"), "{e}");
         let e = k
-            .softmax_nll(&mut y, 2, 3, None, &[0, 3], None, None)
+            .softmax_nll(mm(&mut y, 2, 3), &[0, 3], None, None, None)
             .unwrap_err()
             .to_string();
         assert!(e.contains("labels[1] = 3") && e.contains("below 3"), "{e}");
         let e = k
-            .softmax_nll(&mut y, usize::MAX, 3, None, &[0, 1], None, None)
+            .softmax_nll(mm(&mut y, 2, 3), &[0], None, None, None)
             .unwrap_err()
             .to_string();
-        assert!(e.contains("overflows"), "{e}");
+        assert!(e.contains("labels has 1 elements, expected 2"), "{e}");
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(0);
         let mut out = vec![0.0f32; 6];
-        let e = msg(k.mask_fixed(&[1.0; 6], &mut out, 2, 3, 4, &mut rng, &mut [0; 3]));
+        let x = [1.0; 6];
+        let e = msg(k.mask_fixed(mr(&x, 2, 3), mm(&mut out, 2, 3), 4, &mut rng, &mut [0; 3]));
         assert!(e.contains("count = 4"), "{e}");
-        let e = msg(k.mask_fixed(&[1.0; 6], &mut out, 2, 3, 1, &mut rng, &mut [0; 2]));
+        let e = msg(k.mask_fixed(mr(&x, 2, 3), mm(&mut out, 2, 3), 1, &mut rng, &mut [0; 2]));
         assert!(e.contains("scratch has 2"), "{e}");
-        let e = msg(k.mask_bernoulli(&[1.0; 6], &mut out, 1.5, &mut rng));
+        let e = msg(k.mask_fixed(mr(&x, 3, 2), mm(&mut out, 2, 3), 1, &mut rng, &mut [0; 3]));
+        assert!(e.contains("mask_fixed: x is 3 x 2, expected 2 x 3"), "{e}");
+        let e = msg(k.mask_bernoulli(&x, &mut out, 1.5, &mut rng));
         assert!(e.contains("p = 1.5"), "{e}");
-        let e = msg(k.mask_bernoulli(&[1.0; 6], &mut out, f32::NAN, &mut rng));
+        let e = msg(k.mask_bernoulli(&x, &mut out, f32::NAN, &mut rng));
         assert!(e.contains("p = NaN"), "{e}");
         let e = msg(k.sgd_update(&mut y, &[0.0; 7], 0.1, 0.0));
         assert!(e.contains("g has 7"), "{e}");
-        let e = msg(k.dot_axpy_rows(&mut y, 2, 3, &[0.0; 3], &[0.0; 2], &mut [0.0; 1]));
+        let e = msg(k.dot_axpy_rows(mm(&mut y, 2, 3), &[0.0; 3], &[0.0; 2], &mut [0.0; 1]));
         assert!(
             e.contains("dot_axpy_rows") && e.contains("dot has 1"),
             "{e}"
         );
-        let e = msg(k.dot_axpy_rows(&mut y, 2, 3, &[0.0; 4], &[0.0; 2], &mut [0.0; 2]));
+        let e = msg(k.dot_axpy_rows(mm(&mut y, 2, 3), &[0.0; 4], &[0.0; 2], &mut [0.0; 2]));
         assert!(e.contains("d has 4"), "{e}");
     });
+}
+
+/// A one-row view with any leading dimension is contiguous: the kernels take it.
+#[test]
+fn one_row_views_with_padding_are_batches() {
+    on_every_isa(|k| {
+        let mut y = vec![0.0f32, 1.0, -1.0, 7.0];
+        let mut want = y.clone();
+        reference::sigmoid_bias_inplace(&mut want[..3], 1, 3, &[0.5; 3]);
+        k.sigmoid_bias_inplace(MatMut::strided(&mut y, 1, 3, 16).unwrap(), &[0.5; 3])
+            .unwrap();
+        for i in 0..3 {
+            assert_close(
+                &format!("{} [{i}]", k.isa()),
+                y[i] as f64,
+                want[i] as f64,
+                1e-6,
+            );
+        }
+        assert_eq!(y[3], 7.0, "{}: past the row", k.isa());
+        let _ = MatRef::strided(&y, 1, 3, 16)
+            .unwrap()
+            .contiguous("t", "y")
+            .unwrap();
+    });
+}
+
+/// The scalar Bernoulli stream production uses (`random::mask_bernoulli_groups`, for passes
+/// with a tie and the tail) is the specification's, bit for bit, generator state included.
+#[test]
+fn production_bernoulli_stream_is_the_reference() {
+    let mut g = Gen::new(21);
+    for len in [0usize, 1, 31, 32, 33, 255, 256, 1000] {
+        // p = 1/4 + 2^-20: t_hi = 2^14 and ties (h == t_hi) resolved by the low half.
+        for p in [0.0f32, 0.25 + 1.0 / 1048576.0, 0.5, 0.9, 1.0] {
+            let x = nonzero(&mut g, len);
+            let seed = g.u64();
+            let (mut wr, mut gr) = (
+                Xoshiro256PlusPlus::seed_from_u64(seed),
+                Xoshiro256PlusPlus::seed_from_u64(seed),
+            );
+            let (mut want, mut got) = (vec![f32::NAN; len], vec![f32::NAN; len]);
+            reference::mask_bernoulli(&x, &mut want, p, &mut wr);
+            random::mask_bernoulli_groups(&x, &mut got, p, &mut gr);
+            let what = format!("mask_bernoulli_groups len={len} p={p}");
+            assert_same_mask(&got, &want, &mut gr, wr.next_u64(), &what);
+        }
+    }
 }
 
 #[test]
@@ -721,14 +821,15 @@ fn loss_relative_error_on_a_training_batch_is_small() {
     let labels: Vec<u32> = (0..rows).map(|_| g.below(10) as u32).collect();
     let want_m = reference::softmax_nll(&mut l0.clone(), rows, 10, None, &labels, None, None);
     on_every_isa(|k| {
+        let xv = mr(&x, rows, cols);
         let lx = k
-            .sigmoid_xent(&mut a0.clone(), &x, rows, cols, Some(&bias), None, None)
+            .sigmoid_xent(mm(&mut a0.clone(), rows, cols), xv, Some(&bias), None, None)
             .unwrap();
         let ls = k
-            .sigmoid_sqerr(&mut a0.clone(), &x, rows, cols, Some(&bias), None, None)
+            .sigmoid_sqerr(mm(&mut a0.clone(), rows, cols), xv, Some(&bias), None, None)
             .unwrap();
         let lm = k
-            .softmax_nll(&mut l0.clone(), rows, 10, None, &labels, None, None)
+            .softmax_nll(mm(&mut l0.clone(), rows, 10), &labels, None, None, None)
             .unwrap();
         let rel = |got: f64, want: f64| ((got - want) / want).abs();
         let (ex, es, em) = (rel(lx, want_x), rel(ls, want_s), rel(lm.loss, want_m.loss));
@@ -754,30 +855,44 @@ fn empty_batches_are_accepted() {
             let mut y = vec![0.5f32; n];
             let bias = vec![0.0f32; cols];
             let mut bg = vec![f32::NAN; cols];
-            k.sigmoid_bias_inplace(&mut y, rows, cols, &bias).unwrap();
-            let l = k.sigmoid_xent(&mut y, &vec![0.0; n], rows, cols, None, None, Some(&mut bg));
+            k.sigmoid_bias_inplace(mm(&mut y, rows, cols), &bias)
+                .unwrap();
+            let zeros = vec![0.0; n];
+            let l = k.sigmoid_xent(
+                mm(&mut y, rows, cols),
+                mr(&zeros, rows, cols),
+                None,
+                None,
+                Some(&mut bg),
+            );
             assert_eq!(l.unwrap(), 0.0);
             assert!(
                 bg.iter().all(|&v| v == 0.0),
                 "{}: bias_grad not zeroed",
                 k.isa()
             );
-            k.sigmoid_backward(&mut y, &vec![0.0; n], rows, cols, &mut bg)
+            k.sigmoid_backward(mm(&mut y, rows, cols), mr(&zeros, rows, cols), &mut bg)
                 .unwrap();
             let mut out = vec![0.0f32; n];
-            k.mask_fixed(&y, &mut out, rows, cols, 0, &mut rng, &mut vec![0; cols])
-                .unwrap();
+            k.mask_fixed(
+                mr(&y, rows, cols),
+                mm(&mut out, rows, cols),
+                0,
+                &mut rng,
+                &mut vec![0; cols],
+            )
+            .unwrap();
             k.mask_bernoulli(&y, &mut out, 0.5, &mut rng).unwrap();
             k.sgd_update(&mut y, &out, 0.1, 0.0).unwrap();
         }
         let mut logits: Vec<f32> = vec![];
         let s = k
-            .softmax_nll(&mut logits, 0, 4, None, &[], None, None)
+            .softmax_nll(mm(&mut logits, 0, 4), &[], None, None, None)
             .unwrap();
         assert_eq!((s.loss, s.correct), (0.0, 0));
         // Rows of width 0 have no class: every label is out of range.
         assert!(k
-            .softmax_nll(&mut logits, 1, 0, None, &[0], None, None)
+            .softmax_nll(mm(&mut logits, 1, 0), &[0], None, None, None)
             .is_err());
         assert_eq!(
             rng.next_u64(),

@@ -4,7 +4,7 @@
 //! C is pre-filled with NaN when beta = 0 (proof it is never read) and NaN canaries surround the
 //! output view (columns beyond n inside ldc, rows before and after) and must survive bit-exact.
 
-use sdae_kernels::{reference, Isa, Kernels, Trans};
+use sdae_kernels::{reference, Isa, Kernels, MatMut, MatRef, Trans};
 
 /// The ISAs this run must exercise: `SDAE_EXPECT_ISAS` (comma list) if set, else all the CPU has.
 fn expected_isas() -> Vec<Isa> {
@@ -90,55 +90,26 @@ fn check(kern: &Kernels, case: Case, parts: usize, seed: u64) -> Vec<f32> {
             mag[i * n + j] = init[i * n + j].abs();
         }
     }
+    let av = MatRef::cblas(ta, m, k, &a, lda).unwrap();
+    let bv = MatRef::cblas(tb, k, n, &b, ldb).unwrap();
+    let ldw = n.max(1);
     reference::sgemm(
-        ta,
-        tb,
-        m,
-        n,
-        k,
         alpha,
-        &a,
-        lda,
-        &b,
-        ldb,
+        av,
+        bv,
         beta,
-        &mut want,
-        n.max(1),
+        MatMut::strided(&mut want, m, n, ldw).unwrap(),
     );
     let aa: Vec<f32> = a.iter().map(|v| v.abs()).collect();
     let ba: Vec<f32> = b.iter().map(|v| v.abs()).collect();
-    reference::sgemm(
-        ta,
-        tb,
-        m,
-        n,
-        k,
-        alpha.abs(),
-        &aa,
-        lda,
-        &ba,
-        ldb,
-        beta.abs(),
-        &mut mag,
-        n.max(1),
+    let (aav, bav) = (
+        MatRef::cblas(ta, m, k, &aa, lda).unwrap(),
+        MatRef::cblas(tb, k, n, &ba, ldb).unwrap(),
     );
-    kern.sgemm_split(
-        parts,
-        ta,
-        tb,
-        m,
-        n,
-        k,
-        alpha,
-        &a,
-        lda,
-        &b,
-        ldb,
-        beta,
-        &mut c[before..],
-        ldc,
-    )
-    .unwrap();
+    let magv = MatMut::strided(&mut mag, m, n, ldw).unwrap();
+    reference::sgemm(alpha.abs(), aav, bav, beta.abs(), magv);
+    let cv = MatMut::strided(&mut c[before..], m, n, ldc).unwrap();
+    kern.sgemm_split(parts, alpha, av, bv, beta, cv).unwrap();
     let mut view = Vec::with_capacity(m * n);
     for (idx, &v) in c.iter().enumerate() {
         let inside = idx >= before && idx < before + m * ldc && (idx - before) % ldc < n;
@@ -366,57 +337,17 @@ fn two_threads_equal_one() {
         let b = rng.vec(k * n);
         let mut c1 = vec![f32::NAN; m * n];
         let mut c2 = vec![f32::NAN; m * n];
-        kern.sgemm_threads(
-            1,
-            Trans::N,
-            Trans::N,
-            m,
-            n,
-            k,
-            1.0,
-            &a,
-            k,
-            &b,
-            n,
-            0.0,
-            &mut c1,
-            n,
-        )
-        .unwrap();
-        kern.sgemm_threads(
-            2,
-            Trans::N,
-            Trans::N,
-            m,
-            n,
-            k,
-            1.0,
-            &a,
-            k,
-            &b,
-            n,
-            0.0,
-            &mut c2,
-            n,
-        )
-        .unwrap();
+        let (a, b) = (
+            MatRef::new(&a, m, k).unwrap(),
+            MatRef::new(&b, k, n).unwrap(),
+        );
+        kern.sgemm_threads(1, 1.0, a, b, 0.0, MatMut::new(&mut c1, m, n).unwrap())
+            .unwrap();
+        kern.sgemm_threads(2, 1.0, a, b, 0.0, MatMut::new(&mut c2, m, n).unwrap())
+            .unwrap();
         assert!(c1.iter().zip(&c2).all(|(x, y)| x.to_bits() == y.to_bits()));
         let mut want = vec![0.0f32; m * n];
-        reference::sgemm(
-            Trans::N,
-            Trans::N,
-            m,
-            n,
-            k,
-            1.0,
-            &a,
-            k,
-            &b,
-            n,
-            0.0,
-            &mut want,
-            n,
-        );
+        reference::sgemm(1.0, a, b, 0.0, MatMut::new(&mut want, m, n).unwrap());
         for (x, w) in c1.iter().zip(&want) {
             assert!((x - w).abs() <= 1e-3, "{isa}: {x} vs {w}");
         }
@@ -429,34 +360,88 @@ fn bad_arguments_are_errors() {
     let a = vec![0.0f32; 6];
     let b = vec![0.0f32; 6];
     let mut c = vec![0.0f32; 4];
-    let n = Trans::N;
-    // lda smaller than the row width of A (2 x 3).
+    // A view's own shape is checked when it is made: ld below the row width, too few elements.
+    let e = MatRef::strided(&a, 2, 3, 2).unwrap_err();
+    assert!(
+        e.message()
+            .contains("ld = 2 is below the row width cols = 3"),
+        "{e}"
+    );
+    let e = MatRef::strided(&a[..5], 2, 3, 3).unwrap_err();
+    assert!(e.message().contains("data holds 5 elements"), "{e}");
+    let e = MatMut::new(&mut c[..3], 2, 2).unwrap_err();
+    assert!(e.message().contains("data holds 3 elements"), "{e}");
+    // B transposed: stored n x k = 2 x 3 needs ld >= 3.
+    let e = MatRef::cblas(Trans::T, 3, 2, &b, 2).unwrap_err();
+    assert!(e.message().contains("ld = 2"), "{e}");
+    // The GEMM checks that the views agree: inner dimensions, then the shape of C.
+    let a23 = MatRef::new(&a, 2, 3).unwrap();
+    let b32 = MatRef::new(&b, 3, 2).unwrap();
     let e = kern
-        .sgemm(n, n, 2, 2, 3, 1.0, &a, 2, &b, 2, 0.0, &mut c, 2)
+        .sgemm(
+            1.0,
+            a23,
+            MatRef::new(&b[..4], 2, 2).unwrap(),
+            0.0,
+            MatMut::new(&mut c, 2, 2).unwrap(),
+        )
         .unwrap_err();
-    assert!(e.message().contains("ldA = 2"), "{e}");
-    // A too short for its shape.
+    assert!(
+        e.message().contains("op(A) is 2 x 3 but op(B) is 2 x 2"),
+        "{e}"
+    );
     let e = kern
-        .sgemm(n, n, 2, 2, 3, 1.0, &a[..5], 3, &b, 2, 0.0, &mut c, 2)
+        .sgemm(1.0, a23, b32, 0.0, MatMut::new(&mut c, 4, 1).unwrap())
         .unwrap_err();
-    assert!(e.message().contains("A holds 5"), "{e}");
-    // B transposed: stored n x k = 2 x 3 needs ldb >= 3.
-    let e = kern
-        .sgemm(n, Trans::T, 2, 2, 3, 1.0, &a, 3, &b, 2, 0.0, &mut c, 2)
-        .unwrap_err();
-    assert!(e.message().contains("ldB"), "{e}");
-    // C too short / ldc too small.
-    let e = kern
-        .sgemm(n, n, 2, 2, 3, 1.0, &a, 3, &b, 2, 0.0, &mut c[..3], 2)
-        .unwrap_err();
-    assert!(e.message().contains("C holds 3"), "{e}");
-    let e = kern
-        .sgemm(n, n, 2, 2, 3, 1.0, &a, 3, &b, 2, 0.0, &mut c, 1)
-        .unwrap_err();
-    assert!(e.message().contains("ldC"), "{e}");
+    assert!(e.message().contains("C is 4 x 1, expected 2 x 2"), "{e}");
+    let e = sdae_kernels::gemm::baseline::matrixmultiply_sgemm(
+        1.0,
+        a23.t(),
+        b32,
+        0.0,
+        MatMut::new(&mut c, 2, 2).unwrap(),
+    )
+    .unwrap_err();
+    assert!(
+        e.message().contains("matrixmultiply_sgemm: op(A) is 3 x 2"),
+        "{e}"
+    );
     // The good call works and leaves zeros.
-    kern.sgemm(n, n, 2, 2, 3, 1.0, &a, 3, &b, 2, 0.0, &mut c, 2)
+    kern.sgemm(1.0, a23, b32, 0.0, MatMut::new(&mut c, 2, 2).unwrap())
         .unwrap();
+    assert!(c.iter().all(|&v| v == 0.0));
+}
+
+/// A transposed C view receives the transpose: `C^T = op(A) op(B)` written into C as stored,
+/// as the reference writes it, on every ISA and through the baseline.
+#[test]
+fn transposed_c_is_written_transposed() {
+    let (m, n, k) = (13, 29, 17);
+    let mut rng = Rng(11);
+    let (a, b) = (rng.vec(m * k), rng.vec(k * n));
+    let init = rng.vec(n * m);
+    let (av, bv) = (
+        MatRef::new(&a, m, k).unwrap(),
+        MatRef::new(&b, k, n).unwrap(),
+    );
+    let mut want = init.clone();
+    reference::sgemm(0.5, av, bv, 0.25, MatMut::new(&mut want, n, m).unwrap().t());
+    let mut base = init.clone();
+    let cv = MatMut::new(&mut base, n, m).unwrap().t();
+    sdae_kernels::gemm::baseline::matrixmultiply_sgemm(0.5, av, bv, 0.25, cv).unwrap();
+    let mut runs = vec![("matrixmultiply".to_string(), base)];
+    for isa in isas() {
+        let kern = Kernels::for_isa(isa).unwrap();
+        let mut c = init.clone();
+        kern.sgemm(0.5, av, bv, 0.25, MatMut::new(&mut c, n, m).unwrap().t())
+            .unwrap();
+        runs.push((isa.name().to_string(), c));
+    }
+    for (name, c) in runs {
+        for (i, (x, w)) in c.iter().zip(&want).enumerate() {
+            assert!((x - w).abs() <= 1e-5, "{name}: C^T element {i}: {x} vs {w}");
+        }
+    }
 }
 
 #[test]
@@ -481,43 +466,23 @@ fn alpha_zero_reads_neither_a_nor_b() {
         let a = vec![f32::NAN; m * k];
         let b = vec![f32::INFINITY; k * n];
         let mut c: Vec<f32> = (0..m * n).map(|v| v as f32).collect();
-        kern.sgemm(
-            Trans::N,
-            Trans::N,
-            m,
-            n,
-            k,
-            0.0,
-            &a,
-            k,
-            &b,
-            n,
-            0.5,
-            &mut c,
-            n,
-        )
-        .unwrap();
+        let (av, bv) = (
+            MatRef::new(&a, m, k).unwrap(),
+            MatRef::new(&b, k, n).unwrap(),
+        );
+        kern.sgemm(0.0, av, bv, 0.5, MatMut::new(&mut c, m, n).unwrap())
+            .unwrap();
         assert!(
             c.iter().enumerate().all(|(i, &v)| v == i as f32 * 0.5),
             "{isa}: {c:?}"
         );
         let mut c = vec![f32::NAN; m * n];
-        kern.sgemm(
-            Trans::T,
-            Trans::T,
-            m,
-            n,
-            0,
-            1.0,
-            &[],
-            m,
-            &[],
-            1,
-            0.0,
-            &mut c,
-            n,
-        )
-        .unwrap();
+        let (av, bv) = (
+            MatRef::cblas(Trans::T, m, 0, &[], m).unwrap(),
+            MatRef::cblas(Trans::T, 0, n, &[], 1).unwrap(),
+        );
+        kern.sgemm(1.0, av, bv, 0.0, MatMut::new(&mut c, m, n).unwrap())
+            .unwrap();
         assert!(
             c.iter().all(|&v| v == 0.0),
             "{isa}: k = 0, beta = 0 must give zeros"
@@ -546,6 +511,7 @@ fn every_candidate_plan_matches_the_reference() {
                         nc: 2 * nr,
                         direct_b_max_m: small_paths,
                         nt_dot_max_m: small_paths,
+                        short_k_max: small_paths,
                     };
                     let kern = Kernels::with_gemm_plan(isa, &plan).unwrap();
                     assert_eq!(kern.gemm_kernel_name(), spec.name);

@@ -9,7 +9,7 @@
 mod fused_util;
 
 use fused_util::{assert_close, on_every_isa, Gen, COLS, EPS};
-use sdae_kernels::{reference, RowLoss};
+use sdae_kernels::{reference, Loss, MatMut, Pending, TiedRows};
 
 /// Row counts: below, at and above the kernels' group of rows (8), and several groups.
 const ROWS: [usize; 8] = [1, 2, 7, 8, 9, 16, 17, 25];
@@ -52,20 +52,26 @@ fn tied_sigmoid_rows_matches_reference() {
                                    acc: &mut Vec<f32>,
                                    gr: &mut Vec<f32>,
                                    refr: bool| {
-                            if refr {
-                                reference::tied_sigmoid_rows(
-                                    sq, w, ld, rows, n, &y, &c, &x, pend, &u, lr, gr, acc,
-                                )
+                            let loss = if sq {
+                                Loss::SquaredError
                             } else {
-                                let loss = if sq {
-                                    RowLoss::SquaredError
-                                } else {
-                                    RowLoss::CrossEntropy
-                                };
-                                k.tied_sigmoid_rows(
-                                    loss, w, ld, rows, n, &y, &c, &x, pend, &u, lr, gr, acc,
-                                )
-                                .unwrap()
+                                Loss::CrossEntropy
+                            };
+                            let w = MatMut::strided(w, rows, n, ld).unwrap();
+                            let pending = Pending { pend, u: &u };
+                            let pass = TiedRows {
+                                loss,
+                                y: &y,
+                                c: &c,
+                                x: &x,
+                                lr,
+                                g: gr,
+                                acc,
+                            };
+                            if refr {
+                                reference::tied_sigmoid_rows(w, pending, pass)
+                            } else {
+                                k.tied_sigmoid_rows(w, pending, pass).unwrap()
                             }
                         };
                         let (mut wr, mut pr, mut ar, mut gr) =
@@ -161,12 +167,19 @@ fn sparse_row_combine_matches_reference() {
                     let u = g.vec(n, -1.0, 1.0);
                     let acc0 = g.vec(n, -0.5, 0.5);
                     let (mut wr, mut pr, mut ar) = (w0.clone(), pend0.clone(), acc0.clone());
-                    reference::sparse_row_combine(
-                        &mut wr, ld, rows, n, &coef, &mut pr, &u, &mut ar,
-                    );
+                    let pending = Pending {
+                        pend: &mut pr,
+                        u: &u,
+                    };
+                    let wv = MatMut::strided(&mut wr, rows, n, ld).unwrap();
+                    reference::sparse_row_combine(wv, &coef, pending, &mut ar);
                     let (mut wk, mut pk, mut ak) = (w0.clone(), pend0.clone(), acc0.clone());
-                    k.sparse_row_combine(&mut wk, ld, rows, n, &coef, &mut pk, &u, &mut ak)
-                        .unwrap();
+                    let pending = Pending {
+                        pend: &mut pk,
+                        u: &u,
+                    };
+                    let wv = MatMut::strided(&mut wk, rows, n, ld).unwrap();
+                    k.sparse_row_combine(wv, &coef, pending, &mut ak).unwrap();
                     let what = format!("{} sparse_row_combine n={n} rows={rows} ld={ld}", k.isa());
                     assert_eq!(pk, pr, "{what}: pending");
                     for i in 0..rows {
@@ -212,62 +225,83 @@ fn bad_shapes_are_errors_naming_the_argument() {
         vec![0.0f32; 4],
         vec![0.0f32; 4],
     );
-    let e = k
-        .tied_sigmoid_rows(
-            RowLoss::CrossEntropy,
-            &mut w,
-            4,
-            4,
-            5,
-            &y,
-            &c,
-            &x,
-            &mut p,
-            &y,
-            0.1,
-            &mut g,
-            &mut acc,
-        )
-        .unwrap_err();
+    // The matrix's own shape is the view's to check.
+    let e = MatMut::strided(&mut w, 4, 5, 4).unwrap_err();
     assert!(e.message().contains("ld = 4"), "{e}");
+    let e = MatMut::strided(&mut w, 4, 5, 6).unwrap_err();
+    assert!(e.message().contains("data holds 20 elements"), "{e}");
+    // The vectors are the kernel's.
     let e = k
         .tied_sigmoid_rows(
-            RowLoss::CrossEntropy,
-            &mut w,
-            6,
-            4,
-            5,
-            &y,
-            &c,
-            &x,
-            &mut p,
-            &y,
-            0.1,
-            &mut g,
-            &mut acc,
+            MatMut::new(&mut w, 4, 5).unwrap(),
+            Pending {
+                pend: &mut p,
+                u: &y,
+            },
+            TiedRows {
+                loss: Loss::CrossEntropy,
+                y: &y,
+                c: &c,
+                x: &x[..3],
+                lr: 0.1,
+                g: &mut g,
+                acc: &mut acc,
+            },
         )
         .unwrap_err();
-    assert!(e.message().contains("w has 20 elements"), "{e}");
+    assert!(e.message().contains("tied_sigmoid_rows: x has 3"), "{e}");
     let e = k
         .tied_sigmoid_rows(
-            RowLoss::CrossEntropy,
-            &mut w,
-            5,
-            4,
-            5,
-            &y,
-            &c,
-            &x[..3],
-            &mut p,
-            &y,
-            0.1,
-            &mut g,
-            &mut acc,
+            MatMut::new(&mut w, 5, 4).unwrap(),
+            Pending {
+                pend: &mut p,
+                u: &y,
+            },
+            TiedRows {
+                loss: Loss::SquaredError,
+                y: &y,
+                c: &c,
+                x: &x,
+                lr: 0.1,
+                g: &mut g,
+                acc: &mut acc,
+            },
         )
         .unwrap_err();
-    assert!(e.message().contains("x has 3"), "{e}");
+    assert!(
+        e.message()
+            .contains("tied_sigmoid_rows: pend has 4 elements, expected 5"),
+        "{e}"
+    );
     let e = k
-        .sparse_row_combine(&mut w, 5, 4, 5, &c, &mut p, &y[..4], &mut acc)
+        .tied_sigmoid_rows(
+            MatMut::new(&mut w, 4, 5).unwrap().t(),
+            Pending {
+                pend: &mut p,
+                u: &y,
+            },
+            TiedRows {
+                loss: Loss::CrossEntropy,
+                y: &y,
+                c: &c,
+                x: &x,
+                lr: 0.1,
+                g: &mut g,
+                acc: &mut acc,
+            },
+        )
+        .unwrap_err();
+    assert!(e.message().contains("transposed"), "{e}");
+    let e = k
+        .sparse_row_combine(
+            MatMut::new(&mut w, 4, 5).unwrap(),
+            &c,
+            Pending {
+                pend: &mut p,
+                u: &y[..4],
+            },
+            &mut acc,
+        )
         .unwrap_err();
     assert!(e.message().contains("u has 4"), "{e}");
 }

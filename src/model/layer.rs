@@ -11,7 +11,7 @@
 use std::ops::{Deref, DerefMut};
 
 use rand_xoshiro::Xoshiro256PlusPlus;
-use sdae_kernels::{KernelError, Kernels, Trans};
+use sdae_kernels::{KernelError, Kernels, MatMut, MatRef};
 
 use super::uniform01;
 use crate::util::bytes::{put_f32s, put_u32, Reader};
@@ -81,38 +81,27 @@ pub struct Decoder<'a> {
     pub c: &'a [f32],
 }
 
-impl Encoder<'_> {
-    /// `out = s(x W + b)` for the `rows x d` batch `x` (`out`: `rows x h`): one GEMM and the
+impl<'a> Encoder<'a> {
+    /// `W` as a `d x h` matrix view.
+    pub fn weights(&self) -> Result<MatRef<'a>, KernelError> {
+        MatRef::new(self.w, self.d, self.h)
+    }
+
+    /// `out = s(x W + b)` for the batch `x` (`rows x d`; `out`: `rows x h`): one GEMM and the
     /// fused bias + sigmoid.
     pub fn encode(
         &self,
         k: &Kernels,
-        x: &[f32],
-        rows: usize,
-        out: &mut [f32],
+        x: MatRef<'_>,
+        mut out: MatMut<'_>,
     ) -> Result<(), KernelError> {
-        let (d, h) = (self.d, self.h);
-        k.sgemm(
-            Trans::N,
-            Trans::N,
-            rows,
-            h,
-            d,
-            1.0,
-            x,
-            d,
-            self.w,
-            h,
-            0.0,
-            out,
-            h,
-        )?;
-        k.sigmoid_bias_inplace(out, rows, h, self.b)
+        k.sgemm(1.0, x, self.weights()?, 0.0, out.rb_mut())?;
+        k.sigmoid_bias_inplace(out, self.b)
     }
 
-    /// [`Encoder::encode`] of one example as the sum of the rows of `W` picked by its non-zero
-    /// inputs (MNIST's blank pixels are skipped), streamed at full vector width: the batch-1
-    /// forward pass of fine-tuning and evaluation.
+    /// [`Encoder::encode`] of one example (`x`: `d` values, `out`: `h`) as the sum of the rows
+    /// of `W` picked by its non-zero inputs (MNIST's blank pixels are skipped), streamed at full
+    /// vector width: the batch-1 forward pass of fine-tuning and evaluation.
     pub fn encode_one_sparse(
         &self,
         k: &Kernels,
@@ -128,96 +117,44 @@ impl Encoder<'_> {
                 k.sgd_update(out, &self.w[i * h..(i + 1) * h], -v, 0.0)?;
             }
         }
-        k.sigmoid_bias_inplace(out, 1, h, self.b)
+        k.sigmoid_bias_inplace(MatMut::new(out, 1, h)?, self.b)
     }
 }
 
-impl Decoder<'_> {
+impl<'a> Decoder<'a> {
+    /// `W'` as an `h x d` matrix view (`W^T` when tied).
+    pub fn weights(&self) -> Result<MatRef<'a>, KernelError> {
+        Ok(match self.w {
+            DecoderWeights::Tied(w) => MatRef::new(w, self.d, self.h)?.t(),
+            DecoderWeights::Untied(wd) => MatRef::new(wd, self.h, self.d)?,
+        })
+    }
+
     /// The reconstruction logits before the bias, `out = y W'` (`y`: `rows x h`, `out`:
     /// `rows x d`); the bias `c` is added by the loss kernel or [`Decoder::decode`].
-    pub fn logits(
-        &self,
-        k: &Kernels,
-        y: &[f32],
-        rows: usize,
-        out: &mut [f32],
-    ) -> Result<(), KernelError> {
-        let (d, h) = (self.d, self.h);
-        match self.w {
-            DecoderWeights::Tied(w) => {
-                k.sgemm(Trans::N, Trans::T, rows, d, h, 1.0, y, h, w, h, 0.0, out, d)
-            }
-            DecoderWeights::Untied(wd) => k.sgemm(
-                Trans::N,
-                Trans::N,
-                rows,
-                d,
-                h,
-                1.0,
-                y,
-                h,
-                wd,
-                d,
-                0.0,
-                out,
-                d,
-            ),
-        }
+    pub fn logits(&self, k: &Kernels, y: MatRef<'_>, out: MatMut<'_>) -> Result<(), KernelError> {
+        k.sgemm(1.0, y, self.weights()?, 0.0, out)
     }
 
     /// The gradient through the decoder, `out = dA W'^T` (`da`: `rows x d`, `out`: `rows x h`).
     pub fn backprop(
         &self,
         k: &Kernels,
-        da: &[f32],
-        rows: usize,
-        out: &mut [f32],
+        da: MatRef<'_>,
+        out: MatMut<'_>,
     ) -> Result<(), KernelError> {
-        let (d, h) = (self.d, self.h);
-        match self.w {
-            DecoderWeights::Tied(w) => k.sgemm(
-                Trans::N,
-                Trans::N,
-                rows,
-                h,
-                d,
-                1.0,
-                da,
-                d,
-                w,
-                h,
-                0.0,
-                out,
-                h,
-            ),
-            DecoderWeights::Untied(wd) => k.sgemm(
-                Trans::N,
-                Trans::T,
-                rows,
-                h,
-                d,
-                1.0,
-                da,
-                d,
-                wd,
-                d,
-                0.0,
-                out,
-                h,
-            ),
-        }
+        k.sgemm(1.0, da, self.weights()?.t(), 0.0, out)
     }
 
     /// `out = s(y W' + c)`: the reconstruction of the codes `y`.
     pub fn decode(
         &self,
         k: &Kernels,
-        y: &[f32],
-        rows: usize,
-        out: &mut [f32],
+        y: MatRef<'_>,
+        mut out: MatMut<'_>,
     ) -> Result<(), KernelError> {
-        self.logits(k, y, rows, out)?;
-        k.sigmoid_bias_inplace(out, rows, self.d, self.c)
+        self.logits(k, y, out.rb_mut())?;
+        k.sigmoid_bias_inplace(out, self.c)
     }
 }
 

@@ -45,10 +45,20 @@
 //! the exact post-epoch parameters and `--resume` stays bit-identical.
 
 use rand_xoshiro::Xoshiro256PlusPlus;
-use sdae_kernels::{Kernels, RowLoss, Trans};
+use sdae_kernels::{Kernels, MatMut, MatRef, Pending, TiedRows};
 
 use super::{Loss, Noise, TrainError};
 use crate::model::{DaeLayer, StackLayer};
+
+/// How a DAE step trains: the corruption of its input, the reconstruction loss, the learning
+/// rate (applied to the mean gradient of the batch) and the weight decay.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct DaeSgd {
+    pub noise: Noise,
+    pub loss: Loss,
+    pub lr: f32,
+    pub weight_decay: f32,
+}
 
 /// Buffers of one DAE layer's training step for batches of at most `max_batch` rows.
 pub struct DaeStep {
@@ -132,39 +142,43 @@ impl DaeStep {
         &self.yy[rows * self.h..2 * rows * self.h]
     }
 
-    /// Corrupt `x` (`rows x d`) into the first `rows x d` of the stacked input buffer.
+    /// Corrupt the batch `x` (`rows x d`) into the first `rows x d` of the stacked input buffer.
     pub fn corrupt(
         &mut self,
         k: &Kernels,
         noise: Noise,
-        x: &[f32],
-        rows: usize,
+        x: MatRef<'_>,
         rng: &mut Xoshiro256PlusPlus,
     ) -> Result<(), TrainError> {
-        let n = rows * self.d;
-        super::corrupt(
-            k,
-            noise,
-            &x[..n],
-            &mut self.xs[..n],
-            rows,
-            self.d,
-            rng,
-            &mut self.scratch,
-        )
+        let n = x.nrows() * self.d;
+        let out = MatMut::new(&mut self.xs[..n], x.nrows(), self.d)?;
+        super::corrupt(k, noise, x, out, rng, &mut self.scratch)
+    }
+
+    /// Check that `x` is a batch this step can take (1 to `max_batch` rows of `d`); its rows.
+    fn batch_rows(&self, x: &MatRef<'_>) -> Result<usize, TrainError> {
+        let rows = x.nrows();
+        if rows == 0 || rows > self.max_batch || x.ncols() != self.d {
+            return Err(TrainError::new(format!(
+                "DAE step: a batch of {rows} x {} for a step sized for 1..={} rows of {}",
+                x.ncols(),
+                self.max_batch,
+                self.d
+            )));
+        }
+        Ok(rows)
     }
 
     /// Loss and gradient pass over an already corrupted batch (in place of [`DaeStep::step`]'s
-    /// first stage), then the SGD update with learning rate `lr` on the mean gradient.
-    /// Returns the summed reconstruction loss of the batch (before the update).
-    #[allow(clippy::too_many_arguments)]
+    /// first stage) with clean targets `x` (`rows x d`), then the SGD update with learning rate
+    /// `lr` on the mean gradient. Returns the summed reconstruction loss of the batch (before
+    /// the update).
     pub fn step_corrupted(
         &mut self,
         k: &Kernels,
         layer: &mut DaeLayer,
+        x: MatRef<'_>,
         loss: Loss,
-        x: &[f32],
-        rows: usize,
         lr: f32,
         weight_decay: f32,
     ) -> Result<f64, TrainError> {
@@ -175,84 +189,51 @@ impl DaeStep {
                 layer.d, layer.h
             )));
         }
-        if rows == 0 || rows > self.max_batch || x.len() < rows * d {
-            return Err(TrainError::new(format!(
-                "DAE step: batch of {rows} rows (input {} values) for a step sized for 1..={} rows of {d}",
-                x.len(),
-                self.max_batch
-            )));
-        }
-        let x = &x[..rows * d];
+        let rows = self.batch_rows(&x)?;
         let (xt, da) = self.xs[..2 * rows * d].split_at_mut(rows * d);
         let (dy, y) = self.yy[..2 * rows * h].split_at_mut(rows * h);
+        let xt = MatRef::new(xt, rows, d)?;
+        let (mut da, mut dy, mut y) = (
+            MatMut::new(da, rows, d)?,
+            MatMut::new(dy, rows, h)?,
+            MatMut::new(y, rows, h)?,
+        );
+        // The decoder W' (h x d) is W^T when tied (model::Decoder).
+        let (enc, dec) = (layer.encoder(), layer.decoder());
         // Y = s(X~ W + b)
-        layer.encoder().encode(k, xt, rows, y)?;
-        // A = Y W'  (W' = W^T when tied)
-        layer.decoder().logits(k, y, rows, da)?;
-        // dA and gc, fused with the loss.
-        let total = match loss {
-            Loss::CrossEntropy => {
-                k.sigmoid_xent(da, x, rows, d, Some(&layer.c), None, Some(&mut self.gc))?
-            }
-            Loss::SquaredError => {
-                k.sigmoid_sqerr(da, x, rows, d, Some(&layer.c), None, Some(&mut self.gc))?
-            }
-        };
-        // dY = (dA W'^T) * Y * (1 - Y)
-        layer.decoder().backprop(k, da, rows, dy)?;
-        k.sigmoid_backward(dy, y, rows, h, &mut self.gb)?;
+        enc.encode(k, xt, y.rb_mut())?;
+        // A = Y W'; then dA = s(A + c) - x (or the squared error's), gc = colsum(dA)
+        dec.logits(k, y.rb(), da.rb_mut())?;
+        let total = k.sigmoid_loss(
+            loss,
+            da.rb_mut(),
+            x,
+            Some(&layer.c),
+            None,
+            Some(&mut self.gc),
+        )?;
+        // dY = (dA W'^T) * Y * (1 - Y), gb = colsum(dY)
+        dec.backprop(k, da.rb(), dy.rb_mut())?;
+        k.sigmoid_backward(dy.rb_mut(), y.rb(), &mut self.gb)?;
         let step = lr / rows as f32;
         let keep = 1.0 - lr * weight_decay;
         match &mut layer.w_dec {
             None => {
                 // W = keep W - step ([X~; dA]^T [dY; Y]): one GEMM, k = 2B.
-                k.sgemm(
-                    Trans::T,
-                    Trans::N,
-                    d,
-                    h,
-                    2 * rows,
-                    -step,
-                    &self.xs[..2 * rows * d],
-                    d,
-                    &self.yy[..2 * rows * h],
-                    h,
-                    keep,
-                    &mut layer.w,
-                    h,
-                )?;
+                let xs = MatRef::new(&self.xs[..2 * rows * d], 2 * rows, d)?;
+                let yy = MatRef::new(&self.yy[..2 * rows * h], 2 * rows, h)?;
+                k.sgemm(-step, xs.t(), yy, keep, MatMut::new(&mut layer.w, d, h)?)?;
             }
             Some(wd) => {
+                // W = keep W - step X~^T dY, W' = keep W' - step Y^T dA
                 k.sgemm(
-                    Trans::T,
-                    Trans::N,
-                    d,
-                    h,
-                    rows,
                     -step,
-                    xt,
-                    d,
-                    dy,
-                    h,
+                    xt.t(),
+                    dy.rb(),
                     keep,
-                    &mut layer.w,
-                    h,
+                    MatMut::new(&mut layer.w, d, h)?,
                 )?;
-                k.sgemm(
-                    Trans::T,
-                    Trans::N,
-                    h,
-                    d,
-                    rows,
-                    -step,
-                    y,
-                    h,
-                    da,
-                    d,
-                    keep,
-                    wd,
-                    d,
-                )?;
+                k.sgemm(-step, y.rb().t(), da.rb(), keep, MatMut::new(wd, h, d)?)?;
             }
         }
         k.sgd_update(&mut layer.b, &self.gb, step, 0.0)?;
@@ -260,30 +241,19 @@ impl DaeStep {
         Ok(total)
     }
 
-    /// One full step: corrupt `x` with `noise`, then [`DaeStep::step_corrupted`].
-    #[allow(clippy::too_many_arguments)]
+    /// One full step on the batch `x` (`rows x d`): corrupt it with `sgd.noise`, then
+    /// [`DaeStep::step_corrupted`].
     pub fn step(
         &mut self,
         k: &Kernels,
         layer: &mut DaeLayer,
-        noise: Noise,
-        loss: Loss,
-        x: &[f32],
-        rows: usize,
-        lr: f32,
-        weight_decay: f32,
+        sgd: DaeSgd,
+        x: MatRef<'_>,
         rng: &mut Xoshiro256PlusPlus,
     ) -> Result<f64, TrainError> {
-        if rows == 0 || rows > self.max_batch || x.len() < rows * self.d {
-            return Err(TrainError::new(format!(
-                "DAE step: batch of {rows} rows (input {} values) for a step sized for 1..={} rows of {}",
-                x.len(),
-                self.max_batch,
-                self.d
-            )));
-        }
-        self.corrupt(k, noise, x, rows, rng)?;
-        self.step_corrupted(k, layer, loss, x, rows, lr, weight_decay)
+        self.batch_rows(&x)?;
+        self.corrupt(k, sgd.noise, x, rng)?;
+        self.step_corrupted(k, layer, x, sgd.loss, sgd.lr, sgd.weight_decay)
     }
 }
 
@@ -354,58 +324,61 @@ impl OnlineDae<'_> {
         rng: &mut Xoshiro256PlusPlus,
     ) -> Result<f64, TrainError> {
         let (k, d, h) = (self.k, self.step.d, self.step.h);
-        if !self.fused {
-            let wd = self.weight_decay;
-            return self
-                .step
-                .step(k, self.layer, noise, loss, x, 1, lr, wd, rng);
-        }
         if x.len() < d {
             return Err(TrainError::new(format!(
                 "DAE online step: an example of {} values, expected {d}",
                 x.len()
             )));
         }
-        let x = &x[..d];
-        self.step.corrupt(k, noise, x, 1, rng)?;
+        let x = MatRef::new(&x[..d], 1, d)?;
+        if !self.fused {
+            let weight_decay = self.weight_decay;
+            let sgd = DaeSgd {
+                noise,
+                loss,
+                lr,
+                weight_decay,
+            };
+            return self.step.step(k, self.layer, sgd, x, rng);
+        }
+        self.step.corrupt(k, noise, x, rng)?;
         let step = &mut *self.step;
         let xt = &step.xs[..d];
         let ob = step
             .online
             .as_mut()
             .expect("fused implies the online buffers");
-        let ld = ob.ld;
-        let w = &mut ob.w[ob.off..ob.off + d * ld];
+        let mut w = MatMut::strided(&mut ob.w[ob.off..ob.off + d * ob.ld], d, h, ob.ld)?;
         let layer = &mut *self.layer;
         // y = s(b + Σ_{x~_i != 0} x~_i W_i), each row brought up to date first.
         ob.y.fill(0.0);
-        k.sparse_row_combine(w, ld, d, h, xt, &mut ob.pend, &ob.u, &mut ob.y)?;
-        k.sigmoid_bias_inplace(&mut ob.y, 1, h, &layer.b)?;
+        let pending = Pending {
+            pend: &mut ob.pend,
+            u: &ob.u,
+        };
+        k.sparse_row_combine(w.rb_mut(), xt, pending, &mut ob.y)?;
+        k.sigmoid_bias_inplace(MatMut::new(&mut ob.y, 1, h)?, &layer.b)?;
         // One pass over the rows: pending update, z_i, g_i = dL/da_i, dY += g_i W_i,
         // W_i -= lr g_i y.
         ob.acc.fill(0.0);
-        let row_loss = match loss {
-            Loss::CrossEntropy => RowLoss::CrossEntropy,
-            Loss::SquaredError => RowLoss::SquaredError,
+        let pending = Pending {
+            pend: &mut ob.pend,
+            u: &ob.u,
         };
-        let total = k.tied_sigmoid_rows(
-            row_loss,
-            w,
-            ld,
-            d,
-            h,
-            &ob.y,
-            &layer.c,
-            x,
-            &mut ob.pend,
-            &ob.u,
+        let pass = TiedRows {
+            loss,
+            y: &ob.y,
+            c: &layer.c,
+            x: x.data(),
             lr,
-            &mut ob.g,
-            &mut ob.acc,
-        )?;
+            g: &mut ob.g,
+            acc: &mut ob.acc,
+        };
+        let total = k.tied_sigmoid_rows(w, pending, pass)?;
         // dY = acc * y (1 - y) (also its bias gradient), the bias steps, and the encoder half
         // W_i -= lr x~_i dY left pending for the rows with x~_i != 0.
-        k.sigmoid_backward(&mut ob.acc, &ob.y, 1, h, &mut step.gb)?;
+        let y = MatRef::new(&ob.y, 1, h)?;
+        k.sigmoid_backward(MatMut::new(&mut ob.acc, 1, h)?, y, &mut step.gb)?;
         k.sgd_update(&mut layer.b, &step.gb, lr, 0.0)?;
         k.sgd_update(&mut layer.c, &ob.g, lr, 0.0)?;
         std::mem::swap(&mut ob.acc, &mut ob.u);
@@ -449,38 +422,4 @@ impl Drop for OnlineDae<'_> {
     fn drop(&mut self) {
         self.flush();
     }
-}
-
-/// The reconstruction loss of `x` given the corrupted `xt` (both `rows x d`), no update, in
-/// `f64` on the reference formulas: the gradient checks' objective.
-pub fn dae_loss_reference(layer: &DaeLayer, loss: Loss, xt: &[f32], x: &[f32], rows: usize) -> f64 {
-    use sdae_kernels::reference::{sigmoid, softplus};
-    let (d, h) = (layer.d, layer.h);
-    let mut total = 0.0;
-    let mut y = vec![0.0f64; h];
-    for r in 0..rows {
-        for (j, yj) in y.iter_mut().enumerate() {
-            let mut t = layer.b[j] as f64;
-            for i in 0..d {
-                t += xt[r * d + i] as f64 * layer.w[i * h + j] as f64;
-            }
-            *yj = sigmoid(t);
-        }
-        for i in 0..d {
-            let mut t = layer.c[i] as f64;
-            for (j, yj) in y.iter().enumerate() {
-                let w = match &layer.w_dec {
-                    None => layer.w[i * h + j],
-                    Some(wd) => wd[j * d + i],
-                };
-                t += yj * w as f64;
-            }
-            let xi = x[r * d + i] as f64;
-            total += match loss {
-                Loss::CrossEntropy => softplus(t) - xi * t,
-                Loss::SquaredError => (sigmoid(t) - xi).powi(2),
-            };
-        }
-    }
-    total
 }

@@ -16,10 +16,10 @@
 //! over `W_l` (`Kernels::dot_axpy_rows`: each row's dot product with `dH_l`, then its update),
 //! and the first layer's update touches only the rows of non-zero inputs.
 
-use sdae_kernels::{Kernels, SoftmaxStats, Trans};
+use sdae_kernels::{Kernels, MatMut, MatRef, SoftmaxStats};
 
 use super::TrainError;
-use crate::model::{Model, OutputLayer};
+use crate::model::{EncoderMut, Model, OutputLayer};
 
 /// Buffers for the forward pass of a stack on batches of at most `max_batch` rows.
 pub struct Forward {
@@ -93,7 +93,8 @@ impl Forward {
             if rows == 1 {
                 layer.encode_one_sparse(k, input, out)?;
             } else {
-                layer.encode(k, input, rows, out)?;
+                let input = MatRef::new(input, rows, layer.d)?;
+                layer.encode(k, input, MatMut::new(out, rows, layer.h)?)?;
             }
         }
         Ok(&self.hs[upto - 1][..rows * model.layers[upto - 1].h()])
@@ -119,9 +120,9 @@ impl Forward {
         } else {
             &self.hs[nl - 1][..rows * o.h]
         };
-        let logits = &mut self.logits[..rows * o.k];
-        output_logits(k, o, top, rows, logits)?;
-        Ok(k.softmax_nll(logits, rows, o.k, Some(&o.bv), &labels[..rows], None, None)?)
+        let mut logits = MatMut::new(&mut self.logits[..rows * o.k], rows, o.k)?;
+        output_logits(k, o, MatRef::new(top, rows, o.h)?, logits.rb_mut())?;
+        Ok(k.softmax_nll(logits, &labels[..rows], Some(&o.bv), None, None)?)
     }
 }
 
@@ -130,25 +131,10 @@ impl Forward {
 fn output_logits(
     k: &Kernels,
     o: &OutputLayer,
-    top: &[f32],
-    rows: usize,
-    out: &mut [f32],
+    top: MatRef<'_>,
+    out: MatMut<'_>,
 ) -> Result<(), TrainError> {
-    k.sgemm(
-        Trans::N,
-        Trans::N,
-        rows,
-        o.k,
-        o.h,
-        1.0,
-        top,
-        o.h,
-        &o.v,
-        o.k,
-        0.0,
-        out,
-        o.k,
-    )?;
+    k.sgemm(1.0, top, MatRef::new(&o.v, o.h, o.k)?, 0.0, out)?;
     Ok(())
 }
 
@@ -246,16 +232,14 @@ impl FinetuneStep {
         }
     }
 
-    /// One SGD step on `rows` rows; returns the batch's summed NLL and correct count (before
-    /// the update).
-    #[allow(clippy::too_many_arguments)]
+    /// One SGD step on the batch `x` (`rows x d`) with its `labels` (at least `rows`);
+    /// returns the batch's summed NLL and correct count (before the update).
     pub fn step(
         &mut self,
         k: &Kernels,
         model: &mut Model,
-        x: &[f32],
+        x: MatRef<'_>,
         labels: &[u32],
-        rows: usize,
         lr: f32,
         weight_decay: f32,
     ) -> Result<SoftmaxStats, TrainError> {
@@ -264,9 +248,12 @@ impl FinetuneStep {
             return Err(TrainError::new("fine-tuning needs an output layer"));
         }
         let d0 = model.input_dim();
-        if rows == 0 || rows > self.max_batch || x.len() < rows * d0 || labels.len() < rows {
+        let rows = x.nrows();
+        if rows == 0 || rows > self.max_batch || x.ncols() != d0 || labels.len() < rows {
             return Err(TrainError::new(format!(
-                "fine-tune step: batch of {rows} rows for a step sized for 1..={} rows",
+                "fine-tune step: a batch of {rows} x {} with {} labels for a step sized for 1..={} rows of {d0}",
+                x.ncols(),
+                labels.len(),
                 self.max_batch
             )));
         }
@@ -279,7 +266,7 @@ impl FinetuneStep {
             }
         }
         let nl = model.layers.len();
-        let x = &x[..rows * d0];
+        let x = x.contiguous("fine-tune step", "x")?;
         self.fwd.encode(k, model, nl, x, rows)?;
         let o = model.output.as_mut().expect("checked above");
         let step = lr / rows as f32;
@@ -290,161 +277,65 @@ impl FinetuneStep {
         } else {
             &hs[nl - 1][..rows * o.h]
         };
-        let g = &mut self.fwd.logits[..rows * o.k];
-        output_logits(k, o, top, rows, g)?;
-        let st = k.softmax_nll(
-            g,
-            rows,
-            o.k,
-            Some(&o.bv),
-            &labels[..rows],
-            Some(&mut self.gbv),
-            None,
-        )?;
+        let top = MatRef::new(top, rows, o.h)?;
+        let mut g = MatMut::new(&mut self.fwd.logits[..rows * o.k], rows, o.k)?;
+        output_logits(k, o, top, g.rb_mut())?;
+        let labels = &labels[..rows];
+        let st = k.softmax_nll(g.rb_mut(), labels, Some(&o.bv), Some(&mut self.gbv), None)?;
         if nl > 0 {
             // dH_L = G V^T before V moves.
-            let dtop = &mut self.ds[nl - 1][..rows * o.h];
-            k.sgemm(
-                Trans::N,
-                Trans::T,
-                rows,
-                o.h,
-                o.k,
-                1.0,
-                g,
-                o.k,
-                &o.v,
-                o.k,
-                0.0,
-                dtop,
-                o.h,
-            )?;
+            let dtop = MatMut::new(&mut self.ds[nl - 1][..rows * o.h], rows, o.h)?;
+            k.sgemm(1.0, g.rb(), MatRef::new(&o.v, o.h, o.k)?.t(), 0.0, dtop)?;
         }
+        // V = keep V - step H_L^T G
         k.sgemm(
-            Trans::T,
-            Trans::N,
-            o.h,
-            o.k,
-            rows,
             -step,
-            top,
-            o.h,
-            g,
-            o.k,
+            top.t(),
+            g.rb(),
             keep,
-            &mut o.v,
-            o.k,
+            MatMut::new(&mut o.v, o.h, o.k)?,
         )?;
         k.sgd_update(&mut o.bv, &self.gbv, step, 0.0)?;
         for l in (0..nl).rev() {
-            let layer = model.layers[l].encoder_mut();
+            let EncoderMut { d, h, w, b } = model.layers[l].encoder_mut();
             let (lower, upper) = self.ds.split_at_mut(l);
-            let dl = &mut upper[0][..rows * layer.h];
-            let hl = &hs[l][..rows * layer.h];
-            k.sigmoid_backward(dl, hl, rows, layer.h, &mut self.gbs[l])?;
-            let input: &[f32] = if l == 0 {
-                x
-            } else {
-                &hs[l - 1][..rows * layer.d]
-            };
+            let mut dl = MatMut::new(&mut upper[0][..rows * h], rows, h)?;
+            let hl = MatRef::new(&hs[l][..rows * h], rows, h)?;
+            k.sigmoid_backward(dl.rb_mut(), hl, &mut self.gbs[l])?;
+            let input: &[f32] = if l == 0 { x } else { &hs[l - 1][..rows * d] };
             if l > 0 && rows == 1 && weight_decay == 0.0 {
                 // One sweep over W_l: dH_{l-1} = W_l dH_l with each row as it was, and the
                 // row's SGD step, while the row is in L1 (one read + write of W_l instead of
                 // a product pass and an update pass).
-                let coef = &mut self.coef[..layer.d];
+                let coef = &mut self.coef[..d];
                 for (c, &v) in coef.iter_mut().zip(input) {
                     *c = -step * v;
                 }
-                let dprev = &mut lower[l - 1][..layer.d];
-                k.dot_axpy_rows(layer.w, layer.d, layer.h, dl, coef, dprev)?;
-                k.sgd_update(layer.b, &self.gbs[l], step, 0.0)?;
+                let dprev = &mut lower[l - 1][..d];
+                k.dot_axpy_rows(MatMut::new(w, d, h)?, dl.rb().data(), coef, dprev)?;
+                k.sgd_update(b, &self.gbs[l], step, 0.0)?;
                 continue;
             }
             if l > 0 {
-                let dprev = &mut lower[l - 1][..rows * layer.d];
-                k.sgemm(
-                    Trans::N,
-                    Trans::T,
-                    rows,
-                    layer.d,
-                    layer.h,
-                    1.0,
-                    dl,
-                    layer.h,
-                    layer.w,
-                    layer.h,
-                    0.0,
-                    dprev,
-                    layer.d,
-                )?;
+                // dH_{l-1} = dH_l W_l^T before W_l moves.
+                let dprev = MatMut::new(&mut lower[l - 1][..rows * d], rows, d)?;
+                k.sgemm(1.0, dl.rb(), MatRef::new(w, d, h)?.t(), 0.0, dprev)?;
             }
             if rows == 1 && weight_decay == 0.0 {
                 // W -= lr input dl^T: only the rows of the non-zero inputs move.
+                let dl = dl.rb().data();
                 for (i, &v) in input.iter().enumerate() {
                     if v != 0.0 {
-                        k.sgd_update(
-                            &mut layer.w[i * layer.h..(i + 1) * layer.h],
-                            dl,
-                            step * v,
-                            0.0,
-                        )?;
+                        k.sgd_update(&mut w[i * h..(i + 1) * h], dl, step * v, 0.0)?;
                     }
                 }
             } else {
-                k.sgemm(
-                    Trans::T,
-                    Trans::N,
-                    layer.d,
-                    layer.h,
-                    rows,
-                    -step,
-                    input,
-                    layer.d,
-                    dl,
-                    layer.h,
-                    keep,
-                    layer.w,
-                    layer.h,
-                )?;
+                // W_l = keep W_l - step H_{l-1}^T dH_l
+                let input = MatRef::new(input, rows, d)?;
+                k.sgemm(-step, input.t(), dl.rb(), keep, MatMut::new(w, d, h)?)?;
             }
-            k.sgd_update(layer.b, &self.gbs[l], step, 0.0)?;
+            k.sgd_update(b, &self.gbs[l], step, 0.0)?;
         }
         Ok(st)
     }
-}
-
-/// The summed NLL of a batch in `f64` on the reference formulas: the gradient checks' objective.
-pub fn nll_reference(model: &Model, x: &[f32], labels: &[u32], rows: usize) -> f64 {
-    use sdae_kernels::reference::sigmoid;
-    let o = model.output.as_ref().expect("output layer");
-    let mut total = 0.0;
-    for r in 0..rows {
-        let mut h: Vec<f64> = x[r * model.input_dim()..(r + 1) * model.input_dim()]
-            .iter()
-            .map(|&v| v as f64)
-            .collect();
-        for l in model.layers.iter().map(|l| l.encoder()) {
-            let mut nh = vec![0.0; l.h];
-            for (j, v) in nh.iter_mut().enumerate() {
-                let mut t = l.b[j] as f64;
-                for (i, hi) in h.iter().enumerate() {
-                    t += hi * l.w[i * l.h + j] as f64;
-                }
-                *v = sigmoid(t);
-            }
-            h = nh;
-        }
-        let t: Vec<f64> = (0..o.k)
-            .map(|c| {
-                o.bv[c] as f64
-                    + (0..o.h)
-                        .map(|j| h[j] * o.v[j * o.k + c] as f64)
-                        .sum::<f64>()
-            })
-            .collect();
-        let mx = t.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-        let lse = mx + t.iter().map(|v| (v - mx).exp()).sum::<f64>().ln();
-        total += lse - t[labels[r] as usize];
-    }
-    total
 }

@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use rand_xoshiro::Xoshiro256PlusPlus;
-use sdae_kernels::Kernels;
+use sdae_kernels::{Kernels, MatRef};
 
 use super::checkpoint::{Phase, TrainState};
 use super::finetune::{evaluate, FinetuneStep, Forward};
@@ -36,15 +36,8 @@ pub fn finetune_epoch(
     for (i, &b) in order.iter().enumerate() {
         let start = b as usize * batch;
         let r = batch.min(train.rows - start);
-        let st = step.step(
-            k,
-            model,
-            &train.x[start * d..(start + r) * d],
-            &train.y[start..start + r],
-            r,
-            lr,
-            weight_decay,
-        )?;
+        let xb = MatRef::new(&train.x[start * d..(start + r) * d], r, d)?;
+        let st = step.step(k, model, xb, &train.y[start..start + r], lr, weight_decay)?;
         total += st.loss;
         correct += st.correct;
         progress(i + 1, nb);

@@ -6,11 +6,11 @@
 //! [`trainer_for`] and in [`new_layer`]); `model::layer` has the other half.
 
 use rand_xoshiro::Xoshiro256PlusPlus;
-use sdae_kernels::Kernels;
+use sdae_kernels::{Kernels, MatRef};
 
-use super::dae::{DaeStep, OnlineDae};
+use super::dae::{DaeSgd, DaeStep, OnlineDae};
 use super::streams::Stream;
-use super::{Loss, Noise, TrainError};
+use super::TrainError;
 use crate::config::{Config, LayerConfig};
 use crate::model::{DaeLayer, Layer};
 
@@ -22,14 +22,13 @@ pub trait OnlineStep {
 /// How one layer kind is pre-trained. A trainer owns its buffers (sized once, for one layer's
 /// shape and batch size); its methods take the layer they train.
 pub trait LayerTrainer {
-    /// One SGD step on the `rows` rows of `x` (`rows x d`); returns the summed loss before the
-    /// update. `rng` draws the corruption (or sampling) of this kind.
+    /// One SGD step on the batch `x` (`rows x d`); returns the summed loss before the update.
+    /// `rng` draws the corruption (or sampling) of this kind.
     fn step(
         &mut self,
         k: &Kernels,
         layer: &mut Layer,
-        x: &[f32],
-        rows: usize,
+        x: MatRef<'_>,
         rng: &mut Xoshiro256PlusPlus,
     ) -> Result<f64, TrainError>;
 
@@ -59,10 +58,12 @@ pub fn trainer_for(cfg: &Config, l: usize, layer: &Layer) -> Box<dyn LayerTraine
     match layer {
         Layer::Dae(dae) => Box::new(DaeTrainer {
             step: DaeStep::new(dae.d, dae.h, lc.batch),
-            noise: cfg.noise(l),
-            loss: cfg.loss,
-            lr: lc.lr,
-            weight_decay: cfg.weight_decay,
+            sgd: DaeSgd {
+                noise: cfg.noise(l),
+                loss: cfg.loss,
+                lr: lc.lr,
+                weight_decay: cfg.weight_decay,
+            },
         }),
     }
 }
@@ -70,10 +71,7 @@ pub fn trainer_for(cfg: &Config, l: usize, layer: &Layer) -> Box<dyn LayerTraine
 /// A denoising autoencoder's trainer: corruption, then the DAE step ([`DaeStep`]).
 pub struct DaeTrainer {
     pub step: DaeStep,
-    pub noise: Noise,
-    pub loss: Loss,
-    pub lr: f32,
-    pub weight_decay: f32,
+    pub sgd: DaeSgd,
 }
 
 fn expect_dae<'l>(layer: &'l mut Layer, want: &str) -> Result<&'l mut DaeLayer, TrainError> {
@@ -91,22 +89,11 @@ impl LayerTrainer for DaeTrainer {
         &mut self,
         k: &Kernels,
         layer: &mut Layer,
-        x: &[f32],
-        rows: usize,
+        x: MatRef<'_>,
         rng: &mut Xoshiro256PlusPlus,
     ) -> Result<f64, TrainError> {
         let dae = expect_dae(layer, "DAE step")?;
-        self.step.step(
-            k,
-            dae,
-            self.noise,
-            self.loss,
-            x,
-            rows,
-            self.lr,
-            self.weight_decay,
-            rng,
-        )
+        self.step.step(k, dae, self.sgd, x, rng)
     }
 
     fn online(
@@ -117,10 +104,8 @@ impl LayerTrainer for DaeTrainer {
     ) -> Result<f64, TrainError> {
         let dae = expect_dae(layer, "DAE online session")?;
         let mut session = DaeSession {
-            inner: self.step.online(k, dae, self.weight_decay)?,
-            noise: self.noise,
-            loss: self.loss,
-            lr: self.lr,
+            inner: self.step.online(k, dae, self.sgd.weight_decay)?,
+            sgd: self.sgd,
         };
         let total = examples(&mut session);
         session.inner.finish();
@@ -130,13 +115,12 @@ impl LayerTrainer for DaeTrainer {
 
 struct DaeSession<'s> {
     inner: OnlineDae<'s>,
-    noise: Noise,
-    loss: Loss,
-    lr: f32,
+    sgd: DaeSgd,
 }
 
 impl OnlineStep for DaeSession<'_> {
     fn step(&mut self, x: &[f32], rng: &mut Xoshiro256PlusPlus) -> Result<f64, TrainError> {
-        self.inner.step(self.noise, self.loss, x, self.lr, rng)
+        let s = self.sgd;
+        self.inner.step(s.noise, s.loss, x, s.lr, rng)
     }
 }

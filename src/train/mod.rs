@@ -21,12 +21,12 @@ use std::path::PathBuf;
 
 use rand_xoshiro::rand_core::Rng;
 use rand_xoshiro::Xoshiro256PlusPlus;
-use sdae_kernels::{reference, KernelError, Kernels};
+use sdae_kernels::{random, KernelError, Kernels, MatMut, MatRef};
 
 pub use crate::config::{Loss, Noise};
 use crate::model::ModelError;
 use crate::util::WriteError;
-pub use dae::{DaeStep, OnlineDae};
+pub use dae::{DaeSgd, DaeStep, OnlineDae};
 pub use finetune::{evaluate, EvalResult, FinetuneStep, Forward};
 
 /// A training error, by kind, so a caller can tell a run that diverged from a file it could not
@@ -155,35 +155,48 @@ fn normal(rng: &mut Xoshiro256PlusPlus) -> f32 {
     ((-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()) as f32
 }
 
-/// Corrupt `x` into `out` (both `rows x cols`). `scratch` holds at least `cols` entries.
-#[allow(clippy::too_many_arguments)]
+/// Corrupt the batch `x` into `out` (both `rows x cols`, contiguous). `scratch` holds at
+/// least `cols` entries.
 pub fn corrupt(
     k: &Kernels,
     noise: Noise,
-    x: &[f32],
-    out: &mut [f32],
-    rows: usize,
-    cols: usize,
+    x: MatRef<'_>,
+    out: MatMut<'_>,
     rng: &mut Xoshiro256PlusPlus,
     scratch: &mut [u32],
 ) -> Result<(), TrainError> {
+    let cols = x.ncols();
     match noise {
         Noise::Mask(nu) => {
-            let count = reference::masked_count(nu, cols);
-            k.mask_fixed(x, out, rows, cols, count, rng, scratch)?;
+            let count = random::masked_count(nu, cols);
+            k.mask_fixed(x, out, count, rng, scratch)?;
         }
-        Noise::Bernoulli(p) => k.mask_bernoulli(x, out, p as f32, rng)?,
+        Noise::Bernoulli(p) => {
+            let x = x.contiguous("corrupt", "x")?;
+            k.mask_bernoulli(x, out.into_contiguous("corrupt", "out")?, p as f32, rng)?
+        }
         Noise::Gaussian(s) => {
-            for (o, &v) in out.iter_mut().zip(x) {
+            let x = x.contiguous("corrupt", "x")?;
+            for (o, &v) in out.into_contiguous("corrupt", "out")?.iter_mut().zip(x) {
                 *o = v + s as f32 * normal(rng);
             }
         }
         Noise::SaltPepper(nu) => {
-            let count = reference::masked_count(nu, cols);
-            for r in 0..rows {
-                reference::choose_indices(rng, cols, count, scratch);
-                let o = &mut out[r * cols..(r + 1) * cols];
-                o.copy_from_slice(&x[r * cols..(r + 1) * cols]);
+            let count = random::masked_count(nu, cols);
+            if scratch.len() < cols || (x.nrows(), cols) != (out.nrows(), out.ncols()) {
+                return Err(TrainError::new(format!(
+                    "salt-and-pepper noise: {} x {cols} into {} x {} with {} scratch entries",
+                    x.nrows(),
+                    out.nrows(),
+                    out.ncols(),
+                    scratch.len()
+                )));
+            }
+            let mut out = out;
+            for r in 0..x.nrows() {
+                random::choose_indices(rng, cols, count, scratch);
+                let o = out.row_mut(r);
+                o.copy_from_slice(x.row(r));
                 for &i in &scratch[..count] {
                     o[i as usize] = (rng.next_u32() >> 31) as f32;
                 }
@@ -200,7 +213,7 @@ pub fn shuffle_blocks(order: &mut [u32], rng: &mut Xoshiro256PlusPlus) {
         *o = i as u32;
     }
     for i in (1..order.len()).rev() {
-        let j = reference::uniform_below(rng, (i + 1) as u32) as usize;
+        let j = random::uniform_below(rng, (i + 1) as u32) as usize;
         order.swap(i, j);
     }
 }

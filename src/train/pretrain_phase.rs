@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use rand_xoshiro::Xoshiro256PlusPlus;
-use sdae_kernels::Kernels;
+use sdae_kernels::{Kernels, MatRef};
 
 use super::checkpoint::{Phase, TrainState};
 use super::layer::{new_layer, trainer_for, LayerTrainer};
@@ -50,7 +50,8 @@ pub fn pretrain_epoch(
     for (i, &b) in order.iter().enumerate() {
         let start = b as usize * batch;
         let r = batch.min(rows - start);
-        total += trainer.step(k, layer, &input[start * d..(start + r) * d], r, noise_rng)?;
+        let xb = MatRef::new(&input[start * d..(start + r) * d], r, d)?;
+        total += trainer.step(k, layer, xb, noise_rng)?;
         progress(i + 1, nb);
     }
     Ok(total)

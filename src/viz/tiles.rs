@@ -1,7 +1,7 @@
 //! Image grids: the first layer's filters and rows of clean / corrupted / reconstructed inputs.
 
 use rand_xoshiro::rand_core::SeedableRng;
-use sdae_kernels::{kernels, reference, Trans, Xoshiro256PlusPlus};
+use sdae_kernels::{kernels, random, MatMut, MatRef, Xoshiro256PlusPlus};
 
 use super::canvas::{Canvas, BLACK};
 use super::png::PngColor;
@@ -120,22 +120,11 @@ pub fn filters(model: &Model, layer: usize, count: usize) -> Result<Vec<Vec<f32>
     let mut proj = model.layers[0].encoder().w.to_vec(); // d0 x h_1
     for l in model.layers[1..layer].iter().map(|l| l.encoder()) {
         let mut next = vec![0.0f32; d0 * l.h];
+        let a = MatRef::new(&proj, d0, l.d).map_err(|e| e.to_string())?;
+        let b = l.weights().map_err(|e| e.to_string())?;
+        let c = MatMut::new(&mut next, d0, l.h).map_err(|e| e.to_string())?;
         kernels()
-            .sgemm(
-                Trans::N,
-                Trans::N,
-                d0,
-                l.h,
-                l.d,
-                1.0,
-                &proj,
-                l.d,
-                l.w,
-                l.h,
-                0.0,
-                &mut next,
-                l.h,
-            )
+            .sgemm(1.0, a, b, 0.0, c)
             .map_err(|e| e.to_string())?;
         proj = next;
     }
@@ -190,7 +179,7 @@ pub struct Reconstructions {
 }
 
 /// Corrupt the first `count` rows of `ds` with masking noise (exactly
-/// `reference::masked_count(nu, d)` zeros per row, seeded by `seed`) and reconstruct them
+/// `random::masked_count(nu, d)` zeros per row, seeded by `seed`) and reconstruct them
 /// through the first DAE layer (decoder `W^T` when tied, its own weights otherwise).
 pub fn reconstruct(
     model: &Model,
@@ -230,24 +219,24 @@ pub fn reconstruct(
     let mut corrupted = vec![0.0f32; n * d];
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
     let mut scratch = vec![0u32; d];
+    let count = random::masked_count(nu, d);
+    let x = MatRef::new(&clean, n, d).map_err(err)?;
     k.mask_fixed(
-        &clean,
-        &mut corrupted,
-        n,
-        d,
-        reference::masked_count(nu, d),
+        x,
+        MatMut::new(&mut corrupted, n, d).map_err(err)?,
+        count,
         &mut rng,
         &mut scratch,
     )
     .map_err(err)?;
+    let xt = MatRef::new(&corrupted, n, d).map_err(err)?;
     // Y = s(X~ W + b), Z = s(Y W' + c) (W' = W^T when tied)
     let mut y = vec![0.0f32; n * h];
-    layer
-        .encoder()
-        .encode(k, &corrupted, n, &mut y)
-        .map_err(err)?;
+    let mut yv = MatMut::new(&mut y, n, h).map_err(err)?;
+    layer.encoder().encode(k, xt, yv.rb_mut()).map_err(err)?;
     let mut z = vec![0.0f32; n * d];
-    layer.decoder().decode(k, &y, n, &mut z).map_err(err)?;
+    let zv = MatMut::new(&mut z, n, d).map_err(err)?;
+    layer.decoder().decode(k, yv.rb(), zv).map_err(err)?;
     Ok(Reconstructions {
         clean,
         corrupted,

@@ -12,42 +12,10 @@
 //! The CPU supports `S`'s ISA, and the slice lengths match the shapes (checked by the safe
 //! methods in `fused/mod.rs`).
 
-use crate::reference::{self, SoftmaxStats};
+use crate::random::{self, HalfDraws};
 use crate::simd::pair::Quad;
-use crate::simd::{exp, log1p_unit, sigmoid_parts, Simd};
-use crate::Xoshiro256PlusPlus;
-
-/// Load `n <= LANES` values: a full vector or a partial one padded with `fill`.
-///
-/// # Safety
-/// ISA available; `p..p+n` readable.
-#[inline(always)]
-unsafe fn ld<S: Simd>(p: *const f32, n: usize, fill: f32) -> S::V {
-    // SAFETY: `p..p+n` readable (caller).
-    unsafe {
-        if n == S::LANES {
-            S::load(p)
-        } else {
-            S::load_partial(p, n, fill)
-        }
-    }
-}
-
-/// Store the first `n <= LANES` lanes.
-///
-/// # Safety
-/// ISA available; `p..p+n` writable.
-#[inline(always)]
-unsafe fn st<S: Simd>(p: *mut f32, v: S::V, n: usize) {
-    // SAFETY: `p..p+n` writable (caller).
-    unsafe {
-        if n == S::LANES {
-            S::store(p, v)
-        } else {
-            S::store_partial(p, v, n)
-        }
-    }
-}
+use crate::simd::{exp, load_n as ld, log1p_unit, sigmoid_parts, store_n as st, Simd};
+use crate::{Loss, SoftmaxStats, Xoshiro256PlusPlus};
 
 /// `v` in the first `n` lanes, 0 in the others (so padding never enters a sum).
 ///
@@ -75,10 +43,10 @@ unsafe fn keep<S: Simd>(v: S::V, n: usize) -> S::V {
 #[inline(always)]
 pub unsafe fn sigmoid_bias_inplace<S: Simd, W: Simd>(
     y: &mut [f32],
-    rows: usize,
-    cols: usize,
+    (rows, cols): (usize, usize),
     bias: &[f32],
 ) {
+    debug_assert!(y.len() == rows * cols && bias.len() == cols);
     /// `n <= T::LANES` columns from `c`; `n == T::LANES` compiles to unmasked loads.
     #[inline(always)]
     unsafe fn step<T: Simd>(row: *mut f32, b: *const f32, c: usize, n: usize) {
@@ -107,11 +75,13 @@ pub unsafe fn sigmoid_bias_inplace<S: Simd, W: Simd>(
     }
 }
 
-/// Which output-layer loss [`sigmoid_loss`] computes.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Loss {
-    CrossEntropy,
-    SquaredError,
+/// The optional operands of [`sigmoid_loss`]: a bias added to the logits (`cols`), the
+/// sigmoid outputs written out (`rows * cols`), and the bias gradient's column sums (`cols`).
+#[derive(Default)]
+pub struct LossOpts<'a> {
+    pub bias: Option<&'a [f32]>,
+    pub z_out: Option<&'a mut [f32]>,
+    pub bias_grad: Option<&'a mut [f32]>,
 }
 
 /// The pointers one row of [`sigmoid_loss`] works on.
@@ -181,18 +151,23 @@ unsafe fn sigmoid_loss_step<T: Simd>(loss: Loss, p: LossRow, c: usize, n: usize)
 /// # Safety
 /// See the module doc: ISA available, `a`, `x` (and `z_out`) hold `rows * cols`, `bias` and
 /// `bias_grad` hold `cols`.
-#[allow(clippy::too_many_arguments)]
 #[inline(always)]
 pub unsafe fn sigmoid_loss<S: Simd, W: Simd>(
     loss: Loss,
     a: &mut [f32],
     x: &[f32],
-    rows: usize,
-    cols: usize,
-    bias: Option<&[f32]>,
-    z_out: Option<&mut [f32]>,
-    bias_grad: Option<&mut [f32]>,
+    (rows, cols): (usize, usize),
+    opts: LossOpts<'_>,
 ) -> f64 {
+    let LossOpts {
+        bias,
+        z_out,
+        bias_grad,
+    } = opts;
+    debug_assert!(a.len() == rows * cols && x.len() == rows * cols);
+    debug_assert!(bias.is_none_or(|b| b.len() == cols));
+    debug_assert!(z_out.as_ref().is_none_or(|z| z.len() == rows * cols));
+    debug_assert!(bias_grad.as_ref().is_none_or(|g| g.len() == cols));
     let bias = bias.map(|b| b.as_ptr());
     let z_out = z_out.map(|z| z.as_mut_ptr());
     let bias_grad = bias_grad.map(|g| {
@@ -238,10 +213,10 @@ pub unsafe fn sigmoid_loss<S: Simd, W: Simd>(
 pub unsafe fn sigmoid_backward<S: Simd>(
     d: &mut [f32],
     h: &[f32],
-    rows: usize,
-    cols: usize,
+    (rows, cols): (usize, usize),
     bias_grad: &mut [f32],
 ) {
+    debug_assert!(d.len() == rows * cols && h.len() == rows * cols && bias_grad.len() == cols);
     bias_grad.fill(0.0);
     let bg = bias_grad.as_mut_ptr();
     for r in 0..rows {
@@ -265,22 +240,37 @@ pub unsafe fn sigmoid_backward<S: Simd>(
     }
 }
 
+/// The optional operands of [`softmax_nll`]: a bias added to the logits (`cols`), the bias
+/// gradient's column sums (`cols`), and the arg-max of each row (`rows`).
+#[derive(Default)]
+pub struct SoftmaxOpts<'a> {
+    pub bias: Option<&'a [f32]>,
+    pub bias_grad: Option<&'a mut [f32]>,
+    pub pred: Option<&'a mut [u32]>,
+}
+
 /// Kernel 4: row-wise softmax + NLL + gradient (+ bias-gradient column sums, + arg-max).
 ///
 /// # Safety
 /// See the module doc: ISA available, `logits` holds `rows * cols`, `labels` and `pred` hold
 /// `rows`, every label `< cols`, `bias` and `bias_grad` hold `cols`, `cols > 0` if `rows > 0`.
-#[allow(clippy::too_many_arguments)]
 #[inline(always)]
 pub unsafe fn softmax_nll<S: Simd>(
     logits: &mut [f32],
-    rows: usize,
-    cols: usize,
-    bias: Option<&[f32]>,
+    (rows, cols): (usize, usize),
     labels: &[u32],
-    bias_grad: Option<&mut [f32]>,
-    mut pred: Option<&mut [u32]>,
+    opts: SoftmaxOpts<'_>,
 ) -> SoftmaxStats {
+    let SoftmaxOpts {
+        bias,
+        bias_grad,
+        mut pred,
+    } = opts;
+    debug_assert!(logits.len() == rows * cols && labels.len() == rows);
+    debug_assert!(labels.iter().all(|&y| (y as usize) < cols));
+    debug_assert!(bias.is_none_or(|b| b.len() == cols));
+    debug_assert!(bias_grad.as_ref().is_none_or(|g| g.len() == cols));
+    debug_assert!(pred.as_ref().is_none_or(|p| p.len() == rows));
     let bias = bias.map(|b| b.as_ptr());
     let bias_grad = bias_grad.map(|g| {
         g.fill(0.0);
@@ -360,12 +350,12 @@ pub unsafe fn softmax_nll<S: Simd>(
     stats
 }
 
-/// Kernel 5: exactly `count` zeros per row, bit-identical to [`reference::mask_fixed`].
+/// Kernel 5: exactly `count` zeros per row, bit-identical to `reference::mask_fixed`.
 ///
 /// Per row: copy the row (vector loads and stores), write the identity into `scratch` (a
 /// vector at a time), then run the reference's partial Fisher–Yates shuffle on the same
-/// stream ([`reference::HalfDraws`], one per call), two steps per `next_u64`
-/// ([`reference::HalfDraws::below_pair`]). Position `i` of the shuffle is final once step `i`
+/// stream ([`HalfDraws`], one per call), two steps per `next_u64`
+/// ([`HalfDraws::below_pair`]). Position `i` of the shuffle is final once step `i`
 /// has swapped into it, so the component it names is zeroed right there and position `i`
 /// itself is never written back (only `scratch[j]` is): the zeroed set is the reference's,
 /// with one store less per draw and no second pass. `scratch[..count]` is therefore not the
@@ -374,17 +364,17 @@ pub unsafe fn softmax_nll<S: Simd>(
 /// # Safety
 /// See the module doc: ISA available, `x` and `out` hold `rows * cols`, `count <= cols`,
 /// `scratch` holds at least `cols`, `cols < 2^32`.
-#[allow(clippy::too_many_arguments)]
 #[inline(always)]
 pub unsafe fn mask_fixed<S: Simd>(
     x: &[f32],
     out: &mut [f32],
-    rows: usize,
-    cols: usize,
+    (rows, cols): (usize, usize),
     count: usize,
     rng: &mut Xoshiro256PlusPlus,
     scratch: &mut [u32],
 ) {
+    debug_assert!(x.len() == rows * cols && out.len() == rows * cols);
+    debug_assert!(count <= cols && scratch.len() >= cols && u32::try_from(cols).is_ok());
     /// Step `i` of the shuffle with target `j`: zero the component that lands in position
     /// `i`, move position `i`'s entry to `j`.
     ///
@@ -401,7 +391,7 @@ pub unsafe fn mask_fixed<S: Simd>(
     }
 
     let sp = scratch[..cols].as_mut_ptr();
-    let mut draws = reference::HalfDraws::new(rng);
+    let mut draws = HalfDraws::new(rng);
     for r in 0..rows {
         let off = r * cols;
         let xr = x[off..off + cols].as_ptr();
@@ -444,8 +434,8 @@ pub unsafe fn mask_fixed<S: Simd>(
 }
 
 /// Components of one pass of [`mask_bernoulli`]: 8 groups of
-/// [`reference::BERNOULLI_GROUP`], 64 `next_u64`.
-const BERNOULLI_PASS: usize = 8 * reference::BERNOULLI_GROUP;
+/// [`random::BERNOULLI_GROUP`], 64 `next_u64`.
+const BERNOULLI_PASS: usize = 8 * random::BERNOULLI_GROUP;
 
 /// `draws.len()` `next_u64` of `rng` into `draws`.
 ///
@@ -460,14 +450,15 @@ fn fill_u64(rng: &mut Xoshiro256PlusPlus, draws: &mut [u64]) {
     }
 }
 
-/// Kernel 5b: Bernoulli masking, bit-identical to [`reference::mask_bernoulli`].
+/// Kernel 5b: Bernoulli masking, bit-identical to `reference::mask_bernoulli`.
 ///
 /// A pass covers 256 components (8 groups of 32): 64 `next_u64` into a buffer (four 16-bit
 /// draws each), then per `S` vector a compare and blend, and a check for ties (a 16-bit draw
 /// equal to `t_hi`). A tie needs an extra draw right after its group's draws, which this
 /// pass already went past: so a pass with a tie (about one in 256) rewinds the generator to
-/// where the pass began and redoes those 256 components with the reference, which draws
-/// them group by group. The last `< 256` components also go through the reference.
+/// where the pass began and redoes those 256 components group by group
+/// ([`random::mask_bernoulli_groups`], the stream's scalar form). The last `< 256` components
+/// also go through it.
 ///
 /// # Safety
 /// See the module doc: ISA available, `out.len() == x.len()`; `S::LANES` divides 32.
@@ -478,7 +469,8 @@ pub unsafe fn mask_bernoulli<S: Simd>(
     p: f32,
     rng: &mut Xoshiro256PlusPlus,
 ) {
-    let t = reference::bernoulli_threshold(p);
+    debug_assert!(out.len() == x.len() && 32 % S::LANES == 0);
+    let t = random::bernoulli_threshold(p);
     let t_hi = (t >> 16) as u16;
     let len = x.len();
     let full = len - len % BERNOULLI_PASS;
@@ -510,11 +502,11 @@ pub unsafe fn mask_bernoulli<S: Simd>(
         if tie {
             *rng = start;
             let end = i + BERNOULLI_PASS;
-            reference::mask_bernoulli(&x[i..end], &mut out[i..end], p, rng);
+            random::mask_bernoulli_groups(&x[i..end], &mut out[i..end], p, rng);
         }
         i += BERNOULLI_PASS;
     }
-    reference::mask_bernoulli(&x[full..], &mut out[full..], p, rng);
+    random::mask_bernoulli_groups(&x[full..], &mut out[full..], p, rng);
 }
 
 /// Kernel 6: `w -= lr (g + wd w)`.
@@ -523,6 +515,7 @@ pub unsafe fn mask_bernoulli<S: Simd>(
 /// See the module doc: ISA available, `g.len() == w.len()`.
 #[inline(always)]
 pub unsafe fn sgd_update<S: Simd>(w: &mut [f32], g: &[f32], lr: f32, weight_decay: f32) {
+    debug_assert_eq!(w.len(), g.len());
     let len = w.len();
     let (wp, gp) = (w.as_mut_ptr(), g.as_ptr());
     // SAFETY: ISA available (caller).
@@ -554,12 +547,13 @@ pub unsafe fn sgd_update<S: Simd>(w: &mut [f32], g: &[f32], lr: f32, weight_deca
 #[inline(always)]
 pub unsafe fn dot_axpy_rows<S: Simd>(
     w: &mut [f32],
-    rows: usize,
-    cols: usize,
+    (rows, cols): (usize, usize),
     d: &[f32],
     coef: &[f32],
     dot: &mut [f32],
 ) {
+    debug_assert!(w.len() == rows * cols && d.len() == cols);
+    debug_assert!(coef.len() == rows && dot.len() == rows);
     type Q<S> = Quad<S>;
     let dp = d.as_ptr();
     let body = cols - cols % Q::<S>::LANES;

@@ -14,7 +14,7 @@
 //!
 //! Exactness: the masking kernels are bit-identical to the reference on every ISA (same draws,
 //! same order; the random streams are specified on [`crate::reference::mask_fixed`] and
-//! [`crate::reference::mask_bernoulli`]). The others match it within a few ulp per element
+//! [`crate::reference::mask_bernoulli`], drawn through [`crate::random`]). The others match it within a few ulp per element
 //! (vector `exp` / sigmoid errors are documented on [`crate::simd::exp`] and
 //! [`crate::simd::sigmoid_parts`]); losses are summed in `f32` lanes per row and in `f64`
 //! across rows.
@@ -24,8 +24,8 @@
 //! vectors at a time, interleaved step by step ([`crate::simd::pair::Pair`]: 4 vectors on
 //! AVX2, 8 on AVX-512, 2 on NEON and scalar; chosen by measurement in each ISA's module).
 
-use crate::reference::SoftmaxStats;
-use crate::{Isa, KernelError, Kernels, Xoshiro256PlusPlus};
+use crate::mat::{check_len, MatMut, MatRef};
+use crate::{Isa, KernelError, Kernels, Loss, Xoshiro256PlusPlus};
 
 pub(crate) mod generic;
 #[macro_use]
@@ -39,48 +39,36 @@ mod avx512;
 mod neon;
 mod scalar;
 
-use generic::MathFn;
+use generic::{LossOpts, MathFn, SoftmaxOpts};
 
-/// One ISA's fused-kernel entry points. Each is `unsafe`: it may only be called on a CPU with
-/// that ISA and with the slice lengths the safe methods check.
+/// What [`Kernels::softmax_nll`] reports for a batch.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct SoftmaxStats {
+    /// Summed negative log-likelihood of the labels.
+    pub loss: f64,
+    /// Rows whose arg-max (first maximal column) equals the label.
+    pub correct: usize,
+}
+
+/// A batch's `(rows, cols)` shape.
+type Shape = (usize, usize);
+
+/// One ISA's fused-kernel entry points, over contiguous row-major batches of the given
+/// [`Shape`]. Each is `unsafe`: it may only be called on a CPU with that ISA and with the
+/// slice lengths the safe methods check.
 #[allow(clippy::type_complexity)]
 pub(crate) struct FusedFns {
     /// `f32` lanes of the vocabulary the kernels were instantiated with.
     lanes: usize,
-    sigmoid_bias_inplace: unsafe fn(&mut [f32], usize, usize, &[f32]),
-    sigmoid_xent: unsafe fn(
-        &mut [f32],
-        &[f32],
-        usize,
-        usize,
-        Option<&[f32]>,
-        Option<&mut [f32]>,
-        Option<&mut [f32]>,
-    ) -> f64,
-    sigmoid_sqerr: unsafe fn(
-        &mut [f32],
-        &[f32],
-        usize,
-        usize,
-        Option<&[f32]>,
-        Option<&mut [f32]>,
-        Option<&mut [f32]>,
-    ) -> f64,
-    sigmoid_backward: unsafe fn(&mut [f32], &[f32], usize, usize, &mut [f32]),
-    softmax_nll: unsafe fn(
-        &mut [f32],
-        usize,
-        usize,
-        Option<&[f32]>,
-        &[u32],
-        Option<&mut [f32]>,
-        Option<&mut [u32]>,
-    ) -> SoftmaxStats,
-    mask_fixed:
-        unsafe fn(&[f32], &mut [f32], usize, usize, usize, &mut Xoshiro256PlusPlus, &mut [u32]),
+    sigmoid_bias_inplace: unsafe fn(&mut [f32], Shape, &[f32]),
+    sigmoid_xent: unsafe fn(&mut [f32], &[f32], Shape, LossOpts<'_>) -> f64,
+    sigmoid_sqerr: unsafe fn(&mut [f32], &[f32], Shape, LossOpts<'_>) -> f64,
+    sigmoid_backward: unsafe fn(&mut [f32], &[f32], Shape, &mut [f32]),
+    softmax_nll: unsafe fn(&mut [f32], Shape, &[u32], SoftmaxOpts<'_>) -> SoftmaxStats,
+    mask_fixed: unsafe fn(&[f32], &mut [f32], Shape, usize, &mut Xoshiro256PlusPlus, &mut [u32]),
     mask_bernoulli: unsafe fn(&[f32], &mut [f32], f32, &mut Xoshiro256PlusPlus),
     sgd_update: unsafe fn(&mut [f32], &[f32], f32, f32),
-    dot_axpy_rows: unsafe fn(&mut [f32], usize, usize, &[f32], &[f32], &mut [f32]),
+    dot_axpy_rows: unsafe fn(&mut [f32], Shape, &[f32], &[f32], &mut [f32]),
     math_inplace: unsafe fn(MathFn, &mut [f32]),
 }
 
@@ -108,24 +96,6 @@ impl FusedTable {
     }
 }
 
-fn check_len(kernel: &str, what: &str, got: usize, want: usize) -> Result<(), KernelError> {
-    if got != want {
-        return Err(KernelError::new(format!(
-            "{kernel}: {what} has {got} elements, expected {want}"
-        )));
-    }
-    Ok(())
-}
-
-/// `rows * cols`, or an error naming the kernel if it overflows.
-fn elements(kernel: &str, rows: usize, cols: usize) -> Result<usize, KernelError> {
-    rows.checked_mul(cols).ok_or_else(|| {
-        KernelError::new(format!(
-            "{kernel}: a batch of {rows} rows x {cols} columns overflows usize"
-        ))
-    })
-}
-
 fn check_opt(kernel: &str, what: &str, got: Option<usize>, want: usize) -> Result<(), KernelError> {
     match got {
         Some(g) => check_len(kernel, what, g, want),
@@ -133,93 +103,133 @@ fn check_opt(kernel: &str, what: &str, got: Option<usize>, want: usize) -> Resul
     }
 }
 
+/// A batch view's contiguous elements and `(rows, cols)` (see [`MatMut::into_contiguous`]).
+fn batch_mut<'a>(
+    k: &str,
+    what: &str,
+    m: MatMut<'a>,
+) -> Result<(&'a mut [f32], Shape), KernelError> {
+    let shape = (m.stored_rows(), m.stored_cols());
+    Ok((m.into_contiguous(k, what)?, shape))
+}
+
+/// A batch view's contiguous elements, checked to be `shape` (that of the kernel's first batch).
+fn batch_like<'a>(
+    k: &str,
+    what: &str,
+    m: MatRef<'a>,
+    shape: Shape,
+) -> Result<&'a [f32], KernelError> {
+    let data = m.contiguous(k, what)?;
+    crate::mat::check_shape(k, what, (m.stored_rows(), m.stored_cols()), shape)?;
+    Ok(data)
+}
+
 impl Kernels {
-    /// Kernel 1: `y[r,c] = s(y[r,c] + bias[c])` in place; see [`crate::reference::sigmoid_bias_inplace`].
-    pub fn sigmoid_bias_inplace(
-        &self,
-        y: &mut [f32],
-        rows: usize,
-        cols: usize,
-        bias: &[f32],
-    ) -> Result<(), KernelError> {
+    /// Kernel 1: `y[r,c] = s(y[r,c] + bias[c])` in place over the batch `y`; see
+    /// [`crate::reference::sigmoid_bias_inplace`].
+    pub fn sigmoid_bias_inplace(&self, y: MatMut<'_>, bias: &[f32]) -> Result<(), KernelError> {
         let k = "sigmoid_bias_inplace";
-        check_len(k, "y", y.len(), elements(k, rows, cols)?)?;
-        check_len(k, "bias", bias.len(), cols)?;
+        let (y, shape) = batch_mut(k, "y", y)?;
+        check_len(k, "bias", bias.len(), shape.1)?;
         // SAFETY: this table exists only for a supported ISA; lengths checked above.
-        unsafe { (self.fused.fns.sigmoid_bias_inplace)(y, rows, cols, bias) };
+        unsafe { (self.fused.fns.sigmoid_bias_inplace)(y, shape, bias) };
         Ok(())
     }
 
-    /// Kernel 2: sigmoid cross-entropy from logits; see [`crate::reference::sigmoid_xent`].
-    #[allow(clippy::too_many_arguments)]
+    /// Kernels 2 and 2b: sigmoid output with `loss` against the targets `x`, from the logits
+    /// `a` (+ `bias`, one per column): returns the summed loss and overwrites `a` with the
+    /// gradient with respect to the logits; writes `z = s(a + bias)` into `z_out` and the
+    /// gradient's column sums into `bias_grad` when given. See
+    /// [`crate::reference::sigmoid_xent`] and [`crate::reference::sigmoid_sqerr`].
+    pub fn sigmoid_loss(
+        &self,
+        loss: Loss,
+        a: MatMut<'_>,
+        x: MatRef<'_>,
+        bias: Option<&[f32]>,
+        z_out: Option<MatMut<'_>>,
+        bias_grad: Option<&mut [f32]>,
+    ) -> Result<f64, KernelError> {
+        let (k, f) = match loss {
+            Loss::CrossEntropy => ("sigmoid_xent", self.fused.fns.sigmoid_xent),
+            Loss::SquaredError => ("sigmoid_sqerr", self.fused.fns.sigmoid_sqerr),
+        };
+        let (a, shape) = batch_mut(k, "a", a)?;
+        let x = batch_like(k, "x", x, shape)?;
+        check_opt(k, "bias", bias.map(|b| b.len()), shape.1)?;
+        check_opt(k, "bias_grad", bias_grad.as_ref().map(|g| g.len()), shape.1)?;
+        let z_out = match z_out {
+            Some(z) => {
+                crate::mat::check_shape(k, "z_out", (z.nrows(), z.ncols()), shape)?;
+                Some(z.into_contiguous(k, "z_out")?)
+            }
+            None => None,
+        };
+        let opts = LossOpts {
+            bias,
+            z_out,
+            bias_grad,
+        };
+        // SAFETY: this table exists only for a supported ISA; shapes checked above.
+        Ok(unsafe { f(a, x, shape, opts) })
+    }
+
+    /// Kernel 2: [`Kernels::sigmoid_loss`] with the cross-entropy; see
+    /// [`crate::reference::sigmoid_xent`].
     pub fn sigmoid_xent(
         &self,
-        a: &mut [f32],
-        x: &[f32],
-        rows: usize,
-        cols: usize,
+        a: MatMut<'_>,
+        x: MatRef<'_>,
         bias: Option<&[f32]>,
-        z_out: Option<&mut [f32]>,
+        z_out: Option<MatMut<'_>>,
         bias_grad: Option<&mut [f32]>,
     ) -> Result<f64, KernelError> {
-        let k = "sigmoid_xent";
-        check_loss_shapes(k, a, x, rows, cols, bias, &z_out, &bias_grad)?;
-        // SAFETY: this table exists only for a supported ISA; shapes checked above.
-        Ok(unsafe { (self.fused.fns.sigmoid_xent)(a, x, rows, cols, bias, z_out, bias_grad) })
+        self.sigmoid_loss(Loss::CrossEntropy, a, x, bias, z_out, bias_grad)
     }
 
-    /// Kernel 2b: sigmoid squared error; see [`crate::reference::sigmoid_sqerr`].
-    #[allow(clippy::too_many_arguments)]
+    /// Kernel 2b: [`Kernels::sigmoid_loss`] with the squared error; see
+    /// [`crate::reference::sigmoid_sqerr`].
     pub fn sigmoid_sqerr(
         &self,
-        a: &mut [f32],
-        x: &[f32],
-        rows: usize,
-        cols: usize,
+        a: MatMut<'_>,
+        x: MatRef<'_>,
         bias: Option<&[f32]>,
-        z_out: Option<&mut [f32]>,
+        z_out: Option<MatMut<'_>>,
         bias_grad: Option<&mut [f32]>,
     ) -> Result<f64, KernelError> {
-        let k = "sigmoid_sqerr";
-        check_loss_shapes(k, a, x, rows, cols, bias, &z_out, &bias_grad)?;
-        // SAFETY: this table exists only for a supported ISA; shapes checked above.
-        Ok(unsafe { (self.fused.fns.sigmoid_sqerr)(a, x, rows, cols, bias, z_out, bias_grad) })
+        self.sigmoid_loss(Loss::SquaredError, a, x, bias, z_out, bias_grad)
     }
 
-    /// Kernel 3: sigmoid backward with bias-gradient column sums; see
+    /// Kernel 3: sigmoid backward, `d *= h (1 - h)`, with the bias gradient's column sums; see
     /// [`crate::reference::sigmoid_backward`].
     pub fn sigmoid_backward(
         &self,
-        d: &mut [f32],
-        h: &[f32],
-        rows: usize,
-        cols: usize,
+        d: MatMut<'_>,
+        h: MatRef<'_>,
         bias_grad: &mut [f32],
     ) -> Result<(), KernelError> {
         let k = "sigmoid_backward";
-        let n = elements(k, rows, cols)?;
-        check_len(k, "d", d.len(), n)?;
-        check_len(k, "h", h.len(), n)?;
-        check_len(k, "bias_grad", bias_grad.len(), cols)?;
+        let (d, shape) = batch_mut(k, "d", d)?;
+        let h = batch_like(k, "h", h, shape)?;
+        check_len(k, "bias_grad", bias_grad.len(), shape.1)?;
         // SAFETY: this table exists only for a supported ISA; lengths checked above.
-        unsafe { (self.fused.fns.sigmoid_backward)(d, h, rows, cols, bias_grad) };
+        unsafe { (self.fused.fns.sigmoid_backward)(d, h, shape, bias_grad) };
         Ok(())
     }
 
-    /// Kernel 4: softmax + NLL + gradient; see [`crate::reference::softmax_nll`].
-    #[allow(clippy::too_many_arguments)]
+    /// Kernel 4: softmax + NLL + gradient over the batch `logits` (one row per example, one
+    /// label each); see [`crate::reference::softmax_nll`].
     pub fn softmax_nll(
         &self,
-        logits: &mut [f32],
-        rows: usize,
-        cols: usize,
-        bias: Option<&[f32]>,
+        logits: MatMut<'_>,
         labels: &[u32],
+        bias: Option<&[f32]>,
         bias_grad: Option<&mut [f32]>,
         pred: Option<&mut [u32]>,
     ) -> Result<SoftmaxStats, KernelError> {
         let k = "softmax_nll";
-        check_len(k, "logits", logits.len(), elements(k, rows, cols)?)?;
+        let (logits, (rows, cols)) = batch_mut(k, "logits", logits)?;
         check_len(k, "labels", labels.len(), rows)?;
         check_opt(k, "bias", bias.map(|b| b.len()), cols)?;
         check_opt(k, "bias_grad", bias_grad.as_ref().map(|b| b.len()), cols)?;
@@ -229,30 +239,31 @@ impl Kernels {
                 "{k}: labels[{r}] = {y} is out of range, expected a class index below {cols}"
             )));
         }
+        let opts = SoftmaxOpts {
+            bias,
+            bias_grad,
+            pred,
+        };
         // SAFETY: this table exists only for a supported ISA; lengths and labels checked above
         // (rows > 0 with a valid label implies cols > 0).
-        Ok(unsafe {
-            (self.fused.fns.softmax_nll)(logits, rows, cols, bias, labels, bias_grad, pred)
-        })
+        Ok(unsafe { (self.fused.fns.softmax_nll)(logits, (rows, cols), labels, opts) })
     }
 
-    /// Kernel 5: masking noise with exactly `count` zeros per row; see
+    /// Kernel 5: masking noise, `out = x` with exactly `count` zeros per row; see
     /// [`crate::reference::mask_fixed`]. Bit-identical to the reference on every ISA.
-    #[allow(clippy::too_many_arguments)]
+    /// `scratch` holds at least one entry per column.
     pub fn mask_fixed(
         &self,
-        x: &[f32],
-        out: &mut [f32],
-        rows: usize,
-        cols: usize,
+        x: MatRef<'_>,
+        out: MatMut<'_>,
         count: usize,
         rng: &mut Xoshiro256PlusPlus,
         scratch: &mut [u32],
     ) -> Result<(), KernelError> {
         let k = "mask_fixed";
-        let n = elements(k, rows, cols)?;
-        check_len(k, "x", x.len(), n)?;
-        check_len(k, "out", out.len(), n)?;
+        let (out, shape) = batch_mut(k, "out", out)?;
+        let x = batch_like(k, "x", x, shape)?;
+        let cols = shape.1;
         if count > cols {
             return Err(KernelError::new(format!(
                 "{k}: count = {count} zeros per row, expected at most the row width {cols}"
@@ -270,7 +281,7 @@ impl Kernels {
             )));
         }
         // SAFETY: this table exists only for a supported ISA; shapes checked above.
-        unsafe { (self.fused.fns.mask_fixed)(x, out, rows, cols, count, rng, scratch) };
+        unsafe { (self.fused.fns.mask_fixed)(x, out, shape, count, rng, scratch) };
         Ok(())
     }
 
@@ -309,26 +320,24 @@ impl Kernels {
     }
 
     /// Kernel 7, the batch-1 backward pass through a layer in one sweep over `w`
-    /// (`rows x cols`): `dot[i] = w_i · d` with row `i` as it was, then `w_i += coef[i] d`;
-    /// see [`crate::reference::dot_axpy_rows`]. With `w` a layer's weights (`d_in x h`),
-    /// `d` the layer's pre-activation gradient and `coef = -lr · input`, `dot` is the
-    /// gradient at the input and `w` has taken its SGD step.
+    /// (`rows x cols`, contiguous): `dot[i] = w_i · d` with row `i` as it was, then
+    /// `w_i += coef[i] d`; see [`crate::reference::dot_axpy_rows`]. With `w` a layer's weights
+    /// (`d_in x h`), `d` the layer's pre-activation gradient and `coef = -lr · input`, `dot`
+    /// is the gradient at the input and `w` has taken its SGD step.
     pub fn dot_axpy_rows(
         &self,
-        w: &mut [f32],
-        rows: usize,
-        cols: usize,
+        w: MatMut<'_>,
         d: &[f32],
         coef: &[f32],
         dot: &mut [f32],
     ) -> Result<(), KernelError> {
-        let n = elements("dot_axpy_rows", rows, cols)?;
-        check_len("dot_axpy_rows", "w", w.len(), n)?;
-        check_len("dot_axpy_rows", "d", d.len(), cols)?;
-        check_len("dot_axpy_rows", "coef", coef.len(), rows)?;
-        check_len("dot_axpy_rows", "dot", dot.len(), rows)?;
+        let k = "dot_axpy_rows";
+        let (w, shape) = batch_mut(k, "w", w)?;
+        check_len(k, "d", d.len(), shape.1)?;
+        check_len(k, "coef", coef.len(), shape.0)?;
+        check_len(k, "dot", dot.len(), shape.0)?;
         // SAFETY: this table exists only for a supported ISA; lengths checked above.
-        unsafe { (self.fused.fns.dot_axpy_rows)(w, rows, cols, d, coef, dot) };
+        unsafe { (self.fused.fns.dot_axpy_rows)(w, shape, d, coef, dot) };
         Ok(())
     }
 
@@ -358,25 +367,4 @@ impl Kernels {
         // SAFETY: this table exists only for a supported ISA; any length is valid.
         unsafe { (self.fused.fns.math_inplace)(MathFn::Softplus, x) }
     }
-}
-
-/// The shape checks shared by the two sigmoid-loss kernels.
-#[allow(clippy::too_many_arguments)]
-fn check_loss_shapes(
-    k: &str,
-    a: &[f32],
-    x: &[f32],
-    rows: usize,
-    cols: usize,
-    bias: Option<&[f32]>,
-    z_out: &Option<&mut [f32]>,
-    bias_grad: &Option<&mut [f32]>,
-) -> Result<(), KernelError> {
-    let n = elements(k, rows, cols)?;
-    check_len(k, "a", a.len(), n)?;
-    check_len(k, "x", x.len(), n)?;
-    check_opt(k, "bias", bias.map(|b| b.len()), cols)?;
-    check_opt(k, "z_out", z_out.as_ref().map(|z| z.len()), n)?;
-    check_opt(k, "bias_grad", bias_grad.as_ref().map(|g| g.len()), cols)?;
-    Ok(())
 }

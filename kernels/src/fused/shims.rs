@@ -6,107 +6,68 @@
 /// the same names for every ISA (`sigmoid_bias_inplace`, `sigmoid_xent`, ...) and `FNS`.
 macro_rules! fused_shims {
     ($S:ty, $W:ty $(, #[$attr:meta])*) => {
-        use crate::fused::generic::{self, Loss, MathFn};
-        use crate::fused::FusedFns;
-        use crate::reference::SoftmaxStats;
-        use crate::Xoshiro256PlusPlus;
+        use crate::fused::generic::{self, LossOpts, MathFn, SoftmaxOpts};
+        use crate::fused::{FusedFns, Shape, SoftmaxStats};
+        use crate::{Loss, Xoshiro256PlusPlus};
 
         /// # Safety
         /// The CPU supports this ISA; `y.len() == rows * cols`, `bias.len() == cols`.
         $(#[$attr])*
-        unsafe fn sigmoid_bias_inplace(y: &mut [f32], rows: usize, cols: usize, bias: &[f32]) {
+        unsafe fn sigmoid_bias_inplace(y: &mut [f32], shape: Shape, bias: &[f32]) {
             // SAFETY: forwarded contract.
-            unsafe { generic::sigmoid_bias_inplace::<$S, $W>(y, rows, cols, bias) }
+            unsafe { generic::sigmoid_bias_inplace::<$S, $W>(y, shape, bias) }
         }
 
         /// # Safety
-        /// The CPU supports this ISA; shapes as checked by `Kernels::sigmoid_xent`.
-        #[allow(clippy::too_many_arguments)]
+        /// The CPU supports this ISA; shapes as checked by `Kernels::sigmoid_loss`.
         $(#[$attr])*
-        unsafe fn sigmoid_xent(
-            a: &mut [f32],
-            x: &[f32],
-            rows: usize,
-            cols: usize,
-            bias: Option<&[f32]>,
-            z_out: Option<&mut [f32]>,
-            bias_grad: Option<&mut [f32]>,
-        ) -> f64 {
+        unsafe fn sigmoid_xent(a: &mut [f32], x: &[f32], shape: Shape, opts: LossOpts<'_>) -> f64 {
             // SAFETY: forwarded contract.
-            unsafe {
-                generic::sigmoid_loss::<$S, $W>(
-                    Loss::CrossEntropy, a, x, rows, cols, bias, z_out, bias_grad,
-                )
-            }
+            unsafe { generic::sigmoid_loss::<$S, $W>(Loss::CrossEntropy, a, x, shape, opts) }
         }
 
         /// # Safety
-        /// The CPU supports this ISA; shapes as checked by `Kernels::sigmoid_sqerr`.
-        #[allow(clippy::too_many_arguments)]
+        /// The CPU supports this ISA; shapes as checked by `Kernels::sigmoid_loss`.
         $(#[$attr])*
-        unsafe fn sigmoid_sqerr(
-            a: &mut [f32],
-            x: &[f32],
-            rows: usize,
-            cols: usize,
-            bias: Option<&[f32]>,
-            z_out: Option<&mut [f32]>,
-            bias_grad: Option<&mut [f32]>,
-        ) -> f64 {
+        unsafe fn sigmoid_sqerr(a: &mut [f32], x: &[f32], shape: Shape, opts: LossOpts<'_>) -> f64 {
             // SAFETY: forwarded contract.
-            unsafe {
-                generic::sigmoid_loss::<$S, $W>(
-                    Loss::SquaredError, a, x, rows, cols, bias, z_out, bias_grad,
-                )
-            }
+            unsafe { generic::sigmoid_loss::<$S, $W>(Loss::SquaredError, a, x, shape, opts) }
         }
 
         /// # Safety
         /// The CPU supports this ISA; shapes as checked by `Kernels::sigmoid_backward`.
         $(#[$attr])*
-        unsafe fn sigmoid_backward(
-            d: &mut [f32],
-            h: &[f32],
-            rows: usize,
-            cols: usize,
-            bias_grad: &mut [f32],
-        ) {
+        unsafe fn sigmoid_backward(d: &mut [f32], h: &[f32], shape: Shape, bias_grad: &mut [f32]) {
             // SAFETY: forwarded contract.
-            unsafe { generic::sigmoid_backward::<$S>(d, h, rows, cols, bias_grad) }
+            unsafe { generic::sigmoid_backward::<$S>(d, h, shape, bias_grad) }
         }
 
         /// # Safety
         /// The CPU supports this ISA; shapes and labels as checked by `Kernels::softmax_nll`.
-        #[allow(clippy::too_many_arguments)]
         $(#[$attr])*
         unsafe fn softmax_nll(
             logits: &mut [f32],
-            rows: usize,
-            cols: usize,
-            bias: Option<&[f32]>,
+            shape: Shape,
             labels: &[u32],
-            bias_grad: Option<&mut [f32]>,
-            pred: Option<&mut [u32]>,
+            opts: SoftmaxOpts<'_>,
         ) -> SoftmaxStats {
             // SAFETY: forwarded contract.
-            unsafe { generic::softmax_nll::<$S>(logits, rows, cols, bias, labels, bias_grad, pred) }
+            unsafe { generic::softmax_nll::<$S>(logits, shape, labels, opts) }
         }
 
         /// # Safety
         /// The CPU supports this ISA; shapes as checked by `Kernels::mask_fixed`.
-        #[allow(clippy::too_many_arguments)]
         $(#[$attr])*
         unsafe fn mask_fixed(
             x: &[f32],
             out: &mut [f32],
-            rows: usize,
-            cols: usize,
+            shape: Shape,
             count: usize,
             rng: &mut Xoshiro256PlusPlus,
             scratch: &mut [u32],
         ) {
             // SAFETY: forwarded contract.
-            unsafe { generic::mask_fixed::<$S>(x, out, rows, cols, count, rng, scratch) }
+            unsafe { generic::mask_fixed::<$S>(x, out, shape, count, rng, scratch) }
         }
 
         /// # Safety
@@ -130,14 +91,13 @@ macro_rules! fused_shims {
         $(#[$attr])*
         unsafe fn dot_axpy_rows(
             w: &mut [f32],
-            rows: usize,
-            cols: usize,
+            shape: Shape,
             d: &[f32],
             coef: &[f32],
             dot: &mut [f32],
         ) {
             // SAFETY: forwarded contract.
-            unsafe { generic::dot_axpy_rows::<$S>(w, rows, cols, d, coef, dot) }
+            unsafe { generic::dot_axpy_rows::<$S>(w, shape, d, coef, dot) }
         }
 
         /// # Safety

@@ -1,34 +1,23 @@
 //! The baseline the benchmarks compare against: `matrixmultiply::sgemm` (bluss), behind the same
-//! safe, validated, row-major cblas-style signature as [`crate::Kernels::sgemm`].
+//! safe signature over matrix views as [`crate::Kernels::sgemm`].
 //!
 //! Its thread count is fixed once per process by the `MATMUL_NUM_THREADS` environment variable
 //! (read on its first call; default: physical cores, at most 4).
 
-use super::check_matrix;
+use super::gemm_shape;
+use crate::mat::{MatMut, MatRef};
 use crate::{KernelError, Trans};
 
-/// `C = alpha * op(A) * op(B) + beta * C` computed by matrixmultiply.
-#[allow(clippy::too_many_arguments)]
+/// `C = alpha * op(A) * op(B) + beta * C` computed by matrixmultiply (views as for
+/// [`crate::Kernels::sgemm`]).
 pub fn matrixmultiply_sgemm(
-    ta: Trans,
-    tb: Trans,
-    m: usize,
-    n: usize,
-    k: usize,
     alpha: f32,
-    a: &[f32],
-    lda: usize,
-    b: &[f32],
-    ldb: usize,
+    a: MatRef<'_>,
+    b: MatRef<'_>,
     beta: f32,
-    c: &mut [f32],
-    ldc: usize,
+    c: MatMut<'_>,
 ) -> Result<(), KernelError> {
-    let (ar, ac) = if ta == Trans::N { (m, k) } else { (k, m) };
-    let (br, bc) = if tb == Trans::N { (k, n) } else { (n, k) };
-    check_matrix("A", ar, ac, lda, a.len())?;
-    check_matrix("B", br, bc, ldb, b.len())?;
-    check_matrix("C", m, n, ldc, c.len())?;
+    let (m, n, k) = gemm_shape("matrixmultiply_sgemm", &a, &b, &c)?;
     if m == 0 || n == 0 {
         return Ok(());
     }
@@ -37,26 +26,28 @@ pub fn matrixmultiply_sgemm(
         Trans::N => (ld as isize, 1isize),
         Trans::T => (1isize, ld as isize),
     };
-    let (rsa, csa) = strides(ta, lda);
-    let (rsb, csb) = strides(tb, ldb);
-    // SAFETY: check_matrix proved every element (i, p) of op(A), (p, j) of op(B) and (i, j) of
-    // C addressed through these strides lies inside its slice; C is uniquely borrowed.
+    let (rsa, csa) = strides(a.trans(), a.ld());
+    let (rsb, csb) = strides(b.trans(), b.ld());
+    let (rsc, csc) = strides(c.trans(), c.ld());
+    let c = c.into_data();
+    // SAFETY: the views proved every element (i, p) of op(A), (p, j) of op(B) and (i, j) of
+    // op(C) addressed through these strides lies inside its slice; C is uniquely borrowed.
     unsafe {
         matrixmultiply::sgemm(
             m,
             k,
             n,
             alpha,
-            a.as_ptr(),
+            a.data().as_ptr(),
             rsa,
             csa,
-            b.as_ptr(),
+            b.data().as_ptr(),
             rsb,
             csb,
             beta,
             c.as_mut_ptr(),
-            ldc as isize,
-            1,
+            rsc,
+            csc,
         )
     };
     Ok(())

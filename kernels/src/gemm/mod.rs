@@ -1,4 +1,5 @@
-//! SGEMM: `C = alpha * op(A) * op(B) + beta * C`, row-major, cblas argument order.
+//! SGEMM: `C = alpha * op(A) * op(B) + beta * C` over row-major matrix views ([`crate::mat`]:
+//! a transposed view is `op(X) = X^T`).
 //!
 //! BLIS design. A and B are packed into zero-padded micro-panels ([`pack`]), five loops walk
 //! the cache blocks, and one register-tiled micro-kernel per ISA ([`microkernel`]) computes an
@@ -50,6 +51,7 @@ use pack::{pack_a_block, pack_b_panel, Operand};
 pub use plan::{GemmPlan, LoopOrder};
 use registry::KernelSpec;
 
+use crate::mat::{MatMut, MatRef};
 use crate::{threads, Isa, KernelError, Kernels, Trans};
 
 /// The cache model's default for [`GemmPlan::direct_b_max_m`]: up to this many rows of C, an
@@ -127,37 +129,29 @@ impl GemmTable {
     }
 }
 
-/// Check that a `rows x cols` row-major view with leading dimension `ld` fits in `len` elements.
-pub fn check_matrix(
-    name: &str,
-    rows: usize,
-    cols: usize,
-    ld: usize,
-    len: usize,
-) -> Result<(), KernelError> {
-    if ld < cols.max(1) {
+/// The shape `(m, n, k)` of `C = alpha op(A) op(B) + beta C`, after checking that the three
+/// views agree; `kernel` names the entry point in the error.
+pub(crate) fn gemm_shape(
+    kernel: &str,
+    a: &MatRef<'_>,
+    b: &MatRef<'_>,
+    c: &MatMut<'_>,
+) -> Result<(usize, usize, usize), KernelError> {
+    let (m, k, n) = (a.nrows(), a.ncols(), b.ncols());
+    if b.nrows() != k {
         return Err(KernelError::new(format!(
-            "sgemm: leading dimension ld{name} = {ld} is smaller than the row width {cols} of {name} ({rows} x {cols})"
+            "{kernel}: op(A) is {m} x {k} but op(B) is {} x {n}: expected op(B) to have {k} rows",
+            b.nrows()
         )));
     }
-    let need = if rows == 0 || cols == 0 {
-        0
-    } else {
-        (rows - 1)
-            .checked_mul(ld)
-            .and_then(|v| v.checked_add(cols))
-            .ok_or_else(|| {
-                KernelError::new(format!(
-                    "sgemm: {name} ({rows} x {cols}, ld {ld}) overflows usize"
-                ))
-            })?
-    };
-    if len < need {
+    if (c.nrows(), c.ncols()) != (m, n) {
         return Err(KernelError::new(format!(
-            "sgemm: {name} holds {len} elements but a {rows} x {cols} matrix with leading dimension {ld} needs {need}"
+            "{kernel}: C is {} x {}, expected {m} x {n} (rows of op(A) x columns of op(B))",
+            c.nrows(),
+            c.ncols()
         )));
     }
-    Ok(())
+    Ok((m, n, k))
 }
 
 /// A 64-byte aligned, growable f32 scratch buffer (packed panels).
@@ -190,7 +184,7 @@ struct COut {
 }
 
 // SAFETY: the threads of one product write disjoint rectangles of C (split_work), all inside
-// the slice validated by check_matrix, and the slice's borrow outlives the rayon scope.
+// the slice validated by its view (MatMut), and the slice's borrow outlives the rayon scope.
 unsafe impl Send for COut {}
 // SAFETY: as above; no two threads touch the same element.
 unsafe impl Sync for COut {}
@@ -245,7 +239,7 @@ fn run_block_with(
     let nc_max = bl.nc.min((n1 - n0).div_ceil(nr) * nr);
     let abuf = sa.slice(mc_max * kc_max);
     let bbuf = sb.slice(if direct_b { nr } else { nc_max } * kc_max);
-    let a_in_l1 = job.table.plan.order == LoopOrder::AInL1;
+    let a_in_l1 = job.table.plan.order == LoopOrder::AInL1 || k <= job.table.plan.short_k_max;
 
     // LOOP 5 (JC): columns of C by NC.
     for jc in (n0..n1).step_by(bl.nc) {
@@ -339,7 +333,7 @@ fn run_tile(job: &Job<'_>, at: &TileAt, abuf: &[f32], bbuf: &[f32], ir: usize, j
     let mrc = mr.min(at.mcur - ir);
     let (bptr, bstride) = if at.direct_b && nrc == nr {
         // SAFETY: rows pc..pc+kcur, columns jc+jr..jc+jr+nr of B exist (validated by
-        // check_matrix; nrc == nr full columns).
+        // its view; nrc == nr full columns).
         let p = unsafe { job.b.data.as_ptr().add(at.pc * job.b.ld + at.jc + jr) };
         (p, job.b.ld)
     } else if at.direct_b {
@@ -387,7 +381,7 @@ fn run_nt_dot(job: &Job<'_>, f: NtDot, m0: usize, m1: usize, n0: usize, n1: usiz
     let (a, b) = (job.a, job.b);
     // SAFETY: the ISA is supported (Kernels invariant); op(A) = N: rows m0..m1 of A hold k
     // floats at stride lda; op(B) = T: rows n0..n1 of B hold k floats at stride ldb (both
-    // validated by check_matrix); this thread owns rows m0..m1 x columns n0..n1 of C.
+    // validated by their views); this thread owns rows m0..m1 x columns n0..n1 of C.
     unsafe {
         f(
             m1 - m0,
@@ -497,94 +491,58 @@ fn split_work(
 }
 
 impl Kernels {
-    /// `C = alpha * op(A) * op(B) + beta * C` with the process-wide thread count.
-    #[allow(clippy::too_many_arguments)]
+    /// `C = alpha * op(A) * op(B) + beta * C` with the process-wide thread count: `op(A)` is
+    /// `m x k`, `op(B)` `k x n`, `C` `m x n` (views, [`crate::mat`]; a transposed view is
+    /// `op(X) = X^T`). With `beta == 0` C is never read; with `alpha == 0` or `k == 0` A and B
+    /// are not read.
     pub fn sgemm(
         &self,
-        ta: Trans,
-        tb: Trans,
-        m: usize,
-        n: usize,
-        k: usize,
         alpha: f32,
-        a: &[f32],
-        lda: usize,
-        b: &[f32],
-        ldb: usize,
+        a: MatRef<'_>,
+        b: MatRef<'_>,
         beta: f32,
-        c: &mut [f32],
-        ldc: usize,
+        c: MatMut<'_>,
     ) -> Result<(), KernelError> {
-        self.sgemm_threads(
-            threads::threads(),
-            ta,
-            tb,
-            m,
-            n,
-            k,
-            alpha,
-            a,
-            lda,
-            b,
-            ldb,
-            beta,
-            c,
-            ldc,
-        )
+        self.sgemm_threads(threads::threads(), alpha, a, b, beta, c)
     }
 
     /// As [`Kernels::sgemm`] with at most `max_threads` threads (fewer for small products).
-    #[allow(clippy::too_many_arguments)]
     pub fn sgemm_threads(
         &self,
         max_threads: usize,
-        ta: Trans,
-        tb: Trans,
-        m: usize,
-        n: usize,
-        k: usize,
         alpha: f32,
-        a: &[f32],
-        lda: usize,
-        b: &[f32],
-        ldb: usize,
+        a: MatRef<'_>,
+        b: MatRef<'_>,
         beta: f32,
-        c: &mut [f32],
-        ldc: usize,
+        c: MatMut<'_>,
     ) -> Result<(), KernelError> {
+        let (m, n, k) = gemm_shape("sgemm", &a, &b, &c)?;
         let flops = 2usize.saturating_mul(m).saturating_mul(n).saturating_mul(k);
         let t = max_threads
             .max(1)
             .min((flops / MIN_FLOPS_PER_THREAD).max(1));
-        self.sgemm_split(t, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+        self.sgemm_split(t, alpha, a, b, beta, c)
     }
 
     /// As [`Kernels::sgemm`] cut into exactly `parts` pieces (one rayon task each) whatever the
     /// size: lets tests exercise the thread split on small shapes. Not a tuning knob.
     #[doc(hidden)]
-    #[allow(clippy::too_many_arguments)]
     pub fn sgemm_split(
         &self,
         parts: usize,
-        ta: Trans,
-        tb: Trans,
-        m: usize,
-        n: usize,
-        k: usize,
         alpha: f32,
-        a: &[f32],
-        lda: usize,
-        b: &[f32],
-        ldb: usize,
+        a: MatRef<'_>,
+        b: MatRef<'_>,
         beta: f32,
-        c: &mut [f32],
-        ldc: usize,
+        c: MatMut<'_>,
     ) -> Result<(), KernelError> {
-        let (ar, ac) = if ta == Trans::N { (m, k) } else { (k, m) };
-        let (br, bc) = if tb == Trans::N { (k, n) } else { (n, k) };
-        check_matrix("A", ar, ac, lda, a.len())?;
-        check_matrix("B", br, bc, ldb, b.len())?;
-        check_matrix("C", m, n, ldc, c.len())?;
+        let (m, n, k) = gemm_shape("sgemm", &a, &b, &c)?;
+        if c.trans() == Trans::T {
+            // C^T = op(B)^T op(A)^T: the same product written into C as stored.
+            return self.sgemm_split(parts, alpha, b.t(), a.t(), beta, c.t());
+        }
+        let (ta, tb, lda, ldb, ldc) = (a.trans(), b.trans(), a.ld(), b.ld(), c.ld());
+        let c = c.into_data();
         if m == 0 || n == 0 {
             return Ok(());
         }
@@ -603,12 +561,12 @@ impl Kernels {
             k,
             alpha,
             a: Operand {
-                data: a,
+                data: a.data(),
                 ld: lda,
                 trans: ta,
             },
             b: Operand {
-                data: b,
+                data: b.data(),
                 ld: ldb,
                 trans: tb,
             },
@@ -665,23 +623,14 @@ impl Kernels {
 }
 
 /// [`Kernels::sgemm`] on the process-wide kernel table.
-#[allow(clippy::too_many_arguments)]
 pub fn sgemm(
-    ta: Trans,
-    tb: Trans,
-    m: usize,
-    n: usize,
-    k: usize,
     alpha: f32,
-    a: &[f32],
-    lda: usize,
-    b: &[f32],
-    ldb: usize,
+    a: MatRef<'_>,
+    b: MatRef<'_>,
     beta: f32,
-    c: &mut [f32],
-    ldc: usize,
+    c: MatMut<'_>,
 ) -> Result<(), KernelError> {
-    crate::kernels().sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+    crate::kernels().sgemm(alpha, a, b, beta, c)
 }
 
 /// The machine's measured single-thread FMA peak on `isa`, in GFLOP/s: a register-only loop of

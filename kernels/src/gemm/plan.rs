@@ -68,6 +68,11 @@ pub struct GemmPlan {
     /// Up to this many rows of C, `A * B^T` uses the dot-product path (0: never; ignored on
     /// an ISA without one).
     pub nt_dot_max_m: usize,
+    /// Products with `k` up to this run in the A-in-L1 order whatever [`GemmPlan::order`]
+    /// says: with a short k the tile's C traffic dominates, and walking C row panel by row
+    /// panel lets the hardware prefetcher stream it (0: never). The loop order never changes
+    /// the result, only the speed.
+    pub short_k_max: usize,
 }
 
 impl GemmPlan {
@@ -92,6 +97,7 @@ impl GemmPlan {
             } else {
                 0
             },
+            short_k_max: 0,
         }
     }
 
@@ -133,6 +139,9 @@ impl GemmPlan {
         if self.nt_dot_max_m > 1 << 20 {
             return bad("NT-dot rows", self.nt_dot_max_m, "at most 2^20".into());
         }
+        if self.short_k_max > 1 << 20 {
+            return bad("short-k depth", self.short_k_max, "at most 2^20".into());
+        }
         Ok(spec)
     }
 }
@@ -141,14 +150,15 @@ impl fmt::Display for GemmPlan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} {} KC {} MC {} NC {} direct-B m<={} NT-dot m<={}",
+            "{} {} KC {} MC {} NC {} direct-B m<={} NT-dot m<={} a-in-l1 k<={}",
             self.kernel,
             self.order.name(),
             self.kc,
             self.mc,
             self.nc,
             self.direct_b_max_m,
-            self.nt_dot_max_m
+            self.nt_dot_max_m,
+            self.short_k_max
         )
     }
 }

@@ -9,39 +9,20 @@
 //! The CPU supports `S`'s ISA, and the slice lengths match the shapes (checked by the safe
 //! methods in `rowpass/mod.rs`): `w` holds `(rows - 1) * ld + n` values with `ld >= n`.
 
-use crate::fused::generic::{sigmoid_loss, Loss};
-use crate::simd::Simd;
+use crate::fused::generic::{sigmoid_loss, LossOpts};
+use crate::mat::MatMut;
+use crate::rowpass::{Pending, TiedRows};
+use crate::simd::{load_n, store_n as st, Simd};
+use crate::Loss;
 
-/// Load `n <= LANES` values: a full vector or a partial one padded with zeros.
+/// `n <= LANES` values, a partial vector padded with zeros.
 ///
 /// # Safety
 /// ISA available; `p..p+n` readable.
 #[inline(always)]
-unsafe fn load_n<S: Simd>(p: *const f32, n: usize) -> S::V {
-    // SAFETY: `p..p+n` readable (caller).
-    unsafe {
-        if n == S::LANES {
-            S::load(p)
-        } else {
-            S::load_partial(p, n, 0.0)
-        }
-    }
-}
-
-/// Store the first `n <= LANES` lanes.
-///
-/// # Safety
-/// ISA available; `p..p+n` writable.
-#[inline(always)]
-unsafe fn st<S: Simd>(p: *mut f32, v: S::V, n: usize) {
-    // SAFETY: `p..p+n` writable (caller).
-    unsafe {
-        if n == S::LANES {
-            S::store(p, v)
-        } else {
-            S::store_partial(p, v, n)
-        }
-    }
+unsafe fn ldz<S: Simd>(p: *const f32, n: usize) -> S::V {
+    // SAFETY: forwarded contract.
+    unsafe { load_n::<S>(p, n, 0.0) }
 }
 
 /// `row[..n] -= p * u[..n]` (one rounding per element: a fused multiply-add of `-p`).
@@ -56,11 +37,23 @@ unsafe fn sub_scaled<S: Simd>(row: *mut f32, n: usize, p: f32, u: *const f32) {
         let mut c = 0;
         while c < n {
             let m = S::LANES.min(n - c);
-            let v = S::mul_add(vp, load_n::<S>(u.add(c), m), load_n::<S>(row.add(c), m));
+            let v = S::mul_add(vp, ldz::<S>(u.add(c), m), ldz::<S>(row.add(c), m));
             st::<S>(row.add(c), v, m);
             c += m;
         }
     }
+}
+
+/// What every group of [`tied_sigmoid_rows`] shares: the loss, the matrix's stride and row
+/// length, the code `y`, the learning rate and the accumulator `acc` (`n` values each).
+#[derive(Clone, Copy)]
+struct GroupCtx {
+    loss: Loss,
+    ld: usize,
+    n: usize,
+    y: *const f32,
+    lr: f32,
+    acc: *mut f32,
 }
 
 /// `R` rows starting at `w` (stride `ld`): dots `t_r = c_r + w_r . y`, the loss and its
@@ -70,29 +63,32 @@ unsafe fn sub_scaled<S: Simd>(row: *mut f32, n: usize, p: f32, u: *const f32) {
 /// # Safety
 /// ISA available; `w + r*ld .. + n` writable for `r < R`; `y`, `acc` hold `n`; `c`, `x`, `g`
 /// hold `R`.
-#[allow(clippy::too_many_arguments)]
 #[inline(always)]
 unsafe fn rows_group<S: Simd, const R: usize>(
-    loss: Loss,
+    cx: GroupCtx,
     w: *mut f32,
-    ld: usize,
-    n: usize,
-    y: *const f32,
     c: &[f32],
     x: &[f32],
-    lr: f32,
     g: &mut [f32],
-    acc: *mut f32,
 ) -> f64 {
+    let GroupCtx {
+        loss,
+        ld,
+        n,
+        y,
+        lr,
+        acc,
+    } = cx;
+    debug_assert!(c.len() >= R && x.len() >= R && g.len() >= R);
     // SAFETY (whole body): every chunk c0..c0+m has c0 + m <= n; rows r < R are in `w` (caller).
     unsafe {
         let mut dot = [S::splat(0.0); R];
         let mut c0 = 0;
         while c0 < n {
             let m = S::LANES.min(n - c0);
-            let yv = load_n::<S>(y.add(c0), m);
+            let yv = ldz::<S>(y.add(c0), m);
             for (r, d) in dot.iter_mut().enumerate() {
-                *d = S::mul_add(load_n::<S>(w.add(r * ld + c0), m), yv, *d);
+                *d = S::mul_add(ldz::<S>(w.add(r * ld + c0), m), yv, *d);
             }
             c0 += m;
         }
@@ -101,20 +97,20 @@ unsafe fn rows_group<S: Simd, const R: usize>(
             t[r] = S::reduce_add(dot[r]) + c[r];
         }
         // Loss and gradient of the R logits: the fused sigmoid-loss kernel on one row of R.
-        let total = sigmoid_loss::<S, S>(loss, &mut t, x, 1, R, None, None, None);
+        let total = sigmoid_loss::<S, S>(loss, &mut t, &x[..R], (1, R), LossOpts::default());
         g[..R].copy_from_slice(&t);
         let gv: [S::V; R] = std::array::from_fn(|r| S::splat(t[r]));
         let lv: [S::V; R] = std::array::from_fn(|r| S::splat(-lr * t[r]));
         let mut c0 = 0;
         while c0 < n {
             let m = S::LANES.min(n - c0);
-            let yv = load_n::<S>(y.add(c0), m);
-            let mut a = load_n::<S>(acc.add(c0), m);
+            let yv = ldz::<S>(y.add(c0), m);
+            let mut a = ldz::<S>(acc.add(c0), m);
             for r in 0..R {
                 let p = w.add(r * ld + c0);
                 // The next group's rows, a group ahead: they stream from L3 meanwhile.
                 S::prefetch(p.wrapping_add(R * ld));
-                let wv = load_n::<S>(p, m);
+                let wv = ldz::<S>(p, m);
                 a = S::mul_add(gv[r], wv, a);
                 st::<S>(p, S::mul_add(lv[r], yv, wv), m);
             }
@@ -135,25 +131,35 @@ pub const GROUP: usize = 8;
 ///
 /// # Safety
 /// See the module doc; `y`, `u`, `acc` hold `n`; `c`, `x`, `pend`, `g` hold `rows`.
-#[allow(clippy::too_many_arguments)]
 #[inline(always)]
 pub unsafe fn tied_sigmoid_rows<S: Simd>(
-    loss: Loss,
-    w: &mut [f32],
-    ld: usize,
-    rows: usize,
-    n: usize,
-    y: &[f32],
-    c: &[f32],
-    x: &[f32],
-    pend: &mut [f32],
-    u: &[f32],
-    lr: f32,
-    g: &mut [f32],
-    acc: &mut [f32],
+    w: MatMut<'_>,
+    pending: Pending<'_>,
+    pass: TiedRows<'_>,
 ) -> f64 {
-    let wp = w.as_mut_ptr();
-    let (yp, up, ap) = (y.as_ptr(), u.as_ptr(), acc.as_mut_ptr());
+    let (rows, n, ld) = (w.stored_rows(), w.stored_cols(), w.ld());
+    let Pending { pend, u } = pending;
+    let TiedRows {
+        loss,
+        y,
+        c,
+        x,
+        lr,
+        g,
+        acc,
+    } = pass;
+    debug_assert!(y.len() == n && u.len() == n && acc.len() == n);
+    debug_assert!(c.len() == rows && x.len() == rows && pend.len() == rows && g.len() == rows);
+    let wp = w.into_data().as_mut_ptr();
+    let up = u.as_ptr();
+    let cx = GroupCtx {
+        loss,
+        ld,
+        n,
+        y: y.as_ptr(),
+        lr,
+        acc: acc.as_mut_ptr(),
+    };
     let mut total = 0.0;
     let mut i = 0;
     while i < rows {
@@ -169,21 +175,16 @@ pub unsafe fn tied_sigmoid_rows<S: Simd>(
             let (cg, xg, gg) = (&c[i..i + r], &x[i..i + r], &mut g[i..i + r]);
             let row = wp.add(i * ld);
             total += if r == GROUP {
-                rows_group::<S, GROUP>(loss, row, ld, n, yp, cg, xg, lr, gg, ap)
+                rows_group::<S, GROUP>(cx, row, cg, xg, gg)
             } else {
                 let mut sub = 0.0;
                 for q in 0..r {
                     sub += rows_group::<S, 1>(
-                        loss,
+                        cx,
                         row.add(q * ld),
-                        ld,
-                        n,
-                        yp,
                         &cg[q..],
                         &xg[q..q + 1],
-                        lr,
                         &mut gg[q..],
-                        ap,
                     );
                 }
                 sub
@@ -200,19 +201,17 @@ pub unsafe fn tied_sigmoid_rows<S: Simd>(
 ///
 /// # Safety
 /// See the module doc; `u`, `acc` hold `n`; `coef`, `pend` hold `rows`.
-#[allow(clippy::too_many_arguments)]
 #[inline(always)]
 pub unsafe fn sparse_row_combine<S: Simd>(
-    w: &mut [f32],
-    ld: usize,
-    rows: usize,
-    n: usize,
+    w: MatMut<'_>,
     coef: &[f32],
-    pend: &mut [f32],
-    u: &[f32],
+    pending: Pending<'_>,
     acc: &mut [f32],
 ) {
-    let wp = w.as_mut_ptr();
+    let (rows, n, ld) = (w.stored_rows(), w.stored_cols(), w.ld());
+    let Pending { pend, u } = pending;
+    debug_assert!(u.len() == n && acc.len() == n && coef.len() == rows && pend.len() == rows);
+    let wp = w.into_data().as_mut_ptr();
     let (up, ap) = (u.as_ptr(), acc.as_mut_ptr());
     // Up to GROUP non-zero rows are gathered, then added in one pass over `acc`.
     let mut idx = [0usize; GROUP];
@@ -239,9 +238,9 @@ pub unsafe fn sparse_row_combine<S: Simd>(
             let mut c0 = 0;
             while c0 < n {
                 let m = S::LANES.min(n - c0);
-                let mut a = load_n::<S>(ap.add(c0), m);
+                let mut a = ldz::<S>(ap.add(c0), m);
                 for &q in &idx[..cnt] {
-                    a = S::mul_add(S::splat(coef[q]), load_n::<S>(wp.add(q * ld + c0), m), a);
+                    a = S::mul_add(S::splat(coef[q]), ldz::<S>(wp.add(q * ld + c0), m), a);
                 }
                 st::<S>(ap.add(c0), a, m);
                 c0 += m;

@@ -9,103 +9,78 @@
 //! make one indirect call. The specifications are [`crate::reference::tied_sigmoid_rows`] and
 //! [`crate::reference::sparse_row_combine`].
 //!
-//! The matrix is `rows` rows of `n` values with leading dimension `ld >= n`. Any `ld` and any
-//! alignment are correct; rows that start on a 64-byte boundary (`ld` a multiple of 16, the
+//! The matrix is a [`MatMut`] view, `rows` rows of `n` values with leading dimension `ld >= n`.
+//! Any `ld` and any alignment are correct; rows that start on a 64-byte boundary (`ld` a multiple of 16, the
 //! base aligned) are fastest, since every full-vector store then stays in one cache line.
 
-use crate::fused::generic::Loss;
-use crate::{Isa, KernelError, Kernels};
+use crate::mat::{check_len, MatMut};
+use crate::{Isa, KernelError, Kernels, Loss, Trans};
 
 pub(crate) mod generic;
 
-/// The loss of the sigmoid outputs in [`Kernels::tied_sigmoid_rows`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RowLoss {
-    /// `softplus(t) - x t` (cross-entropy of `s(t)` against `x`); gradient `s(t) - x`.
-    CrossEntropy,
-    /// `(s(t) - x)^2`; gradient `2 (s(t) - x) s(t) (1 - s(t))`.
-    SquaredError,
+/// The update a row pass owes the rows of its matrix: row `i` becomes `w_i - pend[i] * u` on
+/// its next visit (then `pend[i] = 0`). In online training it is the encoder half of the
+/// previous example's weight update (`pend = lr x~`, `u = dY`).
+#[derive(Debug)]
+pub struct Pending<'a> {
+    /// One coefficient per row of the matrix; 0 once the row is up to date.
+    pub pend: &'a mut [f32],
+    /// The vector the rows owe (one value per column).
+    pub u: &'a [f32],
 }
 
-impl RowLoss {
-    fn generic(self) -> Loss {
-        match self {
-            RowLoss::CrossEntropy => Loss::CrossEntropy,
-            RowLoss::SquaredError => Loss::SquaredError,
-        }
-    }
+/// The vectors of [`Kernels::tied_sigmoid_rows`] beside the matrix `W` (`rows x n`) and its
+/// [`Pending`] update, named as in the math of [`crate::reference::tied_sigmoid_rows`].
+#[derive(Debug)]
+pub struct TiedRows<'a> {
+    /// The loss of the reconstructions `z_i = s(c_i + w_i . y)`.
+    pub loss: Loss,
+    /// The code `y`, `n` values.
+    pub y: &'a [f32],
+    /// The reconstruction bias `c`, one per row.
+    pub c: &'a [f32],
+    /// The targets `x`, one per row.
+    pub x: &'a [f32],
+    /// The learning rate of the decoder half of the update, `w_i -= lr g_i y`.
+    pub lr: f32,
+    /// Output: the gradient `g_i` of each row's loss with respect to its logit.
+    pub g: &'a mut [f32],
+    /// `acc += g_i w_i` (the rows before their update), `n` values.
+    pub acc: &'a mut [f32],
 }
 
 /// One ISA's row-pass entry points. Each is `unsafe`: it may only be called on a CPU with that
 /// ISA and with the shapes the safe methods check.
-#[allow(clippy::type_complexity)]
 pub(crate) struct RowPassFns {
-    tied_sigmoid_rows: unsafe fn(
-        Loss,
-        &mut [f32],
-        usize,
-        usize,
-        usize,
-        &[f32],
-        &[f32],
-        &[f32],
-        &mut [f32],
-        &[f32],
-        f32,
-        &mut [f32],
-        &mut [f32],
-    ) -> f64,
-    sparse_row_combine:
-        unsafe fn(&mut [f32], usize, usize, usize, &[f32], &mut [f32], &[f32], &mut [f32]),
+    tied_sigmoid_rows: unsafe fn(MatMut<'_>, Pending<'_>, TiedRows<'_>) -> f64,
+    sparse_row_combine: unsafe fn(MatMut<'_>, &[f32], Pending<'_>, &mut [f32]),
 }
 
 /// `rowpass_shims!(Token, #[target_feature(enable = "...")])`: one ISA's shims and `FNS`.
 macro_rules! rowpass_shims {
     ($S:ty $(, #[$attr:meta])*) => {
-        use crate::fused::generic::Loss;
-        use crate::rowpass::{generic, RowPassFns};
+        use crate::mat::MatMut;
+        use crate::rowpass::{generic, Pending, RowPassFns, TiedRows};
 
         /// # Safety
         /// The CPU supports this ISA; shapes as checked by `Kernels::tied_sigmoid_rows`.
-        #[allow(clippy::too_many_arguments)]
         $(#[$attr])*
-        unsafe fn tied_sigmoid_rows(
-            loss: Loss,
-            w: &mut [f32],
-            ld: usize,
-            rows: usize,
-            n: usize,
-            y: &[f32],
-            c: &[f32],
-            x: &[f32],
-            pend: &mut [f32],
-            u: &[f32],
-            lr: f32,
-            g: &mut [f32],
-            acc: &mut [f32],
-        ) -> f64 {
+        unsafe fn tied_sigmoid_rows(w: MatMut<'_>, pending: Pending<'_>, pass: TiedRows<'_>) -> f64 {
             // SAFETY: forwarded contract.
-            unsafe {
-                generic::tied_sigmoid_rows::<$S>(loss, w, ld, rows, n, y, c, x, pend, u, lr, g, acc)
-            }
+            unsafe { generic::tied_sigmoid_rows::<$S>(w, pending, pass) }
         }
 
         /// # Safety
         /// The CPU supports this ISA; shapes as checked by `Kernels::sparse_row_combine`.
-        #[allow(clippy::too_many_arguments)]
         $(#[$attr])*
         unsafe fn sparse_row_combine(
-            w: &mut [f32],
-            ld: usize,
-            rows: usize,
-            n: usize,
+            w: MatMut<'_>,
             coef: &[f32],
-            pend: &mut [f32],
-            u: &[f32],
+            pending: Pending<'_>,
             acc: &mut [f32],
         ) {
             // SAFETY: forwarded contract.
-            unsafe { generic::sparse_row_combine::<$S>(w, ld, rows, n, coef, pend, u, acc) }
+            unsafe { generic::sparse_row_combine::<$S>(w, coef, pending, acc) }
         }
 
         pub(crate) const FNS: RowPassFns = RowPassFns { tied_sigmoid_rows, sparse_row_combine };
@@ -159,114 +134,62 @@ impl RowPassTable {
     }
 }
 
-/// `(rows - 1) * ld + n` (0 for no rows), the values a strided matrix spans, or an error.
-fn check_matrix(k: &str, w: usize, ld: usize, rows: usize, n: usize) -> Result<(), KernelError> {
-    if ld < n {
+/// The matrix of a row pass as `(rows, n)`: untransposed (its rows are walked as stored).
+fn row_matrix(k: &str, w: &MatMut<'_>) -> Result<(usize, usize), KernelError> {
+    if w.trans() == Trans::T {
         return Err(KernelError::new(format!(
-            "{k}: leading dimension ld = {ld} is below the row length n = {n}"
+            "{k}: w is a transposed view, expected the matrix whose rows the pass walks"
         )));
     }
-    let need = match rows {
-        0 => 0,
-        r => (r - 1)
-            .checked_mul(ld)
-            .and_then(|v| v.checked_add(n))
-            .ok_or_else(|| KernelError::new(format!("{k}: {r} rows of stride {ld} overflow")))?,
-    };
-    if w < need {
-        return Err(KernelError::new(format!(
-            "{k}: w has {w} elements, expected at least {need} ({rows} rows of {n}, stride {ld})"
-        )));
-    }
-    Ok(())
+    Ok((w.stored_rows(), w.stored_cols()))
 }
 
-fn check_len(k: &str, what: &str, got: usize, want: usize) -> Result<(), KernelError> {
-    if got != want {
-        return Err(KernelError::new(format!(
-            "{k}: {what} has {got} elements, expected {want}"
-        )));
-    }
-    Ok(())
+/// Check a [`Pending`] update against a `rows x n` matrix.
+fn check_pending(k: &str, p: &Pending<'_>, rows: usize, n: usize) -> Result<(), KernelError> {
+    check_len(k, "pend", p.pend.len(), rows)?;
+    check_len(k, "u", p.u.len(), n)
 }
 
 impl Kernels {
     /// Kernel R1, the row pass of a tied sigmoid layer; see
-    /// [`crate::reference::tied_sigmoid_rows`]. `w` is `rows x n` with leading dimension `ld`;
-    /// `y`, `u`, `acc` hold `n`; `c`, `x`, `pend`, `g` hold `rows`. Returns the summed loss.
-    #[allow(clippy::too_many_arguments)]
+    /// [`crate::reference::tied_sigmoid_rows`]. `w` is `rows x n` (any leading dimension);
+    /// `pass.y`, `pass.acc` and `pending.u` hold `n`; `pass.c`, `pass.x`, `pass.g` and
+    /// `pending.pend` hold `rows`. Returns the summed loss.
     pub fn tied_sigmoid_rows(
         &self,
-        loss: RowLoss,
-        w: &mut [f32],
-        ld: usize,
-        rows: usize,
-        n: usize,
-        y: &[f32],
-        c: &[f32],
-        x: &[f32],
-        pend: &mut [f32],
-        u: &[f32],
-        lr: f32,
-        g: &mut [f32],
-        acc: &mut [f32],
+        w: MatMut<'_>,
+        pending: Pending<'_>,
+        pass: TiedRows<'_>,
     ) -> Result<f64, KernelError> {
         let k = "tied_sigmoid_rows";
-        check_matrix(k, w.len(), ld, rows, n)?;
-        for (what, len) in [("y", y.len()), ("u", u.len()), ("acc", acc.len())] {
-            check_len(k, what, len, n)?;
-        }
-        for (what, len) in [
-            ("c", c.len()),
-            ("x", x.len()),
-            ("pend", pend.len()),
-            ("g", g.len()),
-        ] {
-            check_len(k, what, len, rows)?;
-        }
+        let (rows, n) = row_matrix(k, &w)?;
+        check_pending(k, &pending, rows, n)?;
+        check_len(k, "y", pass.y.len(), n)?;
+        check_len(k, "acc", pass.acc.len(), n)?;
+        check_len(k, "c", pass.c.len(), rows)?;
+        check_len(k, "x", pass.x.len(), rows)?;
+        check_len(k, "g", pass.g.len(), rows)?;
         // SAFETY: this table exists only for a supported ISA; shapes checked above.
-        Ok(unsafe {
-            (self.rowpass.fns.tied_sigmoid_rows)(
-                loss.generic(),
-                w,
-                ld,
-                rows,
-                n,
-                y,
-                c,
-                x,
-                pend,
-                u,
-                lr,
-                g,
-                acc,
-            )
-        })
+        Ok(unsafe { (self.rowpass.fns.tied_sigmoid_rows)(w, pending, pass) })
     }
 
     /// Kernel R2, a sparse combination of rows with pending updates; see
-    /// [`crate::reference::sparse_row_combine`]. `w` is `rows x n` with leading dimension
-    /// `ld`; `u`, `acc` hold `n`; `coef`, `pend` hold `rows`.
-    #[allow(clippy::too_many_arguments)]
+    /// [`crate::reference::sparse_row_combine`]. `w` is `rows x n` (any leading dimension);
+    /// `acc` and `pending.u` hold `n`; `coef` and `pending.pend` hold `rows`.
     pub fn sparse_row_combine(
         &self,
-        w: &mut [f32],
-        ld: usize,
-        rows: usize,
-        n: usize,
+        w: MatMut<'_>,
         coef: &[f32],
-        pend: &mut [f32],
-        u: &[f32],
+        pending: Pending<'_>,
         acc: &mut [f32],
     ) -> Result<(), KernelError> {
         let k = "sparse_row_combine";
-        check_matrix(k, w.len(), ld, rows, n)?;
-        check_len(k, "u", u.len(), n)?;
+        let (rows, n) = row_matrix(k, &w)?;
+        check_pending(k, &pending, rows, n)?;
         check_len(k, "acc", acc.len(), n)?;
         check_len(k, "coef", coef.len(), rows)?;
-        check_len(k, "pend", pend.len(), rows)?;
         // SAFETY: this table exists only for a supported ISA; shapes checked above.
-        unsafe { (self.rowpass.fns.sparse_row_combine)(w, ld, rows, n, coef, pend, u, acc) };
+        unsafe { (self.rowpass.fns.sparse_row_combine)(w, coef, pending, acc) };
         Ok(())
     }
 }

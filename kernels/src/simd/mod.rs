@@ -185,6 +185,40 @@ pub unsafe trait Simd: Copy {
     unsafe fn prefetch(_p: *const f32) {}
 }
 
+/// Load `n <= LANES` values: a full vector, or a partial one padded with `fill`.
+///
+/// # Safety
+/// ISA available; `p..p+n` readable; `n <= S::LANES`.
+#[inline(always)]
+pub(crate) unsafe fn load_n<S: Simd>(p: *const f32, n: usize, fill: f32) -> S::V {
+    debug_assert!(n <= S::LANES);
+    // SAFETY: `p..p+n` readable (caller).
+    unsafe {
+        if n == S::LANES {
+            S::load(p)
+        } else {
+            S::load_partial(p, n, fill)
+        }
+    }
+}
+
+/// Store the first `n <= LANES` lanes of `v`.
+///
+/// # Safety
+/// ISA available; `p..p+n` writable; `n <= S::LANES`.
+#[inline(always)]
+pub(crate) unsafe fn store_n<S: Simd>(p: *mut f32, v: S::V, n: usize) {
+    debug_assert!(n <= S::LANES);
+    // SAFETY: `p..p+n` writable (caller).
+    unsafe {
+        if n == S::LANES {
+            S::store(p, v)
+        } else {
+            S::store_partial(p, v, n)
+        }
+    }
+}
+
 /// `ln(FLT_MIN)`: below it `e^x` is not a normal `f32`; [`exp`] clamps its input here.
 pub const EXP_LO: f32 = -87.336_54;
 /// Upper clamp of [`exp`]'s input: `e^88 ≈ 1.65e38` keeps `2^n` inside the exponent range.

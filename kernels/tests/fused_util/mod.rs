@@ -3,7 +3,7 @@
 
 #![allow(dead_code)]
 
-use sdae_kernels::{Isa, Kernels};
+use sdae_kernels::{Isa, Kernels, MatMut, MatRef};
 
 /// The ISAs a test must exercise: `SDAE_EXPECT_ISAS` (comma list; the Makefile's aarch64 run
 /// sets `scalar,neon`), else every ISA this CPU supports.
@@ -84,4 +84,14 @@ pub fn assert_close(what: &str, got: f64, want: f64, tol: f64) {
         "{what}: got {got:e}, want {want:e}, |diff| {:e} > tol {tol:e}",
         (got - want).abs()
     );
+}
+
+/// `v` as a contiguous `rows x cols` batch view (the test's own shapes: panics if wrong).
+pub fn mm(v: &mut [f32], rows: usize, cols: usize) -> MatMut<'_> {
+    MatMut::new(v, rows, cols).unwrap_or_else(|e| panic!("test batch: {e}"))
+}
+
+/// `v` as a read-only contiguous `rows x cols` batch view.
+pub fn mr(v: &[f32], rows: usize, cols: usize) -> MatRef<'_> {
+    MatRef::new(v, rows, cols).unwrap_or_else(|e| panic!("test batch: {e}"))
 }
