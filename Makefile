@@ -3,7 +3,7 @@ CARGO ?= cargo
 DATA_SRC ?= ../shared/datasets
 DATA_DIR ?= data
 
-.PHONY: build setup test test-native test-aarch64 test-slurm bench lint fmt info clean reproduce fuzz
+.PHONY: build setup test test-native test-aarch64 test-slurm test-crash crash-test bench lint fmt info clean reproduce fuzz
 
 build:
 	$(CARGO) build --release
@@ -13,7 +13,7 @@ setup:
 	bash scripts/setup.sh
 
 # The README's test command: everything, set-up included.
-test: setup test-native test-aarch64 test-slurm
+test: setup test-native test-aarch64 test-slurm test-crash
 
 test-native:
 	$(CARGO) test --workspace
@@ -28,6 +28,16 @@ test-aarch64:
 # A real sweep as a Slurm job array on a single-node cluster started for the test (needs root).
 test-slurm: build
 	bash tests/slurm/sweep-on-slurm.sh ./target/release/sdae
+
+# Crash consistency: SIGKILL at seeded random moments during data generate / import-idx /
+# import-amat / train / sweep run-local / sweep collect, restart, compare with an uninterrupted run
+# (tests/crash/crash-test.sh). `make test` runs 3 kills per command; `make crash-test TRIALS=N`.
+TRIALS ?= 40
+SEED ?= 1
+test-crash: build
+	bash tests/crash/crash-test.sh ./target/release/sdae 3 $(SEED)
+crash-test: build
+	bash tests/crash/crash-test.sh ./target/release/sdae $(TRIALS) $(SEED)
 
 # The README's main job: the paper's Table 1 with the `best` grid (generates missing data).
 # Writes a fresh run to $(REPRO_OUT); the committed reproduction is in results/ (a finished run

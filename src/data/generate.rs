@@ -512,7 +512,7 @@ fn convex_example(rng: &mut Rng, convex: bool, area: &AreaMatch, row: &mut [f32;
 }
 
 /// Generate every split of `tasks` into `out` (`<out>/<task>/<split>.sdd`). All files are first
-/// written (atomically) into a staging folder `<out>/.staging-<pid>` and moved into place only
+/// written (atomically) into a staging folder `<out>/.staging-<host>-<pid>` and moved into place only
 /// when every split succeeded, so a failure leaves no partial output. `sizes` overrides the
 /// benchmark sizes (tests use small ones). Calls `report` after each split.
 pub fn generate_tasks(
@@ -554,7 +554,8 @@ pub struct Staging {
 impl Staging {
     pub fn new(out: &Path) -> Result<Staging, DataError> {
         let created_out = !out.exists();
-        let dir = out.join(format!(".staging-{}", std::process::id()));
+        reap_stale_staging(out);
+        let dir = out.join(format!("{}{}", staging_prefix(), std::process::id()));
         fs::create_dir_all(&dir)
             .map_err(|e| DataError::io(&dir, "cannot create staging folder", e))?;
         Ok(Staging {
@@ -585,6 +586,30 @@ impl Staging {
                 .map_err(|e| DataError::io(&to, "cannot move into place", e))?;
         }
         Ok(())
+    }
+}
+
+/// `.staging-<host>-`: the host is in the name so that a folder shared over NFS is only ever
+/// cleaned of this host's dead processes' staging folders.
+fn staging_prefix() -> String {
+    format!(".staging-{}-", crate::util::fs::host_name())
+}
+
+/// Remove the staging folders a killed run of this host left in `out` (their pid no longer
+/// runs): a SIGKILL skips `Drop`, and the next run must not leave the debris in place.
+fn reap_stale_staging(out: &Path) {
+    let prefix = staging_prefix();
+    let Ok(entries) = fs::read_dir(out) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let pid = name
+            .strip_prefix(&prefix)
+            .and_then(|p| p.parse::<u32>().ok());
+        if pid.is_some_and(crate::util::fs::pid_is_dead) {
+            let _ = fs::remove_dir_all(e.path());
+        }
     }
 }
 

@@ -200,7 +200,6 @@ fn create_claim_file(dir: &Path, info: &ClaimInfo) -> std::io::Result<bool> {
     let res = (|| {
         let mut f = File::create(&tmp)?;
         f.write_all(serde_json::to_string(info).expect("claim").as_bytes())?;
-        f.sync_all()?;
         drop(f);
         match fs::hard_link(&tmp, dir.join(CLAIM_FILE)) {
             Ok(()) => Ok(true),
@@ -237,6 +236,31 @@ fn remove_stale(dir: &Path, stale_token: Option<&str>, mine: &str) -> std::io::R
     Ok(same)
 }
 
+/// Remove the private files (`.claim.json.new-TOKEN`, `.claim.json.stale-TOKEN`) that a worker
+/// of this host left when it was killed between creating and removing one (the token holds
+/// its pid in hex and its host).
+fn reap_dead_claim_temps(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    let host = host_name();
+    for e in entries.flatten() {
+        let n = e.file_name().to_string_lossy().into_owned();
+        let Some(tok) = n
+            .strip_prefix(&format!(".{CLAIM_FILE}.new-"))
+            .or_else(|| n.strip_prefix(&format!(".{CLAIM_FILE}.stale-")))
+        else {
+            continue;
+        };
+        let mut parts = tok.splitn(3, '-');
+        let (_, pid, h) = (parts.next(), parts.next(), parts.next());
+        let pid = pid.and_then(|p| u32::from_str_radix(p, 16).ok());
+        if h == Some(host.as_str()) && pid.is_some_and(crate::util::fs::pid_is_dead) {
+            let _ = fs::remove_file(e.path());
+        }
+    }
+}
+
 /// Try to claim the run in folder `dir` (created if missing).
 pub fn try_claim(dir: &Path) -> Result<Attempt, String> {
     let io = |what: &str, e: std::io::Error| format!("{what} {}: {e}", dir.display());
@@ -270,6 +294,7 @@ pub fn try_claim(dir: &Path) -> Result<Attempt, String> {
         heartbeat_unix: now,
         slurm: slurm_id(),
     };
+    reap_dead_claim_temps(dir);
     let mut took_over = None;
     if !create_claim_file(dir, &info).map_err(|e| io("cannot claim", e))? {
         // A claim file exists. Holding the flock means no live process on this host holds it

@@ -149,6 +149,30 @@ pub enum RunOutcome {
     Busy(String),
 }
 
+/// A finished run whose worker was killed after writing `result.json` but before releasing its
+/// claim: remove the dead claim (a live one is left to its owner, which is about to release it).
+pub fn tidy_finished(dir: &Path) {
+    if !dir.join("result.json").exists() {
+        return;
+    }
+    match claim::inspect(dir) {
+        claim::Seen::Stale(_) | claim::Seen::Unreadable { stale: true, .. } => {
+            let _ = fs::remove_file(dir.join(claim::CLAIM_FILE));
+            let _ = fs::remove_file(dir.join(claim::LOCK_FILE));
+        }
+        claim::Seen::Free => {
+            // A lock file with no claim file: a worker killed between the two.
+            if let Ok(f) = fs::File::open(dir.join(claim::LOCK_FILE)) {
+                if f.try_lock().is_ok() {
+                    let _ = fs::remove_file(dir.join(claim::LOCK_FILE));
+                }
+            }
+        }
+        _ => {}
+    }
+    let _ = fs::remove_file(dir.join("failed.json"));
+}
+
 /// Why a run failed last (`failed.json`, removed when the run succeeds).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FailureRecord {
@@ -172,6 +196,7 @@ pub fn run_spec(spec: &RunSpec, sweep: &Path, data: &Path) -> Result<RunOutcome,
     let dir = run_dir(sweep, spec.index);
     let result_path = dir.join("result.json");
     if let Some(r) = read_result(&result_path) {
+        tidy_finished(&dir);
         return Ok(RunOutcome::AlreadyDone(r));
     }
     let claim = match claim::try_claim(&dir)? {

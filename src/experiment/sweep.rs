@@ -242,6 +242,10 @@ pub fn run_local(dir: &Path, jobs: usize, quiet: bool, no_wait: bool) -> Result<
     let mut retry_at: Vec<(usize, Instant)> = Vec::new();
     let mut done = 0;
     let mut waiting_said = false;
+    // Runs finished by a worker that was killed before releasing its claim.
+    for r in &runs {
+        job::tidy_finished(&run_dir(&dir, r.index));
+    }
     loop {
         let now = Instant::now();
         retry_at.retain(|&(i, t)| {

@@ -30,13 +30,62 @@ impl std::error::Error for WriteError {
     }
 }
 
-/// The temporary file next to `path` (same directory, so the rename is atomic).
-pub fn temp_path_for(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
+/// This host's name (`/proc/sys/kernel/hostname`), for names of temporary files and folders
+/// in folders that may be shared over NFS.
+pub fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "host".into())
+}
+
+/// Whether process `pid` of this host is known to be gone (false where /proc cannot tell).
+pub fn pid_is_dead(pid: u32) -> bool {
+    pid != std::process::id()
+        && Path::new("/proc/self").exists()
+        && !Path::new(&format!("/proc/{pid}")).exists()
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
         .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "file".into());
-    path.with_file_name(format!(".{name}.{}.tmp", std::process::id()))
+        .unwrap_or_else(|| "file".into())
+}
+
+/// The temporary file next to `path` (same directory, so the rename is atomic):
+/// `.<name>.<host>-<pid>.tmp`.
+pub fn temp_path_for(path: &Path) -> PathBuf {
+    path.with_file_name(format!(
+        ".{}.{}-{}.tmp",
+        file_name(path),
+        host_name(),
+        std::process::id()
+    ))
+}
+
+/// Remove the temporary files of `path` that killed writers of this host left (SIGKILL skips
+/// the clean-up): `.<name>.<host>-<pid>.tmp` whose pid no longer runs. Other hosts' are left
+/// alone (they may be writing).
+pub fn reap_stale_temps(path: &Path) {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let prefix = format!(".{}.{}-", file_name(path), host_name());
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let n = e.file_name().to_string_lossy().into_owned();
+        let pid = n
+            .strip_prefix(&prefix)
+            .and_then(|r| r.strip_suffix(".tmp"))
+            .and_then(|p| p.parse::<u32>().ok());
+        if pid.is_some_and(pid_is_dead) {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
 }
 
 /// Write what `fill` produces to `path` atomically. The parent directory must exist.
@@ -44,6 +93,7 @@ pub fn write_atomic_with(
     path: &Path,
     fill: impl FnOnce(&mut BufWriter<&File>) -> std::io::Result<()>,
 ) -> Result<(), WriteError> {
+    reap_stale_temps(path);
     let tmp = temp_path_for(path);
     let fail = |stage: &'static str| {
         move |source: std::io::Error| WriteError {
