@@ -1,7 +1,9 @@
 //! Which instruction set the kernels run on.
 //!
 //! Detected once at run time (never chosen at compile time: a release binary must run on any
-//! x86-64), overridable with the `SDAE_ISA` environment variable or [`force`] (the CLI's `--isa`).
+//! x86-64), overridable with [`force`] before any kernel runs. The kernels read no environment
+//! variable and know no command-line flag: the front end turns its own knobs into a call of
+//! [`force`] (the `sdae` driver: `--isa`, else `SDAE_ISA`).
 
 use std::fmt;
 use std::str::FromStr;
@@ -26,7 +28,7 @@ impl Isa {
     /// Every ISA this build knows about, slowest first.
     pub const ALL: [Isa; 4] = [Isa::Scalar, Isa::Avx2, Isa::Avx512, Isa::Neon];
 
-    /// The lower-case name used by `SDAE_ISA`, `--isa` and reports.
+    /// The lower-case name [`Isa::from_str`] parses and reports print.
     pub fn name(self) -> &'static str {
         match self {
             Isa::Scalar => "scalar",
@@ -109,19 +111,11 @@ pub fn parse_supported(name: &str, origin: &str) -> Result<Isa, KernelError> {
     Ok(isa)
 }
 
-/// The ISA from `SDAE_ISA` if set (an error if unknown or unsupported), else the detected one.
-pub fn from_env() -> Result<Isa, KernelError> {
-    match std::env::var("SDAE_ISA") {
-        Ok(v) if !v.trim().is_empty() => parse_supported(&v, "SDAE_ISA"),
-        _ => Ok(Isa::detect()),
-    }
-}
-
-/// Fix the process-wide ISA before any kernel runs (the CLI's `--isa`).  Fails if it is
-/// unsupported or if a different ISA was already selected.
+/// Fix the process-wide ISA before any kernel runs. Fails if this CPU lacks it or if a
+/// different ISA was already in force for this process.
 pub fn force(isa: Isa) -> Result<Isa, KernelError> {
     if !isa.is_supported() {
-        return parse_supported(isa.name(), "--isa");
+        return parse_supported(isa.name(), "forced ISA");
     }
     let got = *SELECTED.get_or_init(|| isa);
     if got != isa {
@@ -132,13 +126,8 @@ pub fn force(isa: Isa) -> Result<Isa, KernelError> {
     Ok(got)
 }
 
-/// The process-wide ISA: chosen once, from [`force`], else `SDAE_ISA`, else detection.
-///
-/// Panics if `SDAE_ISA` names an unknown or unsupported ISA; front ends call [`from_env`] first
-/// to report that as an error.
+/// The process-wide ISA: chosen once, by [`force`], else the fastest this CPU has
+/// ([`Isa::detect`]).
 pub fn selected() -> Isa {
-    *SELECTED.get_or_init(|| match from_env() {
-        Ok(i) => i,
-        Err(e) => panic!("{e}"),
-    })
+    *SELECTED.get_or_init(Isa::detect)
 }

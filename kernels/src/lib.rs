@@ -31,6 +31,7 @@ pub mod gemm;
 pub mod isa;
 pub mod mat;
 pub mod random;
+#[cfg(any(test, doc, feature = "reference"))]
 pub mod reference;
 pub mod rowpass;
 pub mod simd;

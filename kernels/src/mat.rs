@@ -70,6 +70,42 @@ fn exact(view: &str, len: usize, rows: usize, cols: usize) -> Result<(), KernelE
     Ok(())
 }
 
+/// The shape accessors both views share (`nrows`, `ncols`, `stored_rows`, `stored_cols`, `ld`,
+/// `trans`), written once.
+macro_rules! shape_accessors {
+    () => {
+        /// Rows of `op(X)`.
+        pub fn nrows(&self) -> usize {
+            op_shape(self.trans, self.rows, self.cols).0
+        }
+
+        /// Columns of `op(X)`.
+        pub fn ncols(&self) -> usize {
+            op_shape(self.trans, self.rows, self.cols).1
+        }
+
+        /// Rows of the matrix as stored (before the transpose flag).
+        pub fn stored_rows(&self) -> usize {
+            self.rows
+        }
+
+        /// Columns of the matrix as stored: the length of each stored row.
+        pub fn stored_cols(&self) -> usize {
+            self.cols
+        }
+
+        /// The leading dimension: elements from one stored row to the next.
+        pub fn ld(&self) -> usize {
+            self.ld
+        }
+
+        /// Whether the view reads (or writes) its storage transposed.
+        pub fn trans(&self) -> Trans {
+            self.trans
+        }
+    };
+}
+
 /// A read-only matrix view (see the [module doc](self)).
 #[derive(Clone, Copy, Debug)]
 pub struct MatRef<'a> {
@@ -151,35 +187,7 @@ impl<'a> MatRef<'a> {
         }
     }
 
-    /// Rows of `op(X)`.
-    pub fn nrows(&self) -> usize {
-        op_shape(self.trans, self.rows, self.cols).0
-    }
-
-    /// Columns of `op(X)`.
-    pub fn ncols(&self) -> usize {
-        op_shape(self.trans, self.rows, self.cols).1
-    }
-
-    /// Rows of the matrix as stored (before the transpose flag).
-    pub fn stored_rows(&self) -> usize {
-        self.rows
-    }
-
-    /// Columns of the matrix as stored: the length of each stored row.
-    pub fn stored_cols(&self) -> usize {
-        self.cols
-    }
-
-    /// The leading dimension: elements from one stored row to the next.
-    pub fn ld(&self) -> usize {
-        self.ld
-    }
-
-    /// Whether the view reads its storage transposed.
-    pub fn trans(&self) -> Trans {
-        self.trans
-    }
+    shape_accessors!();
 
     /// The slice the view was made from.
     pub fn data(&self) -> &'a [f32] {
@@ -268,35 +276,7 @@ impl<'a> MatMut<'a> {
         }
     }
 
-    /// Rows of `op(X)`.
-    pub fn nrows(&self) -> usize {
-        op_shape(self.trans, self.rows, self.cols).0
-    }
-
-    /// Columns of `op(X)`.
-    pub fn ncols(&self) -> usize {
-        op_shape(self.trans, self.rows, self.cols).1
-    }
-
-    /// Rows of the matrix as stored (before the transpose flag).
-    pub fn stored_rows(&self) -> usize {
-        self.rows
-    }
-
-    /// Columns of the matrix as stored: the length of each stored row.
-    pub fn stored_cols(&self) -> usize {
-        self.cols
-    }
-
-    /// The leading dimension: elements from one stored row to the next.
-    pub fn ld(&self) -> usize {
-        self.ld
-    }
-
-    /// Whether the view writes its storage transposed.
-    pub fn trans(&self) -> Trans {
-        self.trans
-    }
+    shape_accessors!();
 
     /// The whole slice the view was made from.
     pub fn into_data(self) -> &'a mut [f32] {

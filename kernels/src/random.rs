@@ -163,8 +163,8 @@ pub const BERNOULLI_GROUP: usize = 32;
 /// [`BERNOULLI_GROUP`] components at a time, in scalar code: each component of `x` is copied
 /// to `out` or dropped (0) with probability `t / 2^32`, `t = `[`bernoulli_threshold`]`(p)`.
 ///
-/// The stream (the specification is `reference::mask_bernoulli`; a test checks the two agree
-/// bit for bit): components go in groups of 32 (the last group may be shorter, `g`
+/// The stream (what `reference::mask_bernoulli` specifies, and every ISA's vector kernel
+/// reproduces bit for bit): components go in groups of 32 (the last group may be shorter, `g`
 /// components). A group draws `ceil(g / 4)` `next_u64`; component `4i + j` of the group takes
 /// bits `16j .. 16j + 16` of draw `i` as `h`. With `t = t_hi 2^16 + t_lo`: dropped when
 /// `h < t_hi`, kept when `h > t_hi`; on a tie the group's tied components, in order, each

@@ -3,16 +3,18 @@
 //! Nothing here is fast or clever. Every function computes in `f64` where that makes the
 //! answer more exact, so that a kernel's error against it is the kernel's own. The shapes are
 //! the same as the safe entry points in [`crate::gemm`] and [`crate::fused`]; the functions here
-//! panic (with a message) on bad shapes, since only tests call them.
+//! panic (with a message) on bad shapes, since only tests call them: the module exists only
+//! under `cfg(test)` or the `reference` feature (enabled by the workspace's dev-dependencies),
+//! so production code cannot call it. The random streams it specifies are drawn through
+//! [`crate::random`], which production uses too.
 
 // Index loops mirror the math (r, c, i = r*cols + c) on purpose: this file is read as a spec.
 #![allow(clippy::needless_range_loop, clippy::needless_option_as_deref)]
 
-use rand_xoshiro::rand_core::Rng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 
 use crate::mat::{MatMut, MatRef};
-use crate::random::{bernoulli_threshold, choose_indices_from, HalfDraws, BERNOULLI_GROUP};
+use crate::random::{choose_indices_from, HalfDraws};
 use crate::rowpass::{Pending, TiedRows};
 use crate::{Loss, SoftmaxStats, Trans};
 
@@ -101,38 +103,11 @@ pub fn sigmoid_xent(
     rows: usize,
     cols: usize,
     bias: Option<&[f32]>,
-    mut z_out: Option<&mut [f32]>,
-    mut bias_grad: Option<&mut [f32]>,
+    z_out: Option<&mut [f32]>,
+    bias_grad: Option<&mut [f32]>,
 ) -> f64 {
-    assert_eq!(a.len(), rows * cols);
-    assert_eq!(x.len(), rows * cols);
-    if let Some(g) = bias_grad.as_deref_mut() {
-        assert_eq!(g.len(), cols);
-        g.fill(0.0);
-    }
-    let mut colsum = vec![0.0f64; cols];
-    let mut loss = 0.0f64;
-    for r in 0..rows {
-        for c in 0..cols {
-            let i = r * cols + c;
-            let t = a[i] as f64 + bias.map_or(0.0, |b| b[c] as f64);
-            let xi = x[i] as f64;
-            let z = sigmoid(t);
-            loss += softplus(t) - xi * t;
-            let g = z - xi;
-            a[i] = g as f32;
-            colsum[c] += g;
-            if let Some(zo) = z_out.as_deref_mut() {
-                zo[i] = z as f32;
-            }
-        }
-    }
-    if let Some(g) = bias_grad {
-        for c in 0..cols {
-            g[c] = colsum[c] as f32;
-        }
-    }
-    loss
+    let out = (z_out, bias_grad);
+    sigmoid_loss(Loss::CrossEntropy, a, x, (rows, cols), bias, out)
 }
 
 /// Kernel 2b — sigmoid output with squared error `L = Σ (z - x)^2`, same contract as
@@ -143,21 +118,43 @@ pub fn sigmoid_sqerr(
     rows: usize,
     cols: usize,
     bias: Option<&[f32]>,
-    mut z_out: Option<&mut [f32]>,
-    mut bias_grad: Option<&mut [f32]>,
+    z_out: Option<&mut [f32]>,
+    bias_grad: Option<&mut [f32]>,
+) -> f64 {
+    let out = (z_out, bias_grad);
+    sigmoid_loss(Loss::SquaredError, a, x, (rows, cols), bias, out)
+}
+
+/// Kernels 2 and 2b: the loss of `z = s(t)` against `x` and its gradient with respect to `t`,
+/// `z - x` (cross-entropy) or `2 (z - x) z (1 - z)` (squared error); `out` = (`z_out`,
+/// `bias_grad`).
+fn sigmoid_loss(
+    loss: Loss,
+    a: &mut [f32],
+    x: &[f32],
+    (rows, cols): (usize, usize),
+    bias: Option<&[f32]>,
+    (mut z_out, bias_grad): (Option<&mut [f32]>, Option<&mut [f32]>),
 ) -> f64 {
     assert_eq!(a.len(), rows * cols);
     assert_eq!(x.len(), rows * cols);
     let mut colsum = vec![0.0f64; cols];
-    let mut loss = 0.0f64;
+    let mut total = 0.0f64;
     for r in 0..rows {
         for c in 0..cols {
             let i = r * cols + c;
             let t = a[i] as f64 + bias.map_or(0.0, |b| b[c] as f64);
-            let z = sigmoid(t);
-            let e = z - x[i] as f64;
-            loss += e * e;
-            let g = 2.0 * e * z * (1.0 - z);
+            let (xi, z) = (x[i] as f64, sigmoid(t));
+            let g = match loss {
+                Loss::CrossEntropy => {
+                    total += softplus(t) - xi * t;
+                    z - xi
+                }
+                Loss::SquaredError => {
+                    total += (z - xi) * (z - xi);
+                    2.0 * (z - xi) * z * (1.0 - z)
+                }
+            };
             a[i] = g as f32;
             colsum[c] += g;
             if let Some(zo) = z_out.as_deref_mut() {
@@ -165,13 +162,13 @@ pub fn sigmoid_sqerr(
             }
         }
     }
-    if let Some(g) = bias_grad.as_deref_mut() {
+    if let Some(g) = bias_grad {
         assert_eq!(g.len(), cols);
         for c in 0..cols {
             g[c] = colsum[c] as f32;
         }
     }
-    loss
+    total
 }
 
 /// Kernel 3 — sigmoid backward: `d[r,c] *= h[r,c] * (1 - h[r,c])` in place, and
@@ -305,28 +302,9 @@ pub fn mask_fixed(
 /// the small batches of online training; this scheme has no set-up and one stream.
 pub fn mask_bernoulli(x: &[f32], out: &mut [f32], p: f32, rng: &mut Xoshiro256PlusPlus) {
     assert_eq!(x.len(), out.len());
-    let t = bernoulli_threshold(p);
-    let (t_hi, t_lo) = ((t >> 16) as u16, t as u16);
-    for (xg, og) in x
-        .chunks(BERNOULLI_GROUP)
-        .zip(out.chunks_mut(BERNOULLI_GROUP))
-    {
-        let mut h = [0u16; BERNOULLI_GROUP];
-        for quad in h[..xg.len()].chunks_mut(4) {
-            let v = rng.next_u64();
-            for (j, hj) in quad.iter_mut().enumerate() {
-                *hj = (v >> (16 * j)) as u16;
-            }
-        }
-        for c in 0..xg.len() {
-            let drop = if h[c] == t_hi {
-                (rng.next_u64() as u16) < t_lo
-            } else {
-                h[c] < t_hi
-            };
-            og[c] = if drop { 0.0 } else { xg[c] };
-        }
-    }
+    // The stream is defined once, in production's scalar form (the vector kernels fall back to
+    // it for passes with a tie): the specification is that function, group by group.
+    crate::random::mask_bernoulli_groups(x, out, p, rng);
 }
 
 /// Kernel 6 — SGD step in place: `w -= lr * (g + weight_decay * w)`.
@@ -386,15 +364,8 @@ pub fn tied_sigmoid_rows(w: MatMut<'_>, pending: Pending<'_>, pass: TiedRows<'_>
     let (rows, n, ld) = (w.stored_rows(), w.stored_cols(), w.ld());
     let w = w.into_data();
     let Pending { pend, u } = pending;
-    let TiedRows {
-        loss,
-        y,
-        c,
-        x,
-        lr,
-        g,
-        acc,
-    } = pass;
+    let (y, c, x, g, acc) = (pass.y, pass.c, pass.x, pass.g, pass.acc);
+    let (loss, lr) = (pass.loss, pass.lr);
     assert!(y.len() == n && u.len() == n && acc.len() == n);
     assert!(c.len() == rows && x.len() == rows && pend.len() == rows && g.len() == rows);
     let mut total = 0.0;

@@ -10,13 +10,11 @@ use crate::KernelError;
 
 static THREADS: AtomicUsize = AtomicUsize::new(0);
 
-/// Set the process-wide thread count (the CLI's `--threads`). Builds rayon's global pool with
+/// Set the process-wide thread count (the front end's thread knob). Builds rayon's global pool with
 /// that many workers the first time; later calls may only lower the count kernels use.
 pub fn set_threads(n: usize) -> Result<(), KernelError> {
     if n == 0 {
-        return Err(KernelError::new(
-            "--threads: 0 is not a thread count (expected 1 or more)",
-        ));
+        return Err(KernelError::new("thread count 0: expected 1 or more"));
     }
     // An already-built global pool is fine: kernels cap themselves at THREADS.
     let _ = rayon::ThreadPoolBuilder::new()

@@ -70,15 +70,19 @@ pub enum Command {
     Viz(viz::VizCommand),
 }
 
-/// Apply `--isa` / `SDAE_ISA` and `--threads`; returns the ISA in force.
+/// Apply `--isa` (else the `SDAE_ISA` environment variable, else detection) and `--threads`;
+/// returns the ISA in force. The kernels read no environment: the knobs are the driver's.
 pub fn apply_knobs(isa_flag: Option<&str>, threads_flag: Option<usize>) -> Result<Isa, String> {
-    let chosen = match isa_flag {
-        Some(name) => isa::parse_supported(name, "--isa").map_err(|e| e.to_string())?,
-        None => isa::from_env().map_err(|e| e.to_string())?,
+    let chosen = match (isa_flag, std::env::var("SDAE_ISA")) {
+        (Some(name), _) => isa::parse_supported(name, "--isa").map_err(|e| e.to_string())?,
+        (None, Ok(v)) if !v.trim().is_empty() => {
+            isa::parse_supported(&v, "SDAE_ISA").map_err(|e| e.to_string())?
+        }
+        _ => Isa::detect(),
     };
     isa::force(chosen).map_err(|e| e.to_string())?;
     if let Some(t) = threads_flag {
-        threads::set_threads(t).map_err(|e| e.to_string())?;
+        threads::set_threads(t).map_err(|e| format!("--threads {t}: {e}"))?;
     }
     Ok(chosen)
 }

@@ -137,7 +137,8 @@ impl Kernels {
         Ok(())
     }
 
-    /// Kernels 2 and 2b: sigmoid output with `loss` against the targets `x`, from the logits
+    /// Kernels 2 (`sigmoid_xent`) and 2b (`sigmoid_sqerr`): sigmoid output with `loss` against
+    /// the targets `x`, from the logits
     /// `a` (+ `bias`, one per column): returns the summed loss and overwrites `a` with the
     /// gradient with respect to the logits; writes `z = s(a + bias)` into `z_out` and the
     /// gradient's column sums into `bias_grad` when given. See
@@ -173,32 +174,6 @@ impl Kernels {
         };
         // SAFETY: this table exists only for a supported ISA; shapes checked above.
         Ok(unsafe { f(a, x, shape, opts) })
-    }
-
-    /// Kernel 2: [`Kernels::sigmoid_loss`] with the cross-entropy; see
-    /// [`crate::reference::sigmoid_xent`].
-    pub fn sigmoid_xent(
-        &self,
-        a: MatMut<'_>,
-        x: MatRef<'_>,
-        bias: Option<&[f32]>,
-        z_out: Option<MatMut<'_>>,
-        bias_grad: Option<&mut [f32]>,
-    ) -> Result<f64, KernelError> {
-        self.sigmoid_loss(Loss::CrossEntropy, a, x, bias, z_out, bias_grad)
-    }
-
-    /// Kernel 2b: [`Kernels::sigmoid_loss`] with the squared error; see
-    /// [`crate::reference::sigmoid_sqerr`].
-    pub fn sigmoid_sqerr(
-        &self,
-        a: MatMut<'_>,
-        x: MatRef<'_>,
-        bias: Option<&[f32]>,
-        z_out: Option<MatMut<'_>>,
-        bias_grad: Option<&mut [f32]>,
-    ) -> Result<f64, KernelError> {
-        self.sigmoid_loss(Loss::SquaredError, a, x, bias, z_out, bias_grad)
     }
 
     /// Kernel 3: sigmoid backward, `d *= h (1 - h)`, with the bias gradient's column sums; see
