@@ -6,7 +6,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use rand_xoshiro::rand_core::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
-use sdae::model::{DaeLayer, Model, OutputLayer};
+use sdae::model::{DaeLayer, Layer, Model, OutputLayer};
+use sdae::train::dae::DaeSgd;
+use sdae::train::layer::DaeTrainer;
 use sdae::train::run::{finetune_epoch, pretrain_epoch};
 use sdae::train::{batch_count, DaeStep, FinetuneStep, Loss, Noise, SplitView};
 use sdae_kernels::{kernels, MatMut, MatRef};
@@ -85,25 +87,29 @@ fn training_epochs_allocate_nothing() {
         (true, Noise::Gaussian(0.1), Loss::CrossEntropy, batch),
         (true, Noise::Mask(0.25), Loss::CrossEntropy, 1), // the fused online path
     ] {
-        let mut layer = DaeLayer::new(d, h, tied, &mut rng);
-        let mut step = DaeStep::new(d, h, batch);
+        let mut layer = Layer::from(DaeLayer::new(d, h, tied, &mut rng));
+        let mut trainer = DaeTrainer {
+            step: DaeStep::new(d, h, batch),
+            sgd: DaeSgd {
+                noise,
+                loss,
+                lr: 0.1,
+                weight_decay: 0.0,
+            },
+        };
         let mut order = vec![0u32; batch_count(rows, batch)];
         let (mut nr, mut sr) = (
             Xoshiro256PlusPlus::seed_from_u64(2),
             Xoshiro256PlusPlus::seed_from_u64(3),
         );
-        let mut epoch = |layer: &mut DaeLayer| {
+        let mut epoch = |layer: &mut Layer| {
             pretrain_epoch(
                 k,
-                &mut step,
+                &mut trainer,
                 layer,
-                noise,
-                loss,
                 &x,
                 rows,
                 batch,
-                0.1,
-                0.0,
                 &mut order,
                 &mut nr,
                 &mut sr,
@@ -121,8 +127,8 @@ fn training_epochs_allocate_nothing() {
     }
     let mut model = Model {
         layers: vec![
-            DaeLayer::new(d, h, true, &mut rng),
-            DaeLayer::new(h, 32, true, &mut rng),
+            DaeLayer::new(d, h, true, &mut rng).into(),
+            DaeLayer::new(h, 32, true, &mut rng).into(),
         ],
         output: Some(OutputLayer::zeros(32, classes)),
     };

@@ -3,7 +3,7 @@
 use rand_xoshiro::rand_core::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use sdae::config::{Config, ConfigError, Overrides};
-use sdae::model::{DaeLayer, Model, ModelError, OutputLayer};
+use sdae::model::{DaeLayer, Model, ModelError, OutputLayer, StackLayer};
 use sdae::train::dae::{DaeSgd, DaeStep};
 use sdae::train::finetune::FinetuneStep;
 use sdae::train::run::{run, RunOptions, Silent};
@@ -53,7 +53,7 @@ fn nll_reference(model: &Model, x: &[f32], labels: &[u32], rows: usize) -> f64 {
             .iter()
             .map(|&v| v as f64)
             .collect();
-        for l in &model.layers {
+        for l in model.layers.iter().map(|l| l.encoder()) {
             let mut nh = vec![0.0; l.h];
             for (j, v) in nh.iter_mut().enumerate() {
                 let mut t = l.b[j] as f64;
@@ -227,8 +227,8 @@ fn finetune_gradcheck(rows: usize) {
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(11);
     let mut model = Model {
         layers: vec![
-            DaeLayer::new(d, h1, true, &mut rng),
-            DaeLayer::new(h1, h2, true, &mut rng),
+            DaeLayer::new(d, h1, true, &mut rng).into(),
+            DaeLayer::new(h1, h2, true, &mut rng).into(),
         ],
         output: Some(OutputLayer::zeros(h2, classes)),
     };
@@ -236,6 +236,7 @@ fn finetune_gradcheck(rows: usize) {
     o.v = rand_vec(h2 * classes, -1.0, 1.0, &mut rng);
     o.bv = rand_vec(classes, -0.5, 0.5, &mut rng);
     for l in &mut model.layers {
+        let l = l.as_dae_mut().unwrap();
         l.b = rand_vec(l.h, -0.5, 0.5, &mut rng);
     }
     let mut x = rand_vec(rows * d, 0.0, 1.0, &mut rng);
@@ -251,10 +252,10 @@ fn finetune_gradcheck(rows: usize) {
     // Parameters as (getter) so before/after/perturbed models share one indexing.
     type Get = fn(&mut Model) -> &mut Vec<f32>;
     let params: [(&str, Get); 6] = [
-        ("w1", |m| &mut m.layers[0].w),
-        ("b1", |m| &mut m.layers[0].b),
-        ("w2", |m| &mut m.layers[1].w),
-        ("b2", |m| &mut m.layers[1].b),
+        ("w1", |m| &mut m.layers[0].as_dae_mut().unwrap().w),
+        ("b1", |m| &mut m.layers[0].as_dae_mut().unwrap().b),
+        ("w2", |m| &mut m.layers[1].as_dae_mut().unwrap().w),
+        ("b2", |m| &mut m.layers[1].as_dae_mut().unwrap().b),
         ("v", |m| &mut m.output.as_mut().unwrap().v),
         ("bv", |m| &mut m.output.as_mut().unwrap().bv),
     ];
@@ -441,7 +442,7 @@ fn width_mismatch_and_nan_are_reported() {
     // A pre-trained model for 30 inputs cannot be fine-tuned on 24 columns.
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(1);
     let m = Model {
-        layers: vec![DaeLayer::new(30, 16, true, &mut rng)],
+        layers: vec![DaeLayer::new(30, 16, true, &mut rng).into()],
         output: None,
     };
     let mut opts = RunOptions {

@@ -88,7 +88,7 @@ fn patterned_model(h: usize) -> Model {
     l.w[(3 * 28 + 5) * h + 1] = 2.0;
     l.w[(20 * 28 + 20) * h + 1] = -1.0;
     Model {
-        layers: vec![l],
+        layers: vec![l.into()],
         output: None,
     }
 }
@@ -161,7 +161,7 @@ fn deeper_filters_are_the_linear_projection() {
     let l1 = DaeLayer::new(16, 5, true, &mut rng);
     let l2 = DaeLayer::new(5, 3, true, &mut rng);
     let m = Model {
-        layers: vec![l1.clone(), l2.clone()],
+        layers: vec![l1.clone().into(), l2.clone().into()],
         output: None,
     };
     let f = sdae::viz::tiles::filters(&m, 2, 10).unwrap();
@@ -196,7 +196,7 @@ fn reconstructions_show_clean_masked_and_decoded_rows() {
         *c = (k % 7) as f32 * 0.1 - 0.3;
     }
     let model = Model {
-        layers: vec![layer.clone()],
+        layers: vec![layer.clone().into()],
         output: None,
     };
     let mpath = dir.join("m.sdm");
@@ -389,7 +389,7 @@ fn bad_inputs_give_clear_errors_and_no_output() {
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(1);
     let narrow = dir.join("narrow.sdm");
     Model {
-        layers: vec![DaeLayer::new(50, 4, true, &mut rng)],
+        layers: vec![DaeLayer::new(50, 4, true, &mut rng).into()],
         output: None,
     }
     .save(&narrow)

@@ -1,5 +1,6 @@
-//! The network: denoising-autoencoder layers, their stack, and the softmax output layer, plus
-//! the model file format (see `docs/model-format.md`).
+//! The network: a stack of layers ([`layer`]: what every kind gives the stack, and the
+//! denoising autoencoder), the softmax output layer, and the model file format (see
+//! `docs/model-format.md`).
 //!
 //! Shapes (row-major, chosen so every product in training is a plain GEMM):
 //! - encoder weights `w` are `d x h` (input width `d`, hidden width `h`): `Y = s(X W + b)`;
@@ -17,8 +18,15 @@ use crate::util::{fnv1a64, write_atomic, WriteError};
 
 /// The eight bytes every model file starts with.
 pub const MODEL_MAGIC: &[u8; 8] = b"SDAEMDL\0";
-/// The model file format version this build writes and reads.
-pub const MODEL_VERSION: u32 = 1;
+/// The model file format version this build writes. Version 2 tags every layer with its kind;
+/// version 1 files (every layer a DAE, no tag) are still read.
+pub const MODEL_VERSION: u32 = 2;
+
+pub mod layer;
+
+pub use layer::{
+    DaeLayer, Decoder, DecoderWeights, Encoder, EncoderMut, Layer, LayerKind, StackLayer,
+};
 
 /// An error about a model: a file that cannot be read or written, bytes that are not a model
 /// file, or layers whose shapes do not fit. The message names the file and what was expected.
@@ -72,65 +80,6 @@ pub fn uniform01(rng: &mut Xoshiro256PlusPlus) -> f32 {
     (rng.next_u32() >> 8) as f32 * (1.0 / 16_777_216.0)
 }
 
-/// One denoising autoencoder: `y = s(x W + b)`, `z = s(y W' + c)`.
-#[derive(Clone, Debug, PartialEq)]
-pub struct DaeLayer {
-    /// Input width.
-    pub d: usize,
-    /// Hidden width.
-    pub h: usize,
-    /// Encoder weights, `d x h` row-major.
-    pub w: Vec<f32>,
-    /// Hidden bias, `h`.
-    pub b: Vec<f32>,
-    /// Reconstruction bias, `d`.
-    pub c: Vec<f32>,
-    /// Untied decoder weights `h x d` row-major; `None` when tied (`W' = W^T`).
-    pub w_dec: Option<Vec<f32>>,
-}
-
-impl DaeLayer {
-    /// Weights uniform in `±4·sqrt(6/(d+h))` (the sigmoid variant of Glorot's range), biases 0.
-    pub fn new(d: usize, h: usize, tied: bool, rng: &mut Xoshiro256PlusPlus) -> DaeLayer {
-        let r = 4.0 * (6.0 / (d + h) as f64).sqrt() as f32;
-        let mut draw =
-            |n: usize| -> Vec<f32> { (0..n).map(|_| (2.0 * uniform01(rng) - 1.0) * r).collect() };
-        let w = draw(d * h);
-        let w_dec = if tied { None } else { Some(draw(h * d)) };
-        DaeLayer {
-            d,
-            h,
-            w,
-            b: vec![0.0; h],
-            c: vec![0.0; d],
-            w_dec,
-        }
-    }
-
-    /// Whether the decoder uses `W^T`.
-    pub fn tied(&self) -> bool {
-        self.w_dec.is_none()
-    }
-
-    /// Every parameter, as flat slices (w, b, c[, w_dec]).
-    pub fn params(&self) -> Vec<&[f32]> {
-        let mut v: Vec<&[f32]> = vec![&self.w, &self.b, &self.c];
-        if let Some(wd) = &self.w_dec {
-            v.push(wd);
-        }
-        v
-    }
-
-    /// Every parameter, mutable, in the order of [`DaeLayer::params`].
-    pub fn params_mut(&mut self) -> Vec<&mut [f32]> {
-        let mut v: Vec<&mut [f32]> = vec![&mut self.w, &mut self.b, &mut self.c];
-        if let Some(wd) = &mut self.w_dec {
-            v.push(wd);
-        }
-        v
-    }
-}
-
 /// The softmax output layer of fine-tuning: `P = softmax(H V + bv)`, initialised to zero.
 #[derive(Clone, Debug, PartialEq)]
 pub struct OutputLayer {
@@ -155,67 +104,48 @@ impl OutputLayer {
     }
 }
 
-/// A stack of DAE layers with an optional softmax output layer.
+/// A stack of layers with an optional softmax output layer.
 #[derive(Clone, Debug, PartialEq, Default)]
 pub struct Model {
-    pub layers: Vec<DaeLayer>,
+    pub layers: Vec<Layer>,
     pub output: Option<OutputLayer>,
 }
 
 impl Model {
     /// The input width (0 for an empty model).
     pub fn input_dim(&self) -> usize {
-        self.layers.first().map_or(0, |l| l.d)
+        self.layers.first().map_or(0, |l| l.d())
     }
 
     /// The widths `[d, h_1, ..., h_L]`.
     pub fn widths(&self) -> Vec<usize> {
         let mut v = vec![self.input_dim()];
-        v.extend(self.layers.iter().map(|l| l.h));
+        v.extend(self.layers.iter().map(|l| l.h()));
         v
     }
 
     /// Check that consecutive layers fit together and the output layer fits the top.
     pub fn validate(&self) -> Result<(), ModelError> {
         for (i, l) in self.layers.iter().enumerate() {
-            if l.d == 0 || l.h == 0 {
+            let (d, h) = (l.d(), l.h());
+            if d == 0 || h == 0 {
                 return Err(ModelError::Shape(format!(
-                    "layer {}: width {} -> {} has a zero",
-                    i + 1,
-                    l.d,
-                    l.h
+                    "layer {}: width {d} -> {h} has a zero",
+                    i + 1
                 )));
             }
-            if l.w.len() != l.d * l.h || l.b.len() != l.h || l.c.len() != l.d {
+            l.check_sizes()
+                .map_err(|m| ModelError::Shape(format!("layer {}: {m}", i + 1)))?;
+            if i > 0 && self.layers[i - 1].h() != d {
                 return Err(ModelError::Shape(format!(
-                    "layer {}: parameter sizes do not match {} x {}",
+                    "layer {} takes {d} inputs but layer {i} gives {}",
                     i + 1,
-                    l.d,
-                    l.h
-                )));
-            }
-            if let Some(wd) = &l.w_dec {
-                if wd.len() != l.d * l.h {
-                    return Err(ModelError::Shape(format!(
-                        "layer {}: decoder has {} weights, expected {}",
-                        i + 1,
-                        wd.len(),
-                        l.d * l.h
-                    )));
-                }
-            }
-            if i > 0 && self.layers[i - 1].h != l.d {
-                return Err(ModelError::Shape(format!(
-                    "layer {} takes {} inputs but layer {} gives {}",
-                    i + 1,
-                    l.d,
-                    i,
-                    self.layers[i - 1].h
+                    self.layers[i - 1].h()
                 )));
             }
         }
         if let Some(o) = &self.output {
-            let top = self.layers.last().map_or(0, |l| l.h);
+            let top = self.layers.last().map_or(0, |l| l.h());
             if o.h != top || o.v.len() != o.h * o.k || o.bv.len() != o.k || o.k == 0 {
                 return Err(ModelError::Shape(format!(
                     "output layer {} x {} does not fit the top hidden width {top}",
@@ -234,12 +164,10 @@ impl Model {
         put_u32(&mut out, self.layers.len() as u32);
         put_u32(&mut out, self.output.as_ref().map_or(0, |o| o.k as u32));
         for l in &self.layers {
-            put_u32(&mut out, l.d as u32);
-            put_u32(&mut out, l.h as u32);
-            put_u32(&mut out, u32::from(l.tied()));
-            for p in l.params() {
-                put_f32s(&mut out, p);
-            }
+            put_u32(&mut out, l.kind().tag());
+            put_u32(&mut out, l.d() as u32);
+            put_u32(&mut out, l.h() as u32);
+            l.write_record(&mut out);
         }
         if let Some(o) = &self.output {
             put_f32s(&mut out, &o.v);
@@ -270,37 +198,39 @@ impl Model {
         }
         let mut r = Reader::new(body, 8);
         let version = r.u32().map_err(&err)?;
-        if version != MODEL_VERSION {
+        if !(1..=MODEL_VERSION).contains(&version) {
             return Err(err(format!(
-                "format version {version}, this build reads version {MODEL_VERSION}"
+                "format version {version}, this build reads versions 1 to {MODEL_VERSION}"
             )));
         }
         let nl = r.u32().map_err(&err)? as usize;
         let k = r.u32().map_err(&err)? as usize;
         let mut m = Model::default();
-        for _ in 0..nl {
+        for i in 0..nl {
+            // Version 1 has no kind tag: every layer is a DAE.
+            let kind = if version >= 2 {
+                let tag = r.u32().map_err(&err)?;
+                LayerKind::from_tag(tag).ok_or_else(|| {
+                    err(format!(
+                        "layer {}: unknown layer kind {tag} (this build knows {})",
+                        i + 1,
+                        LayerKind::ALL
+                            .iter()
+                            .map(|k| format!("{} = {}", k.tag(), k.name()))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ))
+                })?
+            } else {
+                LayerKind::Dae
+            };
             let d = r.u32().map_err(&err)? as usize;
             let h = r.u32().map_err(&err)? as usize;
-            let tied = r.u32().map_err(&err)? != 0;
-            let w = r.f32s(d * h).map_err(&err)?;
-            let b = r.f32s(h).map_err(&err)?;
-            let c = r.f32s(d).map_err(&err)?;
-            let w_dec = if tied {
-                None
-            } else {
-                Some(r.f32s(h * d).map_err(&err)?)
-            };
-            m.layers.push(DaeLayer {
-                d,
-                h,
-                w,
-                b,
-                c,
-                w_dec,
-            });
+            m.layers
+                .push(Layer::read_record(kind, d, h, &mut r).map_err(&err)?);
         }
         if k > 0 {
-            let h = m.layers.last().map_or(0, |l| l.h);
+            let h = m.layers.last().map_or(0, |l| l.h());
             let v = r.f32s(h * k).map_err(&err)?;
             let bv = r.f32s(k).map_err(&err)?;
             m.output = Some(OutputLayer { h, k, v, bv });

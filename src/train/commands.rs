@@ -356,7 +356,7 @@ pub fn encode_command(a: EncodeArgs) -> Result<(), Error> {
         )));
     }
     let rep = encode_all(kernels(), &model, layer, ds.features(), ds.rows())?;
-    let h = model.layers[layer - 1].h;
+    let h = model.layers[layer - 1].h();
     write_dataset(&a.out, &rep, ds.labels(), h, ds.classes())?;
     say!(
         "wrote {} ({} rows x {h} columns, layer {layer})",

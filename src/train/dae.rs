@@ -48,7 +48,7 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 use sdae_kernels::{Kernels, MatMut, MatRef, Pending, TiedRows};
 
 use super::{Loss, Noise, TrainError};
-use crate::model::DaeLayer;
+use crate::model::{DaeLayer, StackLayer};
 
 /// How a DAE step trains: the corruption of its input, the reconstruction loss, the learning
 /// rate (applied to the mean gradient of the batch) and the weight decay.
@@ -198,17 +198,12 @@ impl DaeStep {
             MatMut::new(dy, rows, h)?,
             MatMut::new(y, rows, h)?,
         );
-        let w = MatRef::new(&layer.w, d, h)?;
-        // The decoder W' (h x d): W^T when tied.
-        let w_dec = match &layer.w_dec {
-            None => w.t(),
-            Some(wd) => MatRef::new(wd, h, d)?,
-        };
+        // The decoder W' (h x d) is W^T when tied (model::Decoder).
+        let (enc, dec) = (layer.encoder(), layer.decoder());
         // Y = s(X~ W + b)
-        k.sgemm(1.0, xt, w, 0.0, y.rb_mut())?;
-        k.sigmoid_bias_inplace(y.rb_mut(), &layer.b)?;
+        enc.encode(k, xt, y.rb_mut())?;
         // A = Y W'; then dA = s(A + c) - x (or the squared error's), gc = colsum(dA)
-        k.sgemm(1.0, y.rb(), w_dec, 0.0, da.rb_mut())?;
+        dec.logits(k, y.rb(), da.rb_mut())?;
         let total = k.sigmoid_loss(
             loss,
             da.rb_mut(),
@@ -218,7 +213,7 @@ impl DaeStep {
             Some(&mut self.gc),
         )?;
         // dY = (dA W'^T) * Y * (1 - Y), gb = colsum(dY)
-        k.sgemm(1.0, da.rb(), w_dec.t(), 0.0, dy.rb_mut())?;
+        dec.backprop(k, da.rb(), dy.rb_mut())?;
         k.sigmoid_backward(dy.rb_mut(), y.rb(), &mut self.gb)?;
         let step = lr / rows as f32;
         let keep = 1.0 - lr * weight_decay;

@@ -19,7 +19,7 @@
 use sdae_kernels::{Kernels, MatMut, MatRef, SoftmaxStats};
 
 use super::TrainError;
-use crate::model::{Model, OutputLayer};
+use crate::model::{EncoderMut, Model, OutputLayer};
 
 /// Buffers for the forward pass of a stack on batches of at most `max_batch` rows.
 pub struct Forward {
@@ -36,7 +36,7 @@ fn check_shape(model: &Model, widths: &[usize], classes: usize) -> Result<(), Tr
             .layers
             .iter()
             .zip(&widths[1..])
-            .all(|(l, &w)| l.h == w);
+            .all(|(l, &w)| l.h() == w);
     if !same || model.output.as_ref().map_or(0, |o| o.k) != classes {
         return Err(TrainError::new(format!(
             "buffers sized for widths {widths:?} and {classes} classes, model has {:?} and {}",
@@ -55,7 +55,7 @@ impl Forward {
             hs: model
                 .layers
                 .iter()
-                .map(|l| vec![0.0; max_batch * l.h])
+                .map(|l| vec![0.0; max_batch * l.h()])
                 .collect(),
             logits: vec![0.0; max_batch * model.output.as_ref().map_or(0, |o| o.k)],
         }
@@ -82,25 +82,22 @@ impl Forward {
         if upto == 0 {
             return Ok(&x[..rows * d0]);
         }
-        for (l, layer) in model.layers[..upto].iter().enumerate() {
+        for (l, layer) in model.layers[..upto].iter().map(|l| l.encoder()).enumerate() {
             let (prev, cur) = self.hs.split_at_mut(l);
             let input: &[f32] = if l == 0 {
                 &x[..rows * d0]
             } else {
                 &prev[l - 1][..rows * layer.d]
             };
-            let mut out = MatMut::new(&mut cur[0][..rows * layer.h], rows, layer.h)?;
+            let out = &mut cur[0][..rows * layer.h];
             if rows == 1 {
-                // One example: a sum of the rows of W picked by the non-zero inputs (MNIST's
-                // blank pixels are skipped), streamed at full vector width.
-                row_combination(k, out.rb_mut().into_data(), input, &layer.w, -1.0)?;
+                layer.encode_one_sparse(k, input, out)?;
             } else {
                 let input = MatRef::new(input, rows, layer.d)?;
-                k.sgemm(1.0, input, layer_w(layer)?, 0.0, out.rb_mut())?;
+                layer.encode(k, input, MatMut::new(out, rows, layer.h)?)?;
             }
-            k.sigmoid_bias_inplace(out, &layer.b)?;
         }
-        Ok(&self.hs[upto - 1][..rows * model.layers[upto - 1].h])
+        Ok(&self.hs[upto - 1][..rows * model.layers[upto - 1].h()])
     }
 
     /// Classify `rows` rows: NLL and correct count against `labels`.
@@ -129,11 +126,6 @@ impl Forward {
     }
 }
 
-/// A layer's weights `W` (`d x h`) as a view.
-fn layer_w(layer: &crate::model::DaeLayer) -> Result<MatRef<'_>, TrainError> {
-    Ok(MatRef::new(&layer.w, layer.d, layer.h)?)
-}
-
 /// The output layer's logits before its bias, `out = top · V` (`rows x k`); the bias is added
 /// by the softmax kernel. Shared by evaluation and the fine-tuning step.
 fn output_logits(
@@ -143,25 +135,6 @@ fn output_logits(
     out: MatMut<'_>,
 ) -> Result<(), TrainError> {
     k.sgemm(1.0, top, MatRef::new(&o.v, o.h, o.k)?, 0.0, out)?;
-    Ok(())
-}
-
-/// `out = -sign · Σ_i input[i] · W[i, :]` over the non-zero `input[i]` (AXPYs through the SGD
-/// kernel: `w -= lr g` with `lr = sign · input[i]`); `sign = -1` gives the plain sum.
-fn row_combination(
-    k: &Kernels,
-    out: &mut [f32],
-    input: &[f32],
-    w: &[f32],
-    sign: f32,
-) -> Result<(), TrainError> {
-    let h = out.len();
-    out.fill(0.0);
-    for (i, &v) in input.iter().enumerate() {
-        if v != 0.0 {
-            k.sgd_update(out, &w[i * h..(i + 1) * h], sign * v, 0.0)?;
-        }
-    }
     Ok(())
 }
 
@@ -251,11 +224,11 @@ impl FinetuneStep {
             ds: model
                 .layers
                 .iter()
-                .map(|l| vec![0.0; max_batch * l.h])
+                .map(|l| vec![0.0; max_batch * l.h()])
                 .collect(),
-            gbs: model.layers.iter().map(|l| vec![0.0; l.h]).collect(),
+            gbs: model.layers.iter().map(|l| vec![0.0; l.h()]).collect(),
             gbv: vec![0.0; model.output.as_ref().map_or(0, |o| o.k)],
-            coef: vec![0.0; model.layers.iter().map(|l| l.d).max().unwrap_or(0)],
+            coef: vec![0.0; model.layers.iter().map(|l| l.d()).max().unwrap_or(0)],
         }
     }
 
@@ -324,8 +297,7 @@ impl FinetuneStep {
         )?;
         k.sgd_update(&mut o.bv, &self.gbv, step, 0.0)?;
         for l in (0..nl).rev() {
-            let layer = &mut model.layers[l];
-            let (d, h) = (layer.d, layer.h);
+            let EncoderMut { d, h, w, b } = model.layers[l].encoder_mut();
             let (lower, upper) = self.ds.split_at_mut(l);
             let mut dl = MatMut::new(&mut upper[0][..rows * h], rows, h)?;
             let hl = MatRef::new(&hs[l][..rows * h], rows, h)?;
@@ -340,31 +312,29 @@ impl FinetuneStep {
                     *c = -step * v;
                 }
                 let dprev = &mut lower[l - 1][..d];
-                let w = MatMut::new(&mut layer.w, d, h)?;
-                k.dot_axpy_rows(w, dl.rb().data(), coef, dprev)?;
-                k.sgd_update(&mut layer.b, &self.gbs[l], step, 0.0)?;
+                k.dot_axpy_rows(MatMut::new(w, d, h)?, dl.rb().data(), coef, dprev)?;
+                k.sgd_update(b, &self.gbs[l], step, 0.0)?;
                 continue;
             }
             if l > 0 {
                 // dH_{l-1} = dH_l W_l^T before W_l moves.
                 let dprev = MatMut::new(&mut lower[l - 1][..rows * d], rows, d)?;
-                k.sgemm(1.0, dl.rb(), layer_w(layer)?.t(), 0.0, dprev)?;
+                k.sgemm(1.0, dl.rb(), MatRef::new(w, d, h)?.t(), 0.0, dprev)?;
             }
             if rows == 1 && weight_decay == 0.0 {
                 // W -= lr input dl^T: only the rows of the non-zero inputs move.
                 let dl = dl.rb().data();
                 for (i, &v) in input.iter().enumerate() {
                     if v != 0.0 {
-                        k.sgd_update(&mut layer.w[i * h..(i + 1) * h], dl, step * v, 0.0)?;
+                        k.sgd_update(&mut w[i * h..(i + 1) * h], dl, step * v, 0.0)?;
                     }
                 }
             } else {
                 // W_l = keep W_l - step H_{l-1}^T dH_l
                 let input = MatRef::new(input, rows, d)?;
-                let w = MatMut::new(&mut layer.w, d, h)?;
-                k.sgemm(-step, input.t(), dl.rb(), keep, w)?;
+                k.sgemm(-step, input.t(), dl.rb(), keep, MatMut::new(w, d, h)?)?;
             }
-            k.sgd_update(&mut layer.b, &self.gbs[l], step, 0.0)?;
+            k.sgd_update(b, &self.gbs[l], step, 0.0)?;
         }
         Ok(st)
     }

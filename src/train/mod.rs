@@ -1,13 +1,20 @@
-//! Training: the DAE step ([`dae`]), fine-tuning and evaluation ([`finetune`]), and the
-//! epoch loops with checkpoints ([`run`]).
+//! Training: a run ([`run`]) drives greedy pre-training ([`pretrain_phase`], each layer kind
+//! through its [`layer::LayerTrainer`]; the DAE step is [`dae`]) and fine-tuning with early
+//! stopping ([`finetune_phase`] over the step and forward pass of [`finetune`]), checkpointing
+//! every epoch ([`checkpoint`]); every random stream is named in [`streams`].
 //!
 //! Everything here works on [`SplitView`]s — plain slices of a split's features and labels —
 //! so the engine is independent of the file format and tests can build tiny tasks in memory.
 
+pub mod checkpoint;
 pub mod commands;
 pub mod dae;
 pub mod finetune;
+pub mod finetune_phase;
+pub mod layer;
+pub mod pretrain_phase;
 pub mod run;
+pub mod streams;
 
 use std::fmt;
 use std::path::PathBuf;

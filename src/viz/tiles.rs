@@ -117,18 +117,18 @@ pub fn filters(model: &Model, layer: usize, count: usize) -> Result<Vec<Vec<f32>
         ));
     }
     let d0 = model.input_dim();
-    let mut proj = model.layers[0].w.clone(); // d0 x h_1
-    for l in &model.layers[1..layer] {
+    let mut proj = model.layers[0].encoder().w.to_vec(); // d0 x h_1
+    for l in model.layers[1..layer].iter().map(|l| l.encoder()) {
         let mut next = vec![0.0f32; d0 * l.h];
         let a = MatRef::new(&proj, d0, l.d).map_err(|e| e.to_string())?;
-        let b = MatRef::new(&l.w, l.d, l.h).map_err(|e| e.to_string())?;
+        let b = l.weights().map_err(|e| e.to_string())?;
         let c = MatMut::new(&mut next, d0, l.h).map_err(|e| e.to_string())?;
         kernels()
             .sgemm(1.0, a, b, 0.0, c)
             .map_err(|e| e.to_string())?;
         proj = next;
     }
-    let h = model.layers[layer - 1].h;
+    let h = model.layers[layer - 1].h();
     let n = count.min(h);
     Ok((0..n)
         .map(|j| (0..d0).map(|i| proj[i * h + j]).collect())
@@ -192,7 +192,7 @@ pub fn reconstruct(
         .layers
         .first()
         .ok_or("the model has no layers; expected at least one DAE layer")?;
-    let (d, h) = (layer.d, layer.h);
+    let (d, h) = (layer.d(), layer.h());
     if ds.cols() != d {
         return Err(format!(
             "{}: {} columns per example, but the model's first layer takes {d} inputs",
@@ -230,23 +230,13 @@ pub fn reconstruct(
     )
     .map_err(err)?;
     let xt = MatRef::new(&corrupted, n, d).map_err(err)?;
-    let w = MatRef::new(&layer.w, d, h).map_err(err)?;
-    // The decoder W' (h x d): W^T when tied.
-    let w_dec = match &layer.w_dec {
-        None => w.t(),
-        Some(wd) => MatRef::new(wd, h, d).map_err(err)?,
-    };
-    // Y = s(X~ W + b)
+    // Y = s(X~ W + b), Z = s(Y W' + c) (W' = W^T when tied)
     let mut y = vec![0.0f32; n * h];
     let mut yv = MatMut::new(&mut y, n, h).map_err(err)?;
-    k.sgemm(1.0, xt, w, 0.0, yv.rb_mut()).map_err(err)?;
-    k.sigmoid_bias_inplace(yv.rb_mut(), &layer.b).map_err(err)?;
-    // Z = s(Y W' + c)
+    layer.encoder().encode(k, xt, yv.rb_mut()).map_err(err)?;
     let mut z = vec![0.0f32; n * d];
-    let mut zv = MatMut::new(&mut z, n, d).map_err(err)?;
-    k.sgemm(1.0, yv.rb(), w_dec, 0.0, zv.rb_mut())
-        .map_err(err)?;
-    k.sigmoid_bias_inplace(zv, &layer.c).map_err(err)?;
+    let zv = MatMut::new(&mut z, n, d).map_err(err)?;
+    layer.decoder().decode(k, yv.rb(), zv).map_err(err)?;
     Ok(Reconstructions {
         clean,
         corrupted,
