@@ -286,14 +286,28 @@ fn larochelle_folder_imports_every_task_present() {
             "{t}: validation = last rows"
         );
     }
-    // default validation sizes: 200 for rectangles
+    // default validation sizes: the last 200 rows for rectangles, the last 2,000 for
+    // rectangles-image (rectangles_im_train.amat is 10,000 train + 2,000 valid)
     let src2 = d.join("src2");
     write_larochelle_fixture(&src2, &["rectangles"], 203, 2);
+    write_larochelle_fixture(&src2, &["rectangles-image"], 2003, 2);
     let out2 = d.join("data2");
     assert_eq!(
         import_larochelle(&src2, &out2, None).unwrap(),
-        vec![("rectangles", [3, 200, 2])]
+        vec![
+            ("rectangles", [3, 200, 2]),
+            ("rectangles-image", [3, 2000, 2])
+        ]
     );
+    let (_, full, _) = amat_text(2003, 784, 2, 0);
+    let valid = Dataset::open(&split_path(&out2, "rectangles-image", "valid")).unwrap();
+    assert_eq!(
+        valid.features(),
+        &full[3 * 784..],
+        "rectangles-image: validation = last 2,000 rows"
+    );
+    let train = Dataset::open(&split_path(&out2, "rectangles-image", "train")).unwrap();
+    assert_eq!(train.features(), &full[..3 * 784]);
     fs::remove_dir_all(&d).unwrap();
 }
 

@@ -56,9 +56,21 @@ pub enum DataCommand {
         /// Output folder (one sub-folder per task).
         #[arg(long, default_value = "data")]
         out: PathBuf,
-        /// Override the validation rows (default: 2,000; 200 for the rectangles tasks).
+        /// Override the validation rows (default: 2,000; 200 for rectangles).
         #[arg(long)]
         valid_rows: Option<usize>,
+    },
+    /// How close a data folder is to the published benchmark: per task sizes, label balance,
+    /// pixel statistics, per-class white-pixel means (binary tasks), the recipe that made it and
+    /// the committed SVM-rbf yardstick figure beside the paper's.
+    Fidelity {
+        dir: PathBuf,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Yardstick result (JSON written by experiments/svm_rbf.py).
+        #[arg(long, default_value = crate::data::fidelity::DEFAULT_YARDSTICK)]
+        yardstick: PathBuf,
     },
     /// Generate benchmark tasks offline from MNIST and natural images.
     Generate {
@@ -72,5 +84,14 @@ pub enum DataCommand {
         source: Option<PathBuf>,
         #[arg(long, default_value_t = 0)]
         seed: u64,
+        /// The generator's open choices: v2 (calibrated, the default) or v1 (the first
+        /// generator's). See datasets/README.md "Recipes".
+        #[arg(long, default_value = crate::data::recipe::DEFAULT_RECIPE)]
+        recipe: String,
+        /// Override one recipe parameter, key=value (repeatable): rotation, combine-rand,
+        /// combine-image, patch-scale, patch-min-std, convex-geometric, convex-area-match,
+        /// rect-corner.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
     },
 }

@@ -7,6 +7,7 @@ use super::amat::{import_amat, import_larochelle};
 use super::generate::{generate_tasks, Sources};
 use super::idx::import_idx;
 use super::inspect::{dataset_files, info_text};
+use super::recipe::Recipe;
 use super::{Dataset, TASKS};
 use crate::cli::data::DataCommand;
 use crate::viz::montage::preview;
@@ -57,6 +58,22 @@ pub fn run(cmd: DataCommand) -> Result<(), String> {
             }
             if failed > 0 {
                 return Err(format!("{failed} of {} file(s) failed", files.len()));
+            }
+            Ok(())
+        }
+        DataCommand::Fidelity {
+            dir,
+            json,
+            yardstick,
+        } => {
+            let v = super::fidelity::fidelity(&dir, &yardstick).map_err(|e| e.to_string())?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&v).map_err(|e| e.to_string())?
+                );
+            } else {
+                print!("{}", super::fidelity::fidelity_text(&v));
             }
             Ok(())
         }
@@ -146,7 +163,13 @@ pub fn run(cmd: DataCommand) -> Result<(), String> {
             out,
             source,
             seed,
+            recipe,
+            set,
         } => {
+            let mut recipe = Recipe::named(&recipe)?;
+            for kv in &set {
+                recipe.set(kv)?;
+            }
             let tasks: Vec<&str> = if task == "all" {
                 TASKS.to_vec()
             } else if let Some(t) = TASKS.iter().find(|t| **t == task) {
@@ -159,7 +182,8 @@ pub fn run(cmd: DataCommand) -> Result<(), String> {
             };
             let source = source.unwrap_or_else(default_source);
             let t0 = Instant::now();
-            let src = Sources::load(&source, &tasks).map_err(|e| e.to_string())?;
+            eprintln!("recipe {recipe}");
+            let src = Sources::load_recipe(&source, &tasks, recipe).map_err(|e| e.to_string())?;
             generate_tasks(&tasks, &out, seed, &src, None, |task, split, path, rows| {
                 eprintln!(
                     "{:6.2} s  {task}/{split}: {rows} rows -> {}",

@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 
 use super::error::DataError;
-use super::images::{mnist_source_index, rotate_bilinear, Backgrounds, Mnist, PIXELS, SIDE};
+use super::images::{mnist_source_index, rotate, Backgrounds, Mnist, PIXELS, SIDE};
+use super::recipe::{Combine, Corner, Geometric, Recipe, DEFAULT_RECIPE};
 use super::rng::{balanced_labels, Rng};
 use super::{split_path, task_classes, task_sizes, write_dataset, Dataset, SPLITS, TASKS};
 
@@ -34,16 +35,27 @@ pub const RECT_IMAGE_AREA: (usize, usize) = (196, 588);
 /// ... and sides differing by at least this much.
 pub const RECT_IMAGE_MIN_DIFF: usize = 5;
 
+/// File beside a generated task's splits naming the recipe and seed that made them.
+pub const RECIPE_FILE: &str = "recipe.txt";
+
 /// Label of a rectangle taller than wide (the other class, 0, is wider than tall).
 pub const TALL: u32 = 1;
 /// Label of a convex example (0 is non-convex).
 pub const CONVEX: u32 = 1;
 
-/// What the generators read: MNIST for the digit tasks, backgrounds for the image tasks.
-#[derive(Default)]
+/// What the generators read: MNIST for the digit tasks, backgrounds for the image tasks, and the
+/// recipe (the open choices) they follow.
 pub struct Sources {
     pub mnist: Option<Mnist>,
     pub backgrounds: Option<Backgrounds>,
+    pub recipe: Recipe,
+}
+
+impl Default for Sources {
+    /// Nothing loaded, the default recipe.
+    fn default() -> Sources {
+        Sources::with_recipe(Recipe::named(DEFAULT_RECIPE).expect("default recipe"))
+    }
 }
 
 /// Which inputs a task needs: (MNIST, backgrounds).
@@ -57,8 +69,32 @@ pub fn task_needs(task: &str) -> (bool, bool) {
 }
 
 impl Sources {
-    /// Load what `tasks` need from `source` (`<source>/mnist`, `<source>/backgrounds`).
+    /// Nothing loaded (enough for rectangles and convex), `recipe`.
+    pub fn with_recipe(recipe: Recipe) -> Sources {
+        Sources {
+            mnist: None,
+            backgrounds: None,
+            recipe,
+        }
+    }
+
+    /// Load what `tasks` need from `source` (`<source>/mnist`, `<source>/backgrounds`), for the
+    /// default recipe.
     pub fn load(source: &Path, tasks: &[&str]) -> Result<Sources, DataError> {
+        Sources::load_recipe(
+            source,
+            tasks,
+            Recipe::named(DEFAULT_RECIPE).expect("default recipe"),
+        )
+    }
+
+    /// Load what `tasks` need from `source` for `recipe` (backgrounds are downscaled by its
+    /// patch scale).
+    pub fn load_recipe(
+        source: &Path,
+        tasks: &[&str],
+        recipe: Recipe,
+    ) -> Result<Sources, DataError> {
         let need_m = tasks.iter().any(|t| task_needs(t).0);
         let need_b = tasks.iter().any(|t| task_needs(t).1);
         Ok(Sources {
@@ -68,10 +104,15 @@ impl Sources {
                 None
             },
             backgrounds: if need_b {
-                Some(Backgrounds::load(&source.join("backgrounds"))?)
+                Some(Backgrounds::load_scaled(
+                    &source.join("backgrounds"),
+                    recipe.patch_scale,
+                    recipe.patch_min_std,
+                )?)
             } else {
                 None
             },
+            recipe,
         })
     }
 }
@@ -143,7 +184,9 @@ pub fn generate_split(
     } else {
         vec![0u32; rows]
     };
-    let area = (task == "convex").then(|| AreaMatch::cached(seed));
+    let r = &src.recipe;
+    let area = (task == "convex" && r.convex_area_match)
+        .then(|| AreaMatch::cached(seed, r.convex_geometric));
     feats
         .par_chunks_mut(PIXELS)
         .zip(labels.par_iter_mut())
@@ -152,19 +195,22 @@ pub fn generate_split(
             let mut rng = Rng::for_example(seed, task, split, i as u64);
             let row: &mut [f32; PIXELS] = row.try_into().expect("784");
             match task {
-                "rectangles" => rectangle_outline(&mut rng, *label, row),
-                "rectangles-image" => rectangle_image(&mut rng, *label, bg.expect("bg"), row),
+                "rectangles" => rectangle_outline(&mut rng, *label, r.rect_corner, row),
+                "rectangles-image" => {
+                    rectangle_image(&mut rng, *label, r.rect_corner, bg.expect("bg"), row)
+                }
                 "convex" => convex_example(
                     &mut rng,
                     *label == CONVEX,
-                    area.as_ref().expect("area"),
+                    r.convex_geometric,
+                    area.as_deref(),
                     row,
                 ),
                 _ => {
                     let m = mnist.expect("mnist");
                     let k = mnist_source_index(split, i);
                     *label = m.labels[k];
-                    mnist_example(task, m, k, &mut rng, bg, row);
+                    mnist_example(task, m, k, &mut rng, bg, r, row);
                 }
             }
         });
@@ -177,6 +223,7 @@ fn mnist_example(
     k: usize,
     rng: &mut Rng,
     bg: Option<&Backgrounds>,
+    recipe: &Recipe,
     row: &mut [f32; PIXELS],
 ) {
     let mut digit = [0f32; PIXELS];
@@ -184,24 +231,67 @@ fn mnist_example(
     let rotated = task == "mnist-rot" || task == "mnist-rot-back-image";
     if rotated {
         let angle = rng.uniform() * std::f64::consts::TAU;
-        rotate_bilinear(&digit, angle, row);
+        rotate(&digit, angle, recipe.rotation, row);
     } else {
         row.copy_from_slice(&digit);
     }
     match task {
         "mnist-back-rand" => {
             for p in row.iter_mut() {
-                *p = p.max(rng.uniform_f32());
+                *p = combine(recipe.combine_rand, *p, rng.uniform_f32());
             }
         }
         "mnist-back-image" | "mnist-rot-back-image" => {
             let mut patch = [0f32; PIXELS];
             bg.expect("bg").patch(rng, &mut patch);
             for (p, &b) in row.iter_mut().zip(&patch) {
-                *p = p.max(b);
+                *p = combine(recipe.combine_image, *p, b);
             }
         }
         _ => {}
+    }
+}
+
+/// One pixel of a digit over a background.
+pub fn combine(rule: Combine, digit: f32, background: f32) -> f32 {
+    match rule {
+        Combine::Max => digit.max(background),
+        Combine::Replace => {
+            if digit > 0.0 {
+                digit
+            } else {
+                background
+            }
+        }
+        Combine::AddClip => (digit + background).min(1.0),
+    }
+}
+
+/// Top-left corner and sides (y0, x0, h, w) of a rectangle of class `label` whose sides are in
+/// `side` and satisfy `ok`, placed by `corner`.
+fn place_rect(
+    rng: &mut Rng,
+    side: (usize, usize),
+    label: u32,
+    corner: Corner,
+    ok: impl Fn(usize, usize) -> bool,
+) -> (usize, usize, usize, usize) {
+    match corner {
+        Corner::Fit => {
+            let (h, w) = rect_shape(rng, side, label, ok);
+            let y0 = rng.range_inclusive(0, SIDE - h);
+            let x0 = rng.range_inclusive(0, SIDE - w);
+            (y0, x0, h, w)
+        }
+        Corner::CornerFirst => loop {
+            let y0 = rng.range_inclusive(0, SIDE - side.0);
+            let x0 = rng.range_inclusive(0, SIDE - side.0);
+            let h = rng.range_inclusive(side.0, side.1.min(SIDE - y0));
+            let w = rng.range_inclusive(side.0, side.1.min(SIDE - x0));
+            if ok(h, w) && (h > w) == (label == TALL) {
+                return (y0, x0, h, w);
+            }
+        },
     }
 }
 
@@ -228,10 +318,10 @@ fn rect_shape(
     }
 }
 
-fn rectangle_outline(rng: &mut Rng, label: u32, row: &mut [f32; PIXELS]) {
-    let (h, w) = rect_shape(rng, RECT_SIDE, label, |h, w| h.abs_diff(w) >= RECT_MIN_DIFF);
-    let y0 = rng.range_inclusive(0, SIDE - h);
-    let x0 = rng.range_inclusive(0, SIDE - w);
+fn rectangle_outline(rng: &mut Rng, label: u32, corner: Corner, row: &mut [f32; PIXELS]) {
+    let (y0, x0, h, w) = place_rect(rng, RECT_SIDE, label, corner, |h, w| {
+        h.abs_diff(w) >= RECT_MIN_DIFF
+    });
     row.fill(0.0);
     for y in y0..y0 + h {
         for x in x0..x0 + w {
@@ -242,13 +332,17 @@ fn rectangle_outline(rng: &mut Rng, label: u32, row: &mut [f32; PIXELS]) {
     }
 }
 
-fn rectangle_image(rng: &mut Rng, label: u32, bg: &Backgrounds, row: &mut [f32; PIXELS]) {
-    let (h, w) = rect_shape(rng, RECT_IMAGE_SIDE, label, |h, w| {
+fn rectangle_image(
+    rng: &mut Rng,
+    label: u32,
+    corner: Corner,
+    bg: &Backgrounds,
+    row: &mut [f32; PIXELS],
+) {
+    let (y0, x0, h, w) = place_rect(rng, RECT_IMAGE_SIDE, label, corner, |h, w| {
         h.abs_diff(w) >= RECT_IMAGE_MIN_DIFF
             && (RECT_IMAGE_AREA.0..=RECT_IMAGE_AREA.1).contains(&(h * w))
     });
-    let y0 = rng.range_inclusive(0, SIDE - h);
-    let x0 = rng.range_inclusive(0, SIDE - w);
     let mut inside = [0f32; PIXELS];
     bg.patch(rng, row);
     bg.patch(rng, &mut inside);
@@ -269,10 +363,18 @@ const FULL_ROW: u32 = (1 << SIDE) - 1;
 /// pixel is in it when its centre (x+0.5, y+0.5) satisfies (x+0.5-px)cos + (y+0.5-py)sin >= 0.
 /// The expression is monotone in x, so each row of the set is one interval, found by solving for
 /// x and then correcting with the exact expression at the interval's ends.
-fn half_plane_intersection(rng: &mut Rng, p: f64, min_pixels: usize) -> Option<RowMask> {
+fn half_plane_intersection(
+    rng: &mut Rng,
+    p: f64,
+    count: Geometric,
+    min_pixels: usize,
+) -> Option<RowMask> {
     let mut lo = [0usize; SIDE];
     let mut hi = [SIDE; SIDE];
-    let n = rng.geometric(p);
+    let n = match count {
+        Geometric::Trials => rng.geometric(p),
+        Geometric::Failures => rng.geometric(p) - 1,
+    };
     for _ in 0..n {
         let px = rng.uniform() * SIDE as f64;
         let py = rng.uniform() * SIDE as f64;
@@ -330,7 +432,8 @@ fn half_plane_intersection(rng: &mut Rng, p: f64, min_pixels: usize) -> Option<R
     Some(m)
 }
 
-fn mask_count(m: &RowMask) -> usize {
+/// White pixels of a mask.
+pub fn mask_count(m: &RowMask) -> usize {
     m.iter().map(|r| r.count_ones() as usize).sum()
 }
 
@@ -410,12 +513,12 @@ const AREA_BINS: usize = PIXELS / AREA_BIN + 1;
 pub const AREA_REFERENCE_SAMPLES: usize = 10_000;
 
 /// A convex or non-convex example as drawn by the construction alone (before area matching).
-fn raw_convex_example(rng: &mut Rng, convex: bool) -> RowMask {
+pub fn raw_convex_example(rng: &mut Rng, convex: bool, count: Geometric) -> RowMask {
     if convex {
         loop {
             // The pair test is a guard against floating-point ties on a boundary: a convex
             // example must pass the same test that every non-convex one fails.
-            if let Some(m) = half_plane_intersection(rng, CONVEX_P, CONVEX_MIN_PIXELS) {
+            if let Some(m) = half_plane_intersection(rng, CONVEX_P, count, CONVEX_MIN_PIXELS) {
                 if is_convex(&m) {
                     return m;
                 }
@@ -428,7 +531,7 @@ fn raw_convex_example(rng: &mut Rng, convex: bool) -> RowMask {
         for _ in 0..parts {
             let part = loop {
                 if let Some(m) =
-                    half_plane_intersection(rng, NONCONVEX_PART_P, NONCONVEX_PART_MIN_PIXELS)
+                    half_plane_intersection(rng, NONCONVEX_PART_P, count, NONCONVEX_PART_MIN_PIXELS)
                 {
                     break m;
                 }
@@ -454,27 +557,29 @@ pub struct AreaMatch {
 
 impl AreaMatch {
     /// The matcher of `seed`, computed once per process (each split of a run uses the same one).
-    pub fn cached(seed: u64) -> std::sync::Arc<AreaMatch> {
+    pub fn cached(seed: u64, count: Geometric) -> std::sync::Arc<AreaMatch> {
         use std::collections::HashMap;
         use std::sync::{Arc, Mutex, OnceLock};
-        static CACHE: OnceLock<Mutex<HashMap<u64, Arc<AreaMatch>>>> = OnceLock::new();
+        type Cache = Mutex<HashMap<(u64, bool), Arc<AreaMatch>>>;
+        static CACHE: OnceLock<Cache> = OnceLock::new();
         let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
-        if let Some(a) = cache.lock().expect("cache").get(&seed) {
+        let key = (seed, count == Geometric::Trials);
+        if let Some(a) = cache.lock().expect("cache").get(&key) {
             return a.clone();
         }
-        let a = Arc::new(AreaMatch::new(seed));
-        cache.lock().expect("cache").insert(seed, a.clone());
+        let a = Arc::new(AreaMatch::new(seed, count));
+        cache.lock().expect("cache").insert(key, a.clone());
         a
     }
 
-    pub fn new(seed: u64) -> AreaMatch {
+    pub fn new(seed: u64, count: Geometric) -> AreaMatch {
         let hist = |class: u32| -> Vec<f64> {
             let stream = format!("area-reference-{class}");
             let counts: Vec<usize> = (0..AREA_REFERENCE_SAMPLES)
                 .into_par_iter()
                 .map(|i| {
                     let mut rng = Rng::for_example(seed, "convex", &stream, i as u64);
-                    mask_count(&raw_convex_example(&mut rng, class == CONVEX))
+                    mask_count(&raw_convex_example(&mut rng, class == CONVEX, count))
                 })
                 .collect();
             let mut h = vec![0f64; AREA_BINS];
@@ -495,11 +600,22 @@ impl AreaMatch {
     }
 }
 
-fn convex_example(rng: &mut Rng, convex: bool, area: &AreaMatch, row: &mut [f32; PIXELS]) {
+fn convex_example(
+    rng: &mut Rng,
+    convex: bool,
+    count: Geometric,
+    area: Option<&AreaMatch>,
+    row: &mut [f32; PIXELS],
+) {
     let mask = loop {
-        let m = raw_convex_example(rng, convex);
-        if rng.uniform() < area.accept[usize::from(convex)][mask_count(&m) / AREA_BIN] {
-            break m;
+        let m = raw_convex_example(rng, convex, count);
+        match area {
+            None => break m,
+            Some(a) => {
+                if rng.uniform() < a.accept[usize::from(convex)][mask_count(&m) / AREA_BIN] {
+                    break m;
+                }
+            }
         }
     };
     for (i, r) in row.iter_mut().enumerate() {
@@ -535,6 +651,14 @@ pub fn generate_tasks(
             write_dataset(&p, &f, &l, PIXELS, task_classes(task).expect("known"))?;
             report(task, split, &split_path(out, task, split), rows);
         }
+        // What made these files, for `sdae data fidelity`.
+        let p = staging.file(&Path::new(task).join(RECIPE_FILE));
+        if let Some(d) = p.parent() {
+            fs::create_dir_all(d)
+                .map_err(|e| DataError::io(d, "cannot create staging folder", e))?;
+        }
+        fs::write(&p, format!("{}\nseed {seed}\n", src.recipe.describe()))
+            .map_err(|e| DataError::io(&p, "cannot write", e))?;
     }
     staging.commit()
 }

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use super::error::DataError;
 use super::idx::read_idx_pair;
+use super::recipe::Interp;
 use super::rng::Rng;
 
 /// Side of every benchmark image.
@@ -230,12 +231,47 @@ const PATCH_TRIES: usize = 1000;
 #[derive(Debug)]
 pub struct Backgrounds {
     pub images: Vec<Gray>,
+    /// Patches with a pixel standard deviation below this are redrawn.
+    pub min_std: f32,
+}
+
+/// `img` box-filtered down by an integer `factor` (each output pixel the mean of a factor x
+/// factor block; a partial last block is dropped). Factor 1 is the image itself.
+pub fn downscale(img: &Gray, factor: usize) -> Gray {
+    if factor <= 1 {
+        return img.clone();
+    }
+    let (w, h) = (img.width / factor, img.height / factor);
+    let mut data = vec![0f32; w * h];
+    let norm = 1.0 / (factor * factor) as f32;
+    for y in 0..h {
+        for x in 0..w {
+            let mut acc = 0f32;
+            for dy in 0..factor {
+                let row = &img.data[(y * factor + dy) * img.width + x * factor..][..factor];
+                acc += row.iter().sum::<f32>();
+            }
+            data[y * w + x] = acc * norm;
+        }
+    }
+    Gray {
+        name: img.name.clone(),
+        width: w,
+        height: h,
+        data,
+    }
 }
 
 impl Backgrounds {
-    /// Every `*.pgm` and `*.png` of `dir` at least 28x28, sorted by name. Errors if the folder is
-    /// missing or holds no usable image.
+    /// Every `*.pgm` and `*.png` of `dir` at least 28x28, sorted by name, patches of standard
+    /// deviation >= [`MIN_PATCH_STD`]. Errors if the folder is missing or holds no usable image.
     pub fn load(dir: &Path) -> Result<Backgrounds, DataError> {
+        Backgrounds::load_scaled(dir, 1, MIN_PATCH_STD)
+    }
+
+    /// As [`Backgrounds::load`], each image box-filtered down by `scale` ([`downscale`]) first,
+    /// patches of standard deviation >= `min_std`.
+    pub fn load_scaled(dir: &Path, scale: usize, min_std: f32) -> Result<Backgrounds, DataError> {
         let rd = fs::read_dir(dir).map_err(|e| {
             DataError::io(dir, "backgrounds folder not readable (expected a folder of grayscale PGM or PNG natural images; set --source / DATA_SRC)", e)
         })?;
@@ -264,10 +300,14 @@ impl Backgrounds {
             } else {
                 parse_pgm(p, &b)?
             };
+            let g = downscale(&g, scale);
             if g.width < SIDE || g.height < SIDE {
                 return Err(DataError::new(
                     p,
-                    format!("image is {}x{}, expected at least 28x28", g.width, g.height),
+                    format!(
+                        "image is {}x{} after downscaling by {scale}, expected at least 28x28",
+                        g.width, g.height
+                    ),
                 ));
             }
             images.push(g);
@@ -278,7 +318,7 @@ impl Backgrounds {
                 "no background images (*.pgm or *.png) in this folder; expected natural grayscale images of at least 28x28",
             ));
         }
-        let bg = Backgrounds { images };
+        let bg = Backgrounds { images, min_std };
         // An image with no textured patch at all would stall the sampler: refuse it up front.
         for (k, img) in bg.images.iter().enumerate() {
             let mut rng = Rng::from_key(k as u64);
@@ -286,7 +326,7 @@ impl Backgrounds {
             if !(0..PATCH_TRIES).any(|_| bg.try_patch(k, &mut rng, &mut patch)) {
                 return Err(DataError::new(
                     &dir.join(&img.name),
-                    format!("no 28x28 patch with pixel standard deviation >= {MIN_PATCH_STD} found in {PATCH_TRIES} tries (image too flat)"),
+                    format!("no 28x28 patch with pixel standard deviation >= {min_std} found in {PATCH_TRIES} tries (image too flat)"),
                 ));
             }
         }
@@ -301,12 +341,11 @@ impl Backgrounds {
             let src = &img.data[(y0 + y) * img.width + x0..][..SIDE];
             out[y * SIDE..(y + 1) * SIDE].copy_from_slice(src);
         }
-        patch_std(out) >= MIN_PATCH_STD
+        patch_std(out) >= self.min_std
     }
 
     /// A random textured patch: image uniform over the files, position uniform over the image,
-    /// resampled (image and position) while the patch's standard deviation is below
-    /// [`MIN_PATCH_STD`].
+    /// resampled (image and position) while the patch's standard deviation is below `min_std`.
     pub fn patch(&self, rng: &mut Rng, out: &mut [f32; PIXELS]) {
         loop {
             let k = rng.below(self.images.len() as u64) as usize;
@@ -330,9 +369,10 @@ pub fn patch_std(p: &[f32]) -> f32 {
 }
 
 /// Rotate a 28x28 image by `angle` radians (counter-clockwise on screen) about its centre
-/// (13.5, 13.5), bilinear: each output pixel centre is mapped back by the inverse rotation and
-/// interpolated from its four neighbours, pixels outside the image counting as 0.
-pub fn rotate_bilinear(src: &[f32], angle: f64, out: &mut [f32]) {
+/// (13.5, 13.5): each output pixel centre is mapped back by the inverse rotation and resampled
+/// from the source with `interp` (nearest pixel, bilinear over 2x2, or Keys' bicubic over 4x4
+/// with a = -0.5), pixels outside the image counting as 0, the result clamped to [0, 1].
+pub fn rotate(src: &[f32], angle: f64, interp: Interp, out: &mut [f32]) {
     let c = (SIDE as f64 - 1.0) / 2.0;
     let (s, co) = angle.sin_cos();
     let at = |x: isize, y: isize| -> f64 {
@@ -342,6 +382,17 @@ pub fn rotate_bilinear(src: &[f32], angle: f64, out: &mut [f32]) {
             f64::from(src[y as usize * SIDE + x as usize])
         }
     };
+    // Keys (1981) cubic convolution kernel, a = -0.5.
+    let keys = |t: f64| -> f64 {
+        let t = t.abs();
+        if t < 1.0 {
+            (1.5 * t - 2.5) * t * t + 1.0
+        } else if t < 2.0 {
+            ((-0.5 * t + 2.5) * t - 4.0) * t + 2.0
+        } else {
+            0.0
+        }
+    };
     for y in 0..SIDE {
         for x in 0..SIDE {
             let dx = x as f64 - c;
@@ -349,15 +400,35 @@ pub fn rotate_bilinear(src: &[f32], angle: f64, out: &mut [f32]) {
             // inverse rotation (y axis points down on screen)
             let sx = co * dx - s * dy + c;
             let sy = s * dx + co * dy + c;
-            let x0 = sx.floor();
-            let y0 = sy.floor();
-            let fx = sx - x0;
-            let fy = sy - y0;
-            let (xi, yi) = (x0 as isize, y0 as isize);
-            let v = at(xi, yi) * (1.0 - fx) * (1.0 - fy)
-                + at(xi + 1, yi) * fx * (1.0 - fy)
-                + at(xi, yi + 1) * (1.0 - fx) * fy
-                + at(xi + 1, yi + 1) * fx * fy;
+            let v = match interp {
+                Interp::Nearest => at(sx.round() as isize, sy.round() as isize),
+                Interp::Bilinear => {
+                    let x0 = sx.floor();
+                    let y0 = sy.floor();
+                    let fx = sx - x0;
+                    let fy = sy - y0;
+                    let (xi, yi) = (x0 as isize, y0 as isize);
+                    at(xi, yi) * (1.0 - fx) * (1.0 - fy)
+                        + at(xi + 1, yi) * fx * (1.0 - fy)
+                        + at(xi, yi + 1) * (1.0 - fx) * fy
+                        + at(xi + 1, yi + 1) * fx * fy
+                }
+                Interp::Bicubic => {
+                    let x0 = sx.floor();
+                    let y0 = sy.floor();
+                    let (xi, yi) = (x0 as isize, y0 as isize);
+                    let mut v = 0.0;
+                    for j in -1..=2isize {
+                        let wy = keys(sy - (y0 + j as f64));
+                        let mut r = 0.0;
+                        for i in -1..=2isize {
+                            r += at(xi + i, yi + j) * keys(sx - (x0 + i as f64));
+                        }
+                        v += wy * r;
+                    }
+                    v
+                }
+            };
             out[y * SIDE + x] = v.clamp(0.0, 1.0) as f32;
         }
     }

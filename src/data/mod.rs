@@ -7,11 +7,13 @@
 pub mod amat;
 pub mod cli;
 mod error;
+pub mod fidelity;
 mod format;
 pub mod generate;
 pub mod idx;
 pub mod images;
 pub mod inspect;
+pub mod recipe;
 pub mod rng;
 /// Moved to [`crate::util::xxh64`]; re-exported so `data::xxh64` paths keep working.
 pub use crate::util::xxh64;
@@ -46,8 +48,9 @@ pub fn task_sizes(task: &str) -> Option<(usize, usize, usize)> {
         | "mnist-rot"
         | "mnist-back-rand"
         | "mnist-back-image"
-        | "mnist-rot-back-image" => Some((10_000, 2_000, 50_000)),
-        "rectangles" | "rectangles-image" => Some((1_000, 200, 50_000)),
+        | "mnist-rot-back-image"
+        | "rectangles-image" => Some((10_000, 2_000, 50_000)),
+        "rectangles" => Some((1_000, 200, 50_000)),
         "convex" => Some((6_000, 2_000, 50_000)),
         _ => None,
     }

@@ -1,37 +1,30 @@
-//! The generators' random numbers: xoshiro256++ (Blackman & Vigna) seeded through SplitMix64.
+//! The generators' random numbers: xoshiro256++ (Blackman & Vigna, the `rand_xoshiro` crate)
+//! seeded through SplitMix64.
 //!
 //! Every example gets its own stream, seeded from `(seed, task, split, index)`, so a file is
 //! byte-identical whatever the thread count and the order rows are filled in:
 //! `key = XXH64(task ++ "/" ++ split ++ "/" ++ index as u64 LE, seed)`, then the four state words
-//! are four successive SplitMix64 outputs starting from `key`.
+//! are four successive SplitMix64 outputs starting from `key`
+//! (`Xoshiro256PlusPlus::seed_from_u64(key)`; the same streams as the hand-written generator
+//! this module used before, checked in tests/data_generate.rs).
+
+use rand_xoshiro::rand_core::{Rng as _, SeedableRng};
+use rand_xoshiro::Xoshiro256PlusPlus;
 
 use crate::util::xxh64::xxh64;
 
-/// SplitMix64 step (Vigna): advances `state` and returns the next output.
-pub fn splitmix64(state: &mut u64) -> u64 {
-    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    let mut z = *state;
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
-/// xoshiro256++ generator.
+/// A generator stream with the draws the recipes use (uniform reals, unbiased integers,
+/// geometric counts) on top of `rand_xoshiro`'s xoshiro256++.
 #[derive(Clone, Debug)]
 pub struct Rng {
-    s: [u64; 4],
+    inner: Xoshiro256PlusPlus,
 }
 
 impl Rng {
+    /// The stream whose state is four successive SplitMix64 outputs from `key`.
     pub fn from_key(key: u64) -> Rng {
-        let mut st = key;
         Rng {
-            s: [
-                splitmix64(&mut st),
-                splitmix64(&mut st),
-                splitmix64(&mut st),
-                splitmix64(&mut st),
-            ],
+            inner: Xoshiro256PlusPlus::seed_from_u64(key),
         }
     }
 
@@ -47,16 +40,7 @@ impl Rng {
     }
 
     pub fn next_u64(&mut self) -> u64 {
-        let s = &mut self.s;
-        let result = s[0].wrapping_add(s[3]).rotate_left(23).wrapping_add(s[0]);
-        let t = s[1] << 17;
-        s[2] ^= s[0];
-        s[3] ^= s[1];
-        s[1] ^= s[2];
-        s[0] ^= s[3];
-        s[2] ^= t;
-        s[3] = s[3].rotate_left(45);
-        result
+        self.inner.next_u64()
     }
 
     /// Uniform in [0, 1) with 53 random bits.

@@ -1,0 +1,269 @@
+//! The generator's open choices: what the published recipes (Larochelle et al. 2007) leave
+//! unsaid, as explicit parameters. A [`Recipe`] is a named set of them (`v1`: the choices of the
+//! first generator; `v2`: calibrated against the SVM-rbf yardstick, see datasets/README.md
+//! "Calibration"), and each parameter can be overridden (`--set key=value`).
+
+use std::fmt;
+
+/// Name of the recipe `sdae data generate` uses when none is given.
+pub const DEFAULT_RECIPE: &str = "v2";
+/// Every named recipe.
+pub const RECIPES: [&str; 2] = ["v1", "v2"];
+
+/// How mnist-rot and mnist-rot-back-image resample the rotated digit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Interp {
+    /// The nearest source pixel (MATLAB `imrotate`'s default).
+    Nearest,
+    /// The four neighbours, bilinear weights.
+    Bilinear,
+    /// The sixteen neighbours, Keys' cubic convolution with a = -0.5 (MATLAB's bicubic).
+    Bicubic,
+}
+
+/// How a digit and its background (uniform noise or an image patch) make one pixel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Combine {
+    /// max(digit, background).
+    Max,
+    /// The digit where it has ink (> 0), the background where the digit is black.
+    Replace,
+    /// min(digit + background, 1).
+    AddClip,
+}
+
+/// The number of half-planes of a convex set (or of each part of a non-convex one).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Geometric {
+    /// Bernoulli trials up to and including the first success: 1, 2, ... (mean 1/p).
+    Trials,
+    /// Failures before the first success: 0, 1, ... (mean (1-p)/p; MATLAB's `geornd`). Zero
+    /// half-planes is the whole image.
+    Failures,
+}
+
+/// Where a rectangle goes (rectangles, rectangles-image).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Corner {
+    /// Sides first, then the top-left corner uniform among the positions that keep the whole
+    /// rectangle inside the image.
+    Fit,
+    /// The top-left corner uniform over the image first, then each side uniform among the
+    /// lengths that fit from there (resampled as a whole until the shape rules hold).
+    CornerFirst,
+}
+
+/// Every open choice of the generators.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Recipe {
+    /// `v1`, `v2`, or `custom` once a parameter was overridden.
+    pub name: String,
+    pub rotation: Interp,
+    pub combine_rand: Combine,
+    pub combine_image: Combine,
+    /// Background photos are box-filtered down by this integer factor before patches are cut,
+    /// so a 28x28 patch covers `patch_scale`² times more of the scene (1 = as shipped).
+    pub patch_scale: usize,
+    /// A patch whose pixel standard deviation is below this is redrawn.
+    pub patch_min_std: f32,
+    pub convex_geometric: Geometric,
+    /// Match the two convex classes' white-pixel-count histograms by rejection (v1's fix for a
+    /// construction whose classes did not balance by themselves).
+    pub convex_area_match: bool,
+    pub rect_corner: Corner,
+}
+
+impl Recipe {
+    pub fn v1() -> Recipe {
+        Recipe {
+            name: "v1".into(),
+            rotation: Interp::Bilinear,
+            combine_rand: Combine::Max,
+            combine_image: Combine::Max,
+            patch_scale: 1,
+            patch_min_std: 0.04,
+            convex_geometric: Geometric::Trials,
+            convex_area_match: true,
+            rect_corner: Corner::Fit,
+        }
+    }
+
+    /// The calibrated recipe (datasets/README.md, "Calibration").
+    pub fn v2() -> Recipe {
+        Recipe {
+            name: "v2".into(),
+            patch_min_std: 0.13,
+            convex_geometric: Geometric::Failures,
+            convex_area_match: false,
+            ..Recipe::v1()
+        }
+    }
+
+    /// A named recipe, or an error naming the expected ones.
+    pub fn named(name: &str) -> Result<Recipe, String> {
+        match name {
+            "v1" => Ok(Recipe::v1()),
+            "v2" => Ok(Recipe::v2()),
+            _ => Err(format!(
+                "--recipe: unknown recipe {name:?}, expected one of {}",
+                RECIPES.join(", ")
+            )),
+        }
+    }
+
+    /// Override one parameter from `key=value` (the `--set` flag).
+    pub fn set(&mut self, kv: &str) -> Result<(), String> {
+        let (k, v) = kv.split_once('=').ok_or_else(|| {
+            format!(
+                "--set {kv:?}: expected key=value with key one of {}",
+                KEYS.join(", ")
+            )
+        })?;
+        let bad = |expected: &str| format!("--set {k}={v:?}: expected {expected}");
+        match k {
+            "rotation" => {
+                self.rotation = match v {
+                    "nearest" => Interp::Nearest,
+                    "bilinear" => Interp::Bilinear,
+                    "bicubic" => Interp::Bicubic,
+                    _ => return Err(bad("nearest, bilinear or bicubic")),
+                }
+            }
+            "combine-rand" | "combine-image" => {
+                let c = match v {
+                    "max" => Combine::Max,
+                    "replace" => Combine::Replace,
+                    "add" => Combine::AddClip,
+                    _ => return Err(bad("max, replace or add")),
+                };
+                if k == "combine-rand" {
+                    self.combine_rand = c
+                } else {
+                    self.combine_image = c
+                }
+            }
+            "patch-scale" => {
+                self.patch_scale = match v.parse::<usize>() {
+                    Ok(s) if (1..=8).contains(&s) => s,
+                    _ => return Err(bad("an integer 1..=8")),
+                }
+            }
+            "patch-min-std" => {
+                self.patch_min_std = match v.parse::<f32>() {
+                    Ok(s) if (0.0..0.5).contains(&s) => s,
+                    _ => return Err(bad("a number in [0, 0.5)")),
+                }
+            }
+            "convex-geometric" => {
+                self.convex_geometric = match v {
+                    "trials" => Geometric::Trials,
+                    "failures" => Geometric::Failures,
+                    _ => return Err(bad("trials or failures")),
+                }
+            }
+            "convex-area-match" => {
+                self.convex_area_match = match v {
+                    "on" => true,
+                    "off" => false,
+                    _ => return Err(bad("on or off")),
+                }
+            }
+            "rect-corner" => {
+                self.rect_corner = match v {
+                    "fit" => Corner::Fit,
+                    "corner-first" => Corner::CornerFirst,
+                    _ => return Err(bad("fit or corner-first")),
+                }
+            }
+            _ => {
+                return Err(format!(
+                    "--set {kv:?}: unknown key {k:?}, expected one of {}",
+                    KEYS.join(", ")
+                ))
+            }
+        }
+        self.name = if Recipe::v1().same_params(self) {
+            "v1".into()
+        } else if Recipe::v2().same_params(self) {
+            "v2".into()
+        } else {
+            "custom".into()
+        };
+        Ok(())
+    }
+
+    fn same_params(&self, o: &Recipe) -> bool {
+        let mut a = self.clone();
+        a.name = o.name.clone();
+        a == *o
+    }
+
+    /// `(key, value)` of every parameter, in `--set` spelling.
+    pub fn params(&self) -> Vec<(&'static str, String)> {
+        let interp = match self.rotation {
+            Interp::Nearest => "nearest",
+            Interp::Bilinear => "bilinear",
+            Interp::Bicubic => "bicubic",
+        };
+        let comb = |c: Combine| match c {
+            Combine::Max => "max",
+            Combine::Replace => "replace",
+            Combine::AddClip => "add",
+        };
+        vec![
+            ("rotation", interp.into()),
+            ("combine-rand", comb(self.combine_rand).into()),
+            ("combine-image", comb(self.combine_image).into()),
+            ("patch-scale", self.patch_scale.to_string()),
+            ("patch-min-std", self.patch_min_std.to_string()),
+            (
+                "convex-geometric",
+                match self.convex_geometric {
+                    Geometric::Trials => "trials",
+                    Geometric::Failures => "failures",
+                }
+                .into(),
+            ),
+            (
+                "convex-area-match",
+                if self.convex_area_match { "on" } else { "off" }.into(),
+            ),
+            (
+                "rect-corner",
+                match self.rect_corner {
+                    Corner::Fit => "fit",
+                    Corner::CornerFirst => "corner-first",
+                }
+                .into(),
+            ),
+        ]
+    }
+
+    /// A stable one-line spelling (`v2: rotation=bilinear, ...`), stored beside the data.
+    pub fn describe(&self) -> String {
+        let p: Vec<String> = self
+            .params()
+            .into_iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        format!("{}: {}", self.name, p.join(", "))
+    }
+}
+
+impl fmt::Display for Recipe {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.describe())
+    }
+}
+
+/// The keys `--set` accepts.
+pub const KEYS: [&str; 8] = [
+    "rotation",
+    "combine-rand",
+    "combine-image",
+    "patch-scale",
+    "patch-min-std",
+    "convex-geometric",
+    "convex-area-match",
+    "rect-corner",
+];
