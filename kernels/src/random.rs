@@ -68,7 +68,7 @@ pub fn choose_indices_from(
 
 /// The `u32` stream of the masking kernel: both halves of every `next_u64` of the generator,
 /// the low 32 bits first, then the high 32 bits. A half left over when the stream ends
-/// ([`HalfDraws::finish`]) is discarded (one stream per call of [`mask_fixed`]: the generator
+/// ([`HalfDraws::finish`]) is discarded (one stream per call of `Kernels::mask_fixed`: the generator
 /// then stands after `ceil(draws / 2)` `next_u64`).
 ///
 /// Why halves: drawing an index costs one 32-bit uniform, and the generator's `next_u32`
@@ -156,7 +156,7 @@ pub fn bernoulli_threshold(p: f32) -> u32 {
     }
 }
 
-/// Components per group of [`mask_bernoulli`]: 8 `next_u64` of 4 16-bit draws each.
+/// Components per group of [`mask_bernoulli_groups`]: 8 `next_u64` of 4 16-bit draws each.
 pub const BERNOULLI_GROUP: usize = 32;
 
 /// The Bernoulli masking stream of `Kernels::mask_bernoulli`, one group of

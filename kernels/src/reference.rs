@@ -282,10 +282,10 @@ pub fn mask_fixed(
 }
 
 /// Kernel 5b — Bernoulli masking: each component of the flat buffer is forced to 0 with
-/// probability `t / 2^32`, `t = `[`bernoulli_threshold`]`(p)`, exactly.
+/// probability `t / 2^32`, `t = `[`crate::random::bernoulli_threshold`]`(p)`, exactly.
 ///
 /// The random stream, which every ISA reproduces bit for bit. Components go in groups of
-/// [`BERNOULLI_GROUP`] = 32 (the last group may be shorter, `g` components). A group draws
+/// [`crate::random::BERNOULLI_GROUP`] = 32 (the last group may be shorter, `g` components). A group draws
 /// `ceil(g / 4)` `next_u64`; component `4i + j` of the group takes bits `16j .. 16j + 16` of
 /// draw `i` as `h`. With `t = t_hi 2^16 + t_lo`: a component is dropped when `h < t_hi`, kept
 /// when `h > t_hi`; on a tie (`h == t_hi`, probability 2^-16) the group's tied components, in
