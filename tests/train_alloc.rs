@@ -55,6 +55,10 @@ fn counted<T>(f: impl FnOnce() -> T) -> (T, usize) {
 fn training_epochs_allocate_nothing() {
     // Single-threaded kernels: a thread pool's own bookkeeping is not the training loop's.
     sdae_kernels::threads::set_threads(1).unwrap();
+    // Building the pool spawns its worker, whose own start-up allocations (thread name,
+    // thread-locals, deque) may land inside a counted window on a loaded machine: wait until
+    // every worker has started and run a job, so only the training loop is counted.
+    rayon::broadcast(|_| ());
     let k = kernels();
     // For the failure message: what one product costs on its own (a GEMM that allocates per
     // call makes every step allocate; the kernels must reuse their buffers).
