@@ -215,6 +215,31 @@ pub struct Dataset {
     map: Mmap,
     header: Header,
     path: PathBuf,
+    identity: FileIdentity,
+}
+
+/// Which file a [`Dataset`] maps, as the open handle saw it: device, inode, length and
+/// modification time (seconds, nanoseconds). Two datasets with the same identity map the same
+/// bytes (sdae never rewrites a dataset in place: writers rename a new file over the old name,
+/// which gives it a new inode), so a caller may verify the payload once per identity.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct FileIdentity {
+    pub dev: u64,
+    pub ino: u64,
+    pub len: u64,
+    pub mtime: (i64, i64),
+}
+
+impl FileIdentity {
+    fn of(meta: &std::fs::Metadata) -> FileIdentity {
+        use std::os::unix::fs::MetadataExt;
+        FileIdentity {
+            dev: meta.dev(),
+            ino: meta.ino(),
+            len: meta.len(),
+            mtime: (meta.mtime(), meta.mtime_nsec()),
+        }
+    }
 }
 
 impl std::fmt::Debug for Dataset {
@@ -230,10 +255,10 @@ impl Dataset {
     /// Map `path` read-only and validate its header against its length.
     pub fn open(path: &Path) -> Result<Dataset, DataError> {
         let file = File::open(path).map_err(|e| DataError::io(path, "cannot open dataset", e))?;
-        let len = file
+        let meta = file
             .metadata()
-            .map_err(|e| DataError::io(path, "cannot stat dataset", e))?
-            .len();
+            .map_err(|e| DataError::io(path, "cannot stat dataset", e))?;
+        let len = meta.len();
         if len < HEADER_LEN as u64 {
             return Err(DataError::at_offset(
                 path,
@@ -255,6 +280,7 @@ impl Dataset {
             map,
             header,
             path: path.to_path_buf(),
+            identity: FileIdentity::of(&meta),
         };
         bytemuck::try_cast_slice::<u8, f32>(ds.feature_bytes()).map_err(|e| {
             DataError::at_offset(
@@ -362,6 +388,11 @@ fn any_bad_value(v: &[f32]) -> bool {
 }
 
 impl Dataset {
+    /// The identity of the mapped file, taken from the handle at open.
+    pub fn identity(&self) -> FileIdentity {
+        self.identity
+    }
+
     /// The check training and evaluation run once on every split they map, before the first
     /// step: every feature finite and in [0, 1], every label `< classes`, and the payload's
     /// XXH64 equal to the header's, in one pass over the file (chunk by chunk: hash, then test

@@ -19,7 +19,7 @@ pub mod rng;
 pub use crate::util::xxh64;
 
 pub use error::{DataError, Location};
-pub use format::{write_dataset, Dataset, Header, ALIGN, HEADER_LEN, MAGIC, VERSION};
+pub use format::{write_dataset, Dataset, FileIdentity, Header, ALIGN, HEADER_LEN, MAGIC, VERSION};
 
 use std::path::{Path, PathBuf};
 

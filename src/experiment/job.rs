@@ -11,6 +11,7 @@
 use std::fs::{self, File};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
@@ -18,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use super::claim::{self, Attempt};
 use super::grid::{Family, RunSpec};
 use crate::config::{Config, Overrides};
-use crate::data::{split_path, Dataset};
+use crate::data::{split_path, Dataset, FileIdentity};
 use crate::model::Model;
 use crate::train::run::{run, Checkpoint, EpochReport, Observer, Phase, RunOptions};
 use crate::train::{evaluate, Forward, SplitView};
@@ -93,6 +94,16 @@ pub fn machine() -> String {
     format!("{cpu}, {cores} cores, host {host}")
 }
 
+/// The files this process has already verified (see [`open_split`]).
+static VERIFIED: Mutex<Vec<FileIdentity>> = Mutex::new(Vec::new());
+
+/// Map a task's split and check it (values, labels, checksum) before anything reads it. A
+/// process that runs many runs (`sweep run-local`, `reproduce`) verifies each file once: a
+/// split whose identity (device, inode, length, modification time, from the open handle) was
+/// verified earlier in this process is not read again. sdae never rewrites a dataset in place
+/// (it renames a new file over the old name: a new inode), so the same identity means the same
+/// verified bytes; a file that changed gets a new identity and is checked again (a rewrite in
+/// place is seen through its modification time, at the file system's timestamp resolution).
 fn open_split(data: &Path, task: &str, split: &str) -> Result<Dataset, String> {
     let p = split_path(data, task, split);
     let ds = Dataset::open(&p).map_err(|e| {
@@ -101,6 +112,18 @@ fn open_split(data: &Path, task: &str, split: &str) -> Result<Dataset, String> {
             data.display()
         )
     })?;
+    let id = ds.identity();
+    let verified =
+        |v: &Mutex<Vec<FileIdentity>>| v.lock().map(|v| v.contains(&id)).unwrap_or(false);
+    // Train and valid messages go to the run's log, so the check's cost can be read beside
+    // the run's time; a test split is opened by `reproduce` itself, whose stderr stays quiet.
+    let log = split != "test";
+    if verified(&VERIFIED) {
+        if log {
+            eprintln!("{}: already checked by this process", p.display());
+        }
+        return Ok(ds);
+    }
     let t0 = Instant::now();
     ds.verify_inputs().map_err(|e| {
         format!(
@@ -108,13 +131,15 @@ fn open_split(data: &Path, task: &str, split: &str) -> Result<Dataset, String> {
             data.display()
         )
     })?;
-    if split != "test" {
-        // In the run's log, so the check's cost can be read beside the run's time.
+    if log {
         eprintln!(
             "{}: checked (values in [0, 1], labels, checksum) in {:.1} ms",
             p.display(),
             t0.elapsed().as_secs_f64() * 1e3
         );
+    }
+    if let Ok(mut v) = VERIFIED.lock() {
+        v.push(id);
     }
     Ok(ds)
 }
@@ -403,4 +428,54 @@ pub fn evaluate_test(rec: &RunRecord, sweep: &Path, data: &Path) -> Result<TestR
     let json = serde_json::to_string_pretty(&t).expect("record serialises");
     write_atomic(&path, json.as_bytes())?;
     Ok(t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::write_dataset;
+
+    fn write(dir: &Path, value: f32) -> PathBuf {
+        let p = split_path(dir, "tiny", "test");
+        // Through a temporary file and a rename, as every sdae writer does: a new inode.
+        let tmp = dir.join("tmp.sdd");
+        write_dataset(&tmp, &[0.5, value, 0.25, 1.0], &[0, 1], 2, 2).unwrap();
+        fs::rename(&tmp, &p).unwrap();
+        p
+    }
+
+    /// A split verified once is not read again by the same process, but a file that changed
+    /// (renamed over, or rewritten in place) is checked again and its damage found.
+    #[test]
+    fn a_split_is_verified_once_per_identity() {
+        let dir = std::env::temp_dir().join(format!("sdae-open-split-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(dir.join("tiny")).unwrap();
+        let p = write(&dir, 0.75);
+        let id = open_split(&dir, "tiny", "test").unwrap().identity();
+        assert!(VERIFIED.lock().unwrap().contains(&id));
+        assert_eq!(open_split(&dir, "tiny", "test").unwrap().identity(), id);
+
+        // Renamed over by a damaged file (a pixel of 2.0): a new identity, refused.
+        write(&dir, 2.0);
+        let e = open_split(&dir, "tiny", "test").unwrap_err();
+        assert!(
+            e.contains(&p.display().to_string()) && e.contains("row 0 column 1"),
+            "{e}"
+        );
+
+        // Repaired, then damaged in place (same inode, later mtime): refused again.
+        write(&dir, 0.75);
+        open_split(&dir, "tiny", "test").unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let ds = Dataset::open(&p).unwrap();
+        let at = ds.header().features_offset as usize + 4;
+        drop(ds);
+        let mut bytes = fs::read(&p).unwrap();
+        bytes[at..at + 4].copy_from_slice(&f32::NAN.to_le_bytes());
+        fs::write(&p, bytes).unwrap();
+        let e = open_split(&dir, "tiny", "test").unwrap_err();
+        assert!(e.contains("row 0 column 1"), "{e}");
+        fs::remove_dir_all(&dir).unwrap();
+    }
 }
