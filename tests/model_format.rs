@@ -1,9 +1,11 @@
-//! The model file format: version 2 (a kind tag per layer) round-trips, and version 1 files
-//! written by the code before the tag (revision 9616074: `sdae train` / `sdae pretrain` on
-//! rectangles, widths 4,3 tied and 3 untied, `tests/fixtures/model-v1-*.sdae`) still load with
-//! exactly the parameters they hold.
+//! The model file format: version 3 (a kind tag per layer, then the provenance) round-trips;
+//! version 1 files written by the code before the tag (revision 9616074: `sdae train` / `sdae
+//! pretrain` on rectangles, widths 4,3 tied and 3 untied, `tests/fixtures/model-v1-*.sdae`) and
+//! version 2 files written before the provenance (revision 4c6a6de: `sdae train --task rectangles
+//! --widths 4,3 --epochs 1`, `tests/fixtures/model-v2-tied.sdae`) still load with exactly the
+//! parameters they hold.
 
-use sdae::model::{Layer, LayerKind, Model, MODEL_VERSION};
+use sdae::model::{Layer, LayerKind, Model, Provenance, MODEL_VERSION};
 
 const FIX: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
 
@@ -81,25 +83,70 @@ fn version_1_files_load_with_their_exact_parameters() {
             assert_eq!(&o.v, v);
             assert_eq!(&o.bv, bv);
         }
-        // Written again, it is a version 2 file that reads back to the same model.
-        let v2 = m.to_bytes();
+        // Written again, it is a version 3 file that reads back to the same model: a kind tag
+        // per layer and an empty provenance section (its length word, 0).
+        let v3 = m.to_bytes();
         assert_eq!(
-            u32::from_le_bytes(v2[8..12].try_into().unwrap()),
+            u32::from_le_bytes(v3[8..12].try_into().unwrap()),
             MODEL_VERSION
         );
-        assert_eq!(MODEL_VERSION, 2);
+        assert_eq!(MODEL_VERSION, 3);
         assert_eq!(
-            u32::from_le_bytes(v2[20..24].try_into().unwrap()),
+            u32::from_le_bytes(v3[20..24].try_into().unwrap()),
             LayerKind::Dae.tag(),
             "the first layer's kind tag"
         );
         assert_eq!(
-            v2.len(),
-            bytes.len() + 4 * layers.len(),
-            "one tag word per layer"
+            v3.len(),
+            bytes.len() + 4 * layers.len() + 4,
+            "one tag word per layer, one provenance length word"
         );
-        assert_eq!(Model::from_bytes(&v2, "v2").unwrap(), m);
+        assert_eq!(Model::from_bytes(&v3, "v3").unwrap(), m);
     }
+}
+
+#[test]
+fn version_2_files_load_and_the_provenance_round_trips() {
+    let path = std::path::Path::new(FIX).join("model-v2-tied.sdae");
+    let bytes = std::fs::read(&path).unwrap();
+    assert_eq!(u32::from_le_bytes(bytes[8..12].try_into().unwrap()), 2);
+    let mut m = Model::load(&path).unwrap();
+    assert_eq!(m.widths(), vec![784, 4, 3]);
+    assert_eq!(m.output.as_ref().map(|o| o.k), Some(2));
+    assert_eq!(m.provenance, None, "version 2 has no provenance");
+    // The same parameters, bit for bit: a version 3 file without provenance is the version 2
+    // bytes with the version word changed and a zero length word before the checksum.
+    let v3 = m.to_bytes();
+    let n = bytes.len() - 8;
+    assert_eq!(&v3[12..n], &bytes[12..n]);
+    assert_eq!(&v3[n..n + 4], &0u32.to_le_bytes());
+    m.provenance = Some(Provenance {
+        isa: "avx512".into(),
+        plan: "avx512_8x48 KC 128".into(),
+        plan_hash: "0123456789abcdef".into(),
+    });
+    let again = Model::from_bytes(&m.to_bytes(), "p.sdae").unwrap();
+    assert_eq!(again, m);
+    // A damaged section is refused by name; an absurd length before reading it.
+    let mut b = m.to_bytes();
+    let at = b.len() - 10;
+    b[at] = b'{';
+    let e = Model::from_bytes(&reseal(b), "p.sdae")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("p.sdae") && e.contains("provenance section"),
+        "{e}"
+    );
+    let mut b = v3.clone();
+    b[n..n + 4].copy_from_slice(&u32::MAX.to_le_bytes());
+    let e = Model::from_bytes(&reseal(b), "big.sdae")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("big.sdae") && e.contains("provenance section of 4294967295 bytes"),
+        "{e}"
+    );
 }
 
 /// `bytes` with its FNV-1a checksum recomputed after an edit.
@@ -123,12 +170,12 @@ fn unknown_kinds_and_versions_are_refused_by_name() {
         "{e}"
     );
     let mut b = m.to_bytes();
-    b[8..12].copy_from_slice(&3u32.to_le_bytes());
+    b[8..12].copy_from_slice(&4u32.to_le_bytes());
     let e = Model::from_bytes(&reseal(b), "new.sdae")
         .unwrap_err()
         .to_string();
     assert!(
-        e.contains("format version 3") && e.contains("1 to 2"),
+        e.contains("format version 4") && e.contains("1 to 3"),
         "{e}"
     );
     // Every kind's tag reads back as that kind.

@@ -239,4 +239,34 @@ fn resuming_under_another_plan_is_refused() {
         .concat(),
     );
     assert!(ok, "{err}");
+
+    // The model file records the plan it was trained under, and `eval --json` reports it.
+    let rec = sdae::model::Model::load(&model)
+        .unwrap()
+        .provenance
+        .unwrap();
+    assert_eq!(rec.isa, "scalar");
+    assert!(rec.plan.contains("KC 40"), "{rec:?}");
+    let test = sdae::data::split_path(&dir, "t", "test");
+    let (ok, out, err) = run(&nowhere, &["eval", m, test.to_str().unwrap(), "--json"]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["trained_under"]["plan_hash"], rec.plan_hash.as_str());
+    // Fine-tuning it under another plan warns that the result mixes two plans; under the
+    // same plan it does not.
+    let ft = dir.join("ft.sdae");
+    let ft_args = [
+        &["finetune", "--model", m, "--out", ft.to_str().unwrap()][..],
+        &["--data", d, "--task", "t", "--max-epochs", "1", "--quiet"],
+    ]
+    .concat();
+    let (ok, _, err) = run(&nowhere, &ft_args);
+    assert!(ok, "{err}");
+    assert!(
+        err.contains("pre-trained under GEMM plan") && err.contains(&rec.plan_hash),
+        "{err}"
+    );
+    let pinned_args = [&["--plan", pinned.to_str().unwrap()][..], &ft_args].concat();
+    let (ok, _, err) = run(&nowhere, &pinned_args);
+    assert!(ok && !err.contains("warning"), "{err}");
 }

@@ -135,6 +135,7 @@ fn training_epochs_allocate_nothing() {
             DaeLayer::new(h, 32, true, &mut rng).into(),
         ],
         output: Some(OutputLayer::zeros(32, classes)),
+        provenance: None,
     };
     let tr = SplitView::new("train", &x, &y, d, classes).unwrap();
     let mut step = FinetuneStep::new(&model, batch);

@@ -231,6 +231,7 @@ fn finetune_gradcheck(rows: usize) {
             DaeLayer::new(h1, h2, true, &mut rng).into(),
         ],
         output: Some(OutputLayer::zeros(h2, classes)),
+        provenance: None,
     };
     let o = model.output.as_mut().unwrap();
     o.v = rand_vec(h2 * classes, -1.0, 1.0, &mut rng);
@@ -444,6 +445,7 @@ fn width_mismatch_and_nan_are_reported() {
     let m = Model {
         layers: vec![DaeLayer::new(30, 16, true, &mut rng).into()],
         output: None,
+        provenance: None,
     };
     let mut opts = RunOptions {
         pretrain: false,

@@ -90,6 +90,7 @@ fn patterned_model(h: usize) -> Model {
     Model {
         layers: vec![l.into()],
         output: None,
+        provenance: None,
     }
 }
 
@@ -163,6 +164,7 @@ fn deeper_filters_are_the_linear_projection() {
     let m = Model {
         layers: vec![l1.clone().into(), l2.clone().into()],
         output: None,
+        provenance: None,
     };
     let f = sdae::viz::tiles::filters(&m, 2, 10).unwrap();
     assert_eq!(f.len(), 3);
@@ -198,6 +200,7 @@ fn reconstructions_show_clean_masked_and_decoded_rows() {
     let model = Model {
         layers: vec![layer.clone().into()],
         output: None,
+        provenance: None,
     };
     let mpath = dir.join("m.sdm");
     model.save(&mpath).unwrap();
@@ -391,6 +394,7 @@ fn bad_inputs_give_clear_errors_and_no_output() {
     Model {
         layers: vec![DaeLayer::new(50, 4, true, &mut rng).into()],
         output: None,
+        provenance: None,
     }
     .save(&narrow)
     .unwrap();

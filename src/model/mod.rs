@@ -18,9 +18,27 @@ use crate::util::{fnv1a64, write_atomic, WriteError};
 
 /// The eight bytes every model file starts with.
 pub const MODEL_MAGIC: &[u8; 8] = b"SDAEMDL\0";
-/// The model file format version this build writes. Version 2 tags every layer with its kind;
-/// version 1 files (every layer a DAE, no tag) are still read.
-pub const MODEL_VERSION: u32 = 2;
+/// The model file format version this build writes. Version 3 adds the provenance (ISA and GEMM
+/// plan the parameters were computed under); version 2 tags every layer with its kind; version 1
+/// files (every layer a DAE, no tag) are still read.
+pub const MODEL_VERSION: u32 = 3;
+
+/// The largest provenance section a reader accepts (it is a few hundred bytes).
+const MAX_PROVENANCE: usize = 64 * 1024;
+
+/// What the parameters of a model were computed under, so that a user can tell whether
+/// retraining elsewhere can be bit-identical: the kernels' ISA and the GEMM plan (KC changes the
+/// order of the k sums). Only what decides the numbers: no host, time or build, so the same
+/// training under the same plan writes the same bytes.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Provenance {
+    /// The ISA of the kernels (`scalar`, `avx2`, `avx512`, `neon`).
+    pub isa: String,
+    /// The GEMM plan in force, as `sdae info` prints it.
+    pub plan: String,
+    /// The plan's hash (what checkpoints and results record).
+    pub plan_hash: String,
+}
 
 pub mod layer;
 
@@ -109,6 +127,9 @@ impl OutputLayer {
 pub struct Model {
     pub layers: Vec<Layer>,
     pub output: Option<OutputLayer>,
+    /// Under which ISA and GEMM plan the parameters were last trained (none in files of
+    /// format versions 1 and 2, and in models not trained by this build).
+    pub provenance: Option<Provenance>,
 }
 
 impl Model {
@@ -173,6 +194,11 @@ impl Model {
             put_f32s(&mut out, &o.v);
             put_f32s(&mut out, &o.bv);
         }
+        let prov = self.provenance.as_ref().map_or(Vec::new(), |p| {
+            serde_json::to_vec(p).expect("provenance serialises")
+        });
+        put_u32(&mut out, prov.len() as u32);
+        out.extend_from_slice(&prov);
         let sum = fnv1a64(&out);
         out.extend_from_slice(&sum.to_le_bytes());
         out
@@ -234,6 +260,20 @@ impl Model {
             let v = r.f32s(h * k).map_err(&err)?;
             let bv = r.f32s(k).map_err(&err)?;
             m.output = Some(OutputLayer { h, k, v, bv });
+        }
+        if version >= 3 {
+            let n = r.u32().map_err(&err)? as usize;
+            if n > MAX_PROVENANCE {
+                return Err(err(format!(
+                    "provenance section of {n} bytes, expected at most {MAX_PROVENANCE}"
+                )));
+            }
+            if n > 0 {
+                let text = r.take(n).map_err(&err)?;
+                let p = serde_json::from_slice(text)
+                    .map_err(|e| err(format!("provenance section: {e}")))?;
+                m.provenance = Some(p);
+            }
         }
         if r.remaining() != 0 {
             return Err(err(format!(

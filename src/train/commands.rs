@@ -205,6 +205,16 @@ pub fn train_command(a: TrainArgs, phases: Phases) -> Result<(), Error> {
                     train.cols
                 )));
             }
+            let here = crate::plan::current_hash();
+            if let Some(pv) = m.provenance.as_ref().filter(|pv| pv.plan_hash != here) {
+                eprintln!(
+                    "warning: --model {} was pre-trained under GEMM plan {} ({}, {}); this run fine-tunes under plan {here}: the result will not be bit-identical to one run under either plan",
+                    p.display(),
+                    pv.plan_hash,
+                    pv.isa,
+                    pv.plan
+                );
+            }
             Some(Model { output: None, ..m })
         }
         (Phases::Finetune, None) => {
@@ -321,7 +331,8 @@ pub fn eval_command(a: EvalArgs) -> Result<(), Error> {
         say!(
             "{}",
             serde_json::json!({"model": a.model.display().to_string(), "dataset": a.dataset.display().to_string(),
-                "rows": r.rows, "errors": r.errors, "error": e, "ci95": ci, "nll": r.nll})
+                "rows": r.rows, "errors": r.errors, "error": e, "ci95": ci, "nll": r.nll,
+                "trained_under": model.provenance})
         );
     } else {
         say!(

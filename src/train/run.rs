@@ -20,7 +20,7 @@ use super::layer::new_layer;
 use super::streams::Stream;
 use super::{checkpoint, finetune_phase, pretrain_phase, SplitView, TrainError};
 use crate::config::Config;
-use crate::model::Model;
+use crate::model::{Model, Provenance};
 
 /// One line of progress: what `--json` prints per epoch.
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -217,6 +217,11 @@ pub fn run(
     } else if let Some(b) = best {
         model = b;
     }
+    model.provenance = Some(Provenance {
+        isa: k.isa().name().to_string(),
+        plan: plan.0.clone(),
+        plan_hash: plan.1.clone(),
+    });
     let (vres, tres) = final_errors(k, &model, valid, test)?;
     save_ckpt(opts, &state, &model, None)?;
     Ok(RunResult {
