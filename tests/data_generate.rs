@@ -8,12 +8,13 @@ use std::path::{Path, PathBuf};
 
 use sdae::data::generate::combine;
 use sdae::data::generate::{
-    generate_split, generate_tasks, is_convex, row_mask, RowMask, Sources, CONVEX, TALL,
+    generate_split, generate_tasks, is_convex, is_convex_segment, row_mask, RowMask, Sources,
+    CONVEX, TALL,
 };
 use sdae::data::images::{
     downscale, mnist_source_index, rotate, Backgrounds, Gray, Mnist, PIXELS, SIDE,
 };
-use sdae::data::recipe::{Combine, Interp, Recipe, RECIPES};
+use sdae::data::recipe::{Combine, ConvexTest, Interp, Recipe, RECIPES};
 use sdae::data::rng::Rng;
 use sdae::data::{split_path, task_classes, task_sizes, Dataset, TASKS};
 
@@ -267,6 +268,150 @@ fn fast_convexity_test_agrees_with_the_pairwise_definition() {
     assert!(!is_convex(&diag) && !convex_by_pairs(&diag));
     diag[1] = 1 << 2;
     assert!(is_convex(&diag) && convex_by_pairs(&diag));
+}
+
+/// The rasterised-segment tests by their definitions, pair by pair: `Segment` rounds the points
+/// a + k (b - a) / n (k = 1..n-1, n = max(|dx|, |dy|), half away from zero); `Cover` takes every
+/// pixel whose open unit square the segment between the centres meets (clipped per axis).
+fn convex_by_segments(m: &RowMask, test: ConvexTest) -> bool {
+    let on = |x: i64, y: i64| m[y as usize] >> x & 1 == 1;
+    let white: Vec<(i64, i64)> = (0..PIXELS)
+        .map(|i| ((i % SIDE) as i64, (i / SIDE) as i64))
+        .filter(|&(x, y)| on(x, y))
+        .collect();
+    // The open interval of t in (0, 1) where |a + t d - c| < 1/2, as (lo, hi).
+    let axis = |a: i64, d: i64, c: i64| -> (f64, f64) {
+        if d == 0 {
+            return if (a - c).abs() == 0 {
+                (0.0, 1.0)
+            } else {
+                (1.0, 0.0)
+            };
+        }
+        let (t1, t2) = (
+            (c as f64 - 0.5 - a as f64) / d as f64,
+            (c as f64 + 0.5 - a as f64) / d as f64,
+        );
+        (t1.min(t2).max(0.0), t1.max(t2).min(1.0))
+    };
+    for (k, &(ax, ay)) in white.iter().enumerate() {
+        for &(bx, by) in &white[k + 1..] {
+            let (dx, dy) = (bx - ax, by - ay);
+            let n = dx.abs().max(dy.abs());
+            let cells: Vec<(i64, i64)> = match test {
+                ConvexTest::Segment => (1..n)
+                    .map(|k| {
+                        let r = |d: i64| (k as f64 * d as f64 / n as f64).round() as i64;
+                        (ax + r(dx), ay + r(dy))
+                    })
+                    .collect(),
+                _ => {
+                    let mut c = vec![];
+                    for y in ay.min(by)..=ay.max(by) {
+                        for x in ax.min(bx)..=ax.max(bx) {
+                            let (xl, xh) = axis(ax, dx, x);
+                            let (yl, yh) = axis(ay, dy, y);
+                            if xl.max(yl) < xh.min(yh) {
+                                c.push((x, y));
+                            }
+                        }
+                    }
+                    c
+                }
+            };
+            if cells.iter().any(|&(x, y)| !on(x, y)) {
+                return false;
+            }
+        }
+    }
+    true
+}
+
+#[test]
+fn rasterised_segment_tests_agree_with_their_pairwise_definitions() {
+    let mut state = 987654321u64;
+    let mut next = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    for test in [ConvexTest::Segment, ConvexTest::Cover] {
+        let mut passed = 0;
+        for k in 0..150 {
+            // A disc or a union of two discs, some with noise: small enough for the pairwise loop.
+            let mut m = [0u32; SIDE];
+            let mut disc = || {
+                (
+                    (next() % 28) as f64,
+                    (next() % 28) as f64,
+                    (next() % 6 + 1) as f64,
+                )
+            };
+            let (a, b) = (disc(), disc());
+            let two = k % 2 == 1;
+            for (y, row) in m.iter_mut().enumerate() {
+                for x in 0..SIDE {
+                    let inside = |(cx, cy, r): (f64, f64, f64)| {
+                        (x as f64 - cx).powi(2) + (y as f64 - cy).powi(2) <= r * r
+                    };
+                    let noisy = k % 5 == 0 && next() % 30 == 0;
+                    if (inside(a) || (two && inside(b))) != noisy {
+                        *row |= 1 << x;
+                    }
+                }
+            }
+            let fast = is_convex_segment(&m, test);
+            assert_eq!(
+                fast,
+                convex_by_segments(&m, test),
+                "{test:?}, mask {k}: {m:?}"
+            );
+            passed += usize::from(fast);
+        }
+        assert!(
+            passed > 10 && passed < 140,
+            "{test:?}: {passed} of 150 pass"
+        );
+    }
+    // An L of three pixels: no lattice point between (0,0) and (1,1)... but the rounded
+    // segment from (0,0) to (2,1) goes through (1,1) (round(0.5) = 1), which is black here.
+    let mut l = [0u32; SIDE];
+    l[0] = 0b011;
+    l[1] = 0b100;
+    assert!(is_convex(&l));
+    assert!(!is_convex_segment(&l, ConvexTest::Segment));
+    // The cover of (0,0)-(2,1) is (1,0) and (1,1) (the segment crosses their shared edge at
+    // x = 1): white both, it passes.
+    l[1] = 0b110;
+    assert!(is_convex_segment(&l, ConvexTest::Cover));
+}
+
+#[test]
+fn the_segment_recipe_keeps_only_unions_that_fail_it() {
+    let mut recipe = Recipe::v2();
+    recipe.set("convex-test=segment").unwrap();
+    recipe.set("convex-parts=2-3").unwrap();
+    let src = Sources {
+        recipe,
+        ..Sources::default()
+    };
+    let (f, l) = generate_split("convex", "valid", 400, 5, &src).unwrap();
+    let mut area = [0f64; 2];
+    for (i, &lab) in l.iter().enumerate() {
+        let m = row_mask(&f[i * PIXELS..(i + 1) * PIXELS]);
+        area[lab as usize] += m.iter().map(|r| r.count_ones() as f64).sum::<f64>();
+        if lab == CONVEX {
+            assert!(is_convex(&m), "row {i}");
+        } else {
+            assert!(!is_convex_segment(&m, ConvexTest::Segment), "row {i}");
+        }
+    }
+    let (m0, m1) = (area[0] / 200.0, area[1] / 200.0);
+    assert!(
+        (m0 - m1).abs() / m1 < 0.1,
+        "non-convex {m0:.1}, convex {m1:.1}"
+    );
 }
 
 #[test]

@@ -12,7 +12,7 @@ use rayon::prelude::*;
 
 use super::error::DataError;
 use super::images::{mnist_source_index, rotate, Backgrounds, Mnist, PIXELS, SIDE};
-use super::recipe::{Combine, Corner, Geometric, Recipe, DEFAULT_RECIPE};
+use super::recipe::{Combine, ConvexRules, ConvexTest, Corner, Geometric, Recipe, DEFAULT_RECIPE};
 use super::rng::{balanced_labels, Rng};
 use super::{split_path, task_classes, task_sizes, write_dataset, Dataset, SPLITS, TASKS};
 
@@ -186,7 +186,7 @@ pub fn generate_split(
     };
     let r = &src.recipe;
     let area = (task == "convex" && r.convex_area_match)
-        .then(|| AreaMatch::cached(seed, r.convex_geometric));
+        .then(|| AreaMatch::cached(seed, &r.convex_rules()));
     feats
         .par_chunks_mut(PIXELS)
         .zip(labels.par_iter_mut())
@@ -202,7 +202,7 @@ pub fn generate_split(
                 "convex" => convex_example(
                     &mut rng,
                     *label == CONVEX,
-                    r.convex_geometric,
+                    &r.convex_rules(),
                     area.as_deref(),
                     row,
                 ),
@@ -506,6 +506,117 @@ pub fn is_convex(rows: &RowMask) -> bool {
     true
 }
 
+/// Integer `num / den` rounded half away from zero (`den > 0`), as MATLAB's `round`.
+fn div_round(num: isize, den: isize) -> isize {
+    let q = (2 * num.abs() + den) / (2 * den);
+    if num < 0 {
+        -q
+    } else {
+        q
+    }
+}
+
+/// The interior pixels of the rasterised segment from `(0, 0)` to `(dx, dy)` (pixel centres):
+/// [`ConvexTest::Segment`] rounds `n = max(|dx|, |dy|)` evenly spaced points (half away from
+/// zero); [`ConvexTest::Cover`] takes every pixel whose open square the segment passes through
+/// (the cells between consecutive crossings of the half-integer grid lines; a pixel the segment
+/// touches only at a corner is not included).
+fn segment_pixels(dx: isize, dy: isize, test: ConvexTest) -> Vec<(isize, isize)> {
+    let n = dx.abs().max(dy.abs());
+    let mut pts: Vec<(isize, isize)> = match test {
+        ConvexTest::Lattice => vec![],
+        ConvexTest::Segment => (1..n)
+            .map(|k| (div_round(k * dx, n), div_round(k * dy, n)))
+            .collect(),
+        ConvexTest::Cover => {
+            // Crossings of x = +-(j - 1/2) at t = (2j - 1) / (2|dx|), likewise for y.
+            let mut t: Vec<f64> = vec![0.0, 1.0];
+            for (d, _) in [(dx.abs(), 0), (dy.abs(), 1)] {
+                t.extend((1..=d).map(|j| (2 * j - 1) as f64 / (2 * d) as f64));
+            }
+            t.sort_by(f64::total_cmp);
+            t.windows(2)
+                .filter(|w| w[1] > w[0])
+                .map(|w| {
+                    let m = 0.5 * (w[0] + w[1]);
+                    (
+                        (m * dx as f64).round() as isize,
+                        (m * dy as f64).round() as isize,
+                    )
+                })
+                .collect()
+        }
+    };
+    pts.retain(|&p| p != (0, 0) && p != (dx, dy));
+    pts.dedup();
+    pts
+}
+
+/// Every displacement `(dx, dy)` between two pixels of the image (one of each pair of opposite
+/// directions) with the interior pixels of its rasterised segment. Translation-invariant, so
+/// computed once per test.
+type SegmentTable = Vec<((isize, isize), Vec<(isize, isize)>)>;
+
+fn segment_table(test: ConvexTest) -> &'static SegmentTable {
+    use std::sync::OnceLock;
+    static TABLES: [OnceLock<SegmentTable>; 2] = [OnceLock::new(), OnceLock::new()];
+    TABLES[usize::from(test == ConvexTest::Cover)].get_or_init(|| {
+        let s = SIDE as isize;
+        let mut t = Vec::new();
+        for dy in 0..s {
+            for dx in -(s - 1)..s {
+                if dy == 0 && dx <= 0 {
+                    continue;
+                }
+                let pts = segment_pixels(dx, dy, test);
+                if !pts.is_empty() {
+                    t.push(((dx, dy), pts));
+                }
+            }
+        }
+        t
+    })
+}
+
+/// The rasterised-segment convexity tests ([`ConvexTest::Segment`], [`ConvexTest::Cover`]): a
+/// set of pixels passes iff for every pair of its pixels, every pixel of the rasterised segment
+/// between them is in the set. Per displacement with row bitmasks: `M` marks the pixels `p` with
+/// `p + (dx, dy)` white, and each interior pixel `o` of the segment must be white at `p + o` for
+/// every `p` in `M`.
+pub fn is_convex_segment(rows: &RowMask, test: ConvexTest) -> bool {
+    // Bit x of the result is bit x + d of v (0 outside the row).
+    let at = |v: u32, d: isize| -> u32 {
+        if d >= 0 {
+            v >> d
+        } else {
+            (v << -d) & FULL_ROW
+        }
+    };
+    let used: Vec<usize> = (0..SIDE).filter(|&y| rows[y] != 0).collect();
+    let (Some(&top), Some(&bottom)) = (used.first(), used.last()) else {
+        return true;
+    };
+    let holes: RowMask = std::array::from_fn(|y| !rows[y] & FULL_ROW);
+    for ((dx, dy), pts) in segment_table(test) {
+        let dy_u = *dy as usize;
+        if dy_u > bottom - top {
+            continue;
+        }
+        for y in top..=bottom - dy_u {
+            let m = rows[y] & at(rows[y + dy_u], *dx);
+            if m == 0 {
+                continue;
+            }
+            for &(ox, oy) in pts {
+                if m & at(holes[y + oy as usize], ox) != 0 {
+                    return false;
+                }
+            }
+        }
+    }
+    true
+}
+
 /// Width of the white-pixel-count bins used to match the two convex classes.
 pub const AREA_BIN: usize = 16;
 const AREA_BINS: usize = PIXELS / AREA_BIN + 1;
@@ -513,7 +624,8 @@ const AREA_BINS: usize = PIXELS / AREA_BIN + 1;
 pub const AREA_REFERENCE_SAMPLES: usize = 10_000;
 
 /// A convex or non-convex example as drawn by the construction alone (before area matching).
-pub fn raw_convex_example(rng: &mut Rng, convex: bool, count: Geometric) -> RowMask {
+pub fn raw_convex_example(rng: &mut Rng, convex: bool, rules: &ConvexRules) -> RowMask {
+    let (count, test) = (rules.count, rules.test);
     if convex {
         loop {
             // The pair test is a guard against floating-point ties on a boundary: a convex
@@ -526,7 +638,7 @@ pub fn raw_convex_example(rng: &mut Rng, convex: bool, count: Geometric) -> RowM
         }
     }
     loop {
-        let parts = rng.range_inclusive(2, 4);
+        let parts = rng.range_inclusive(rules.parts.0, rules.parts.1);
         let mut mask = [0u32; SIDE];
         for _ in 0..parts {
             let part = loop {
@@ -540,7 +652,11 @@ pub fn raw_convex_example(rng: &mut Rng, convex: bool, count: Geometric) -> RowM
                 *m |= p;
             }
         }
-        if !is_convex(&mask) {
+        let convex = match test {
+            ConvexTest::Lattice => is_convex(&mask),
+            ConvexTest::Segment | ConvexTest::Cover => is_convex_segment(&mask, test),
+        };
+        if !convex {
             return mask;
         }
     }
@@ -557,29 +673,29 @@ pub struct AreaMatch {
 
 impl AreaMatch {
     /// The matcher of `seed`, computed once per process (each split of a run uses the same one).
-    pub fn cached(seed: u64, count: Geometric) -> std::sync::Arc<AreaMatch> {
+    pub fn cached(seed: u64, rules: &ConvexRules) -> std::sync::Arc<AreaMatch> {
         use std::collections::HashMap;
         use std::sync::{Arc, Mutex, OnceLock};
-        type Cache = Mutex<HashMap<(u64, bool), Arc<AreaMatch>>>;
+        type Cache = Mutex<HashMap<(u64, ConvexRules), Arc<AreaMatch>>>;
         static CACHE: OnceLock<Cache> = OnceLock::new();
         let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
-        let key = (seed, count == Geometric::Trials);
+        let key = (seed, *rules);
         if let Some(a) = cache.lock().expect("cache").get(&key) {
             return a.clone();
         }
-        let a = Arc::new(AreaMatch::new(seed, count));
+        let a = Arc::new(AreaMatch::new(seed, rules));
         cache.lock().expect("cache").insert(key, a.clone());
         a
     }
 
-    pub fn new(seed: u64, count: Geometric) -> AreaMatch {
+    pub fn new(seed: u64, rules: &ConvexRules) -> AreaMatch {
         let hist = |class: u32| -> Vec<f64> {
             let stream = format!("area-reference-{class}");
             let counts: Vec<usize> = (0..AREA_REFERENCE_SAMPLES)
                 .into_par_iter()
                 .map(|i| {
                     let mut rng = Rng::for_example(seed, "convex", &stream, i as u64);
-                    mask_count(&raw_convex_example(&mut rng, class == CONVEX, count))
+                    mask_count(&raw_convex_example(&mut rng, class == CONVEX, rules))
                 })
                 .collect();
             let mut h = vec![0f64; AREA_BINS];
@@ -603,12 +719,12 @@ impl AreaMatch {
 fn convex_example(
     rng: &mut Rng,
     convex: bool,
-    count: Geometric,
+    rules: &ConvexRules,
     area: Option<&AreaMatch>,
     row: &mut [f32; PIXELS],
 ) {
     let mask = loop {
-        let m = raw_convex_example(rng, convex, count);
+        let m = raw_convex_example(rng, convex, rules);
         match area {
             None => break m,
             Some(a) => {
