@@ -104,11 +104,12 @@ impl Sources {
                 None
             },
             backgrounds: if need_b {
-                Some(Backgrounds::load_scaled(
-                    &source.join("backgrounds"),
-                    recipe.patch_scale,
-                    recipe.patch_min_std,
-                )?)
+                let dir = source.join("backgrounds");
+                let bg = Backgrounds::load_scaled(&dir, recipe.patch_scale, recipe.patch_min_std)?;
+                if tasks.contains(&"rectangles-image") {
+                    bg.check_textured(&dir, recipe.patch_min_std_for("rectangles-image"))?;
+                }
+                Some(bg)
             } else {
                 None
             },
@@ -197,7 +198,8 @@ pub fn generate_split(
             match task {
                 "rectangles" => rectangle_outline(&mut rng, *label, r.rect_corner, row),
                 "rectangles-image" => {
-                    rectangle_image(&mut rng, *label, r.rect_corner, bg.expect("bg"), row)
+                    let rules = (r.rect_corner, r.patch_min_std_for(task));
+                    rectangle_image(&mut rng, *label, rules, bg.expect("bg"), row)
                 }
                 "convex" => convex_example(
                     &mut rng,
@@ -335,7 +337,7 @@ fn rectangle_outline(rng: &mut Rng, label: u32, corner: Corner, row: &mut [f32; 
 fn rectangle_image(
     rng: &mut Rng,
     label: u32,
-    corner: Corner,
+    (corner, min_std): (Corner, f32),
     bg: &Backgrounds,
     row: &mut [f32; PIXELS],
 ) {
@@ -344,8 +346,8 @@ fn rectangle_image(
             && (RECT_IMAGE_AREA.0..=RECT_IMAGE_AREA.1).contains(&(h * w))
     });
     let mut inside = [0f32; PIXELS];
-    bg.patch(rng, row);
-    bg.patch(rng, &mut inside);
+    bg.patch_above(rng, row, min_std);
+    bg.patch_above(rng, &mut inside, min_std);
     for y in y0..y0 + h {
         for x in x0..x0 + w {
             row[y * SIDE + x] = inside[y * SIDE + x];

@@ -319,21 +319,27 @@ impl Backgrounds {
             ));
         }
         let bg = Backgrounds { images, min_std };
-        // An image with no textured patch at all would stall the sampler: refuse it up front.
-        for (k, img) in bg.images.iter().enumerate() {
+        bg.check_textured(dir, min_std)?;
+        Ok(bg)
+    }
+
+    /// An image with no patch of standard deviation >= `min_std` would stall the sampler:
+    /// refuse it up front, naming the file (`dir` is the folder the images came from).
+    pub fn check_textured(&self, dir: &Path, min_std: f32) -> Result<(), DataError> {
+        for (k, img) in self.images.iter().enumerate() {
             let mut rng = Rng::from_key(k as u64);
             let mut patch = [0f32; PIXELS];
-            if !(0..PATCH_TRIES).any(|_| bg.try_patch(k, &mut rng, &mut patch)) {
+            if !(0..PATCH_TRIES).any(|_| self.try_patch(k, &mut rng, &mut patch, min_std)) {
                 return Err(DataError::new(
                     &dir.join(&img.name),
                     format!("no 28x28 patch with pixel standard deviation >= {min_std} found in {PATCH_TRIES} tries (image too flat)"),
                 ));
             }
         }
-        Ok(bg)
+        Ok(())
     }
 
-    fn try_patch(&self, k: usize, rng: &mut Rng, out: &mut [f32; PIXELS]) -> bool {
+    fn try_patch(&self, k: usize, rng: &mut Rng, out: &mut [f32; PIXELS], min_std: f32) -> bool {
         let img = &self.images[k];
         let x0 = rng.below((img.width - SIDE + 1) as u64) as usize;
         let y0 = rng.below((img.height - SIDE + 1) as u64) as usize;
@@ -341,15 +347,21 @@ impl Backgrounds {
             let src = &img.data[(y0 + y) * img.width + x0..][..SIDE];
             out[y * SIDE..(y + 1) * SIDE].copy_from_slice(src);
         }
-        patch_std(out) >= self.min_std
+        patch_std(out) >= min_std
     }
 
     /// A random textured patch: image uniform over the files, position uniform over the image,
     /// resampled (image and position) while the patch's standard deviation is below `min_std`.
     pub fn patch(&self, rng: &mut Rng, out: &mut [f32; PIXELS]) {
+        self.patch_above(rng, out, self.min_std)
+    }
+
+    /// [`Backgrounds::patch`] with another threshold (one task's own; checked with
+    /// [`Backgrounds::check_textured`] first).
+    pub fn patch_above(&self, rng: &mut Rng, out: &mut [f32; PIXELS], min_std: f32) {
         loop {
             let k = rng.below(self.images.len() as u64) as usize;
-            if self.try_patch(k, rng, out) {
+            if self.try_patch(k, rng, out, min_std) {
                 return;
             }
         }

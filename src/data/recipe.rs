@@ -92,6 +92,8 @@ pub struct Recipe {
     pub patch_scale: usize,
     /// A patch whose pixel standard deviation is below this is redrawn.
     pub patch_min_std: f32,
+    /// rectangles-image's own patch threshold (`None`: `patch_min_std`, as v1 and v2).
+    pub rect_patch_min_std: Option<f32>,
     pub convex_geometric: Geometric,
     /// Match the two convex classes' white-pixel-count histograms by rejection (v1's fix for a
     /// construction whose classes did not balance by themselves).
@@ -111,6 +113,7 @@ impl Recipe {
             combine_image: Combine::Max,
             patch_scale: 1,
             patch_min_std: 0.04,
+            rect_patch_min_std: None,
             convex_geometric: Geometric::Trials,
             convex_area_match: true,
             convex_test: ConvexTest::Lattice,
@@ -127,6 +130,14 @@ impl Recipe {
             convex_geometric: Geometric::Failures,
             convex_area_match: false,
             ..Recipe::v1()
+        }
+    }
+
+    /// The patch threshold of `task`'s backgrounds.
+    pub fn patch_min_std_for(&self, task: &str) -> f32 {
+        match (task, self.rect_patch_min_std) {
+            ("rectangles-image", Some(s)) => s,
+            _ => self.patch_min_std,
         }
     }
 
@@ -191,6 +202,12 @@ impl Recipe {
             "patch-min-std" => {
                 self.patch_min_std = match v.parse::<f32>() {
                     Ok(s) if (0.0..0.5).contains(&s) => s,
+                    _ => return Err(bad("a number in [0, 0.5)")),
+                }
+            }
+            "rect-patch-min-std" => {
+                self.rect_patch_min_std = match v.parse::<f32>() {
+                    Ok(s) if (0.0..0.5).contains(&s) => Some(s),
                     _ => return Err(bad("a number in [0, 0.5)")),
                 }
             }
@@ -304,6 +321,9 @@ impl Recipe {
             ConvexTest::Segment => p.push(("convex-test", "segment".into())),
             ConvexTest::Cover => p.push(("convex-test", "cover".into())),
         }
+        if let Some(s) = self.rect_patch_min_std {
+            p.push(("rect-patch-min-std", s.to_string()));
+        }
         if self.convex_parts != (2, 4) {
             let (a, b) = self.convex_parts;
             p.push(("convex-parts", format!("{a}-{b}")));
@@ -329,12 +349,13 @@ impl fmt::Display for Recipe {
 }
 
 /// The keys `--set` accepts.
-pub const KEYS: [&str; 10] = [
+pub const KEYS: [&str; 11] = [
     "rotation",
     "combine-rand",
     "combine-image",
     "patch-scale",
     "patch-min-std",
+    "rect-patch-min-std",
     "convex-geometric",
     "convex-area-match",
     "convex-test",
