@@ -84,13 +84,13 @@ pub enum DataCommand {
         source: Option<PathBuf>,
         #[arg(long, default_value_t = 0)]
         seed: u64,
-        /// The generator's open choices: v2 (calibrated, the default) or v1 (the first
-        /// generator's). See datasets/README.md "Recipes".
+        /// The generator's open choices: v3 (calibrated, the default), v2 (the first
+        /// calibration) or v1 (the first generator's). See datasets/README.md "Recipes".
         #[arg(long, default_value = crate::data::recipe::DEFAULT_RECIPE)]
         recipe: String,
         /// Override one recipe parameter, key=value (repeatable): rotation, combine-rand,
-        /// combine-image, patch-scale, patch-min-std, convex-geometric, convex-area-match,
-        /// rect-corner.
+        /// combine-image, patch-scale, patch-min-std, rect-patch-min-std, convex-geometric,
+        /// convex-area-match, convex-test, convex-parts, rect-corner.
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<String>,
     },
