@@ -14,6 +14,9 @@ pub enum VizCommand {
     Reconstructions(ReconstructionsArgs),
     /// Training curves from the JSON lines of `sdae train --json`.
     Curves(CurvesArgs),
+    /// The paper's filter figure: one DAE layer trained at each masking level from the same
+    /// initialisation, the first units side by side, and a few units followed across levels.
+    NoiseFilters(NoiseFiltersArgs),
 }
 
 #[derive(Args, Debug)]
@@ -67,4 +70,46 @@ pub struct CurvesArgs {
     /// Output PNG.
     #[arg(long)]
     pub out: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct NoiseFiltersArgs {
+    /// Training split (.sdd), e.g. data/mnist-basic/train.sdd.
+    pub train: PathBuf,
+    /// Output PNG.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Masking levels of the side-by-side panels (comma-separated fractions).
+    #[arg(long, value_delimiter = ',', default_value = "0,0.25,0.5")]
+    pub nu: Vec<f64>,
+    /// Levels the followed units are shown at.
+    #[arg(long, value_delimiter = ',', default_value = "0,0.1,0.2,0.5")]
+    pub follow_nu: Vec<f64>,
+    /// Hidden units of the layer.
+    #[arg(long, default_value_t = 1000)]
+    pub width: usize,
+    /// Pre-training epochs at each level.
+    #[arg(long, default_value_t = 20)]
+    pub epochs: usize,
+    /// Learning rate.
+    #[arg(long, default_value_t = 0.1)]
+    pub lr: f64,
+    /// Minibatch size.
+    #[arg(long, default_value_t = 10)]
+    pub batch: usize,
+    /// Seed: the initialisation shared by every level, and the noise.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Train on the first ROWS examples only (default: all).
+    #[arg(long)]
+    pub rows: Option<usize>,
+    /// Units per panel (the first N).
+    #[arg(long, default_value_t = 36)]
+    pub count: usize,
+    /// Units followed across levels (the first N).
+    #[arg(long, default_value_t = 6)]
+    pub follow: usize,
+    /// Pixels per weight.
+    #[arg(long, default_value_t = 2)]
+    pub scale: usize,
 }

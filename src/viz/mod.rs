@@ -8,12 +8,13 @@ pub mod canvas;
 pub mod curves;
 pub mod font;
 pub mod montage;
+pub mod noise;
 pub mod png;
 pub mod tiles;
 
 use std::path::Path;
 
-use crate::cli::viz::{CurvesArgs, FiltersArgs, ReconstructionsArgs, VizCommand};
+use crate::cli::viz::{CurvesArgs, FiltersArgs, NoiseFiltersArgs, ReconstructionsArgs, VizCommand};
 use crate::data::Dataset;
 use crate::model::Model;
 pub use tiles::Normalise;
@@ -65,5 +66,55 @@ pub fn run(cmd: VizCommand) -> Result<(), String> {
         VizCommand::Filters(a) => filters_command(&a),
         VizCommand::Reconstructions(a) => reconstructions_command(&a),
         VizCommand::Curves(a) => curves_command(&a),
+        VizCommand::NoiseFilters(a) => noise_filters_command(&a),
     }
+}
+
+/// `sdae viz noise-filters`.
+pub fn noise_filters_command(a: &NoiseFiltersArgs) -> Result<(), String> {
+    check_out(&a.out)?;
+    let ds = Dataset::open(&a.train).map_err(|e| e.to_string())?;
+    ds.verify_inputs().map_err(|e| e.to_string())?;
+    let rows = a.rows.unwrap_or(ds.rows()).min(ds.rows());
+    if rows == 0 {
+        return Err(format!("--rows {rows}: expected at least one example"));
+    }
+    let cols = ds.cols();
+    let train = crate::train::SplitView::new(
+        "training set",
+        &ds.features()[..rows * cols],
+        &ds.labels()[..rows],
+        cols,
+        ds.classes(),
+    )
+    .map_err(|e| e.to_string())?;
+    let fig = noise::NoiseFigure {
+        train: &train,
+        nus: a.nu.clone(),
+        follow_nus: a.follow_nu.clone(),
+        layer: crate::config::Overrides {
+            seed: Some(a.seed),
+            widths: Some(vec![a.width]),
+            lr: Some(a.lr),
+            epochs: Some(a.epochs),
+            batch: Some(a.batch),
+            ..Default::default()
+        },
+        count: a.count,
+        follow: a.follow,
+        scale: a.scale,
+    };
+    let t0 = std::time::Instant::now();
+    let models = noise::train_levels(&fig, |nu| {
+        eprintln!(
+            "trained nu = {nu} ({} x {}, {} epochs) at {:.0} s",
+            cols,
+            a.width,
+            a.epochs,
+            t0.elapsed().as_secs_f64()
+        )
+    })?;
+    noise::figure(&models, &a.nu, &a.follow_nu, a.count, a.follow, a.scale)?.save(&a.out)?;
+    eprintln!("wrote {}", a.out.display());
+    Ok(())
 }
