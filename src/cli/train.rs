@@ -99,6 +99,25 @@ pub struct EvalArgs {
     pub dataset: PathBuf,
     #[arg(long)]
     pub json: bool,
+    /// The seed's robustness criterion: at each --nu, the error on inputs corrupted by masking
+    /// noise and each hidden layer's mean relative code change |f(x~) - f(x)| / |f(x)|.
+    #[arg(long)]
+    pub robustness: bool,
+    /// --robustness: masking levels (fractions of the inputs set to 0); 0 is always included.
+    #[arg(long, value_delimiter = ',', default_value = "0.1,0.25,0.5")]
+    pub nu: Vec<f64>,
+    /// --robustness: more models measured on the same corrupted inputs, side by side.
+    #[arg(long = "and", value_name = "MODEL")]
+    pub and: Vec<PathBuf>,
+    /// --robustness: a name per model (comma-separated; default: the file names).
+    #[arg(long, value_delimiter = ',')]
+    pub labels: Vec<String>,
+    /// --robustness: seed of the corruption (the same for every model).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// --robustness: also draw error and top-layer code change against the level (PNG).
+    #[arg(long)]
+    pub plot: Option<PathBuf>,
 }
 
 /// `sdae encode MODEL DATASET --layer K --out PATH`.

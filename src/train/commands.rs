@@ -299,6 +299,9 @@ pub fn train_command(a: TrainArgs, phases: Phases) -> Result<(), Error> {
 
 /// `sdae eval MODEL DATASET`.
 pub fn eval_command(a: EvalArgs) -> Result<(), Error> {
+    if a.robustness {
+        return robustness_command(a);
+    }
     let model = Model::load(&a.model)?;
     let ds = open(&a.dataset)?;
     if ds.cols() != model.input_dim() {
@@ -374,5 +377,92 @@ pub fn encode_command(a: EncodeArgs) -> Result<(), Error> {
         a.out.display(),
         ds.rows()
     );
+    Ok(())
+}
+
+/// `sdae eval --robustness MODEL DATASET [--and MODEL ...]`: see [`super::robustness`].
+fn robustness_command(a: EvalArgs) -> Result<(), Error> {
+    if let Some(p) = &a.plot {
+        if !p.extension().is_some_and(|e| e.eq_ignore_ascii_case("png")) {
+            return Err(Error::Usage(format!(
+                "--plot {}: expected a file name ending in .png",
+                p.display()
+            )));
+        }
+    }
+    let paths: Vec<&PathBuf> = std::iter::once(&a.model).chain(&a.and).collect();
+    if !a.labels.is_empty() && a.labels.len() != paths.len() {
+        return Err(Error::Usage(format!(
+            "--labels: {} names for {} models",
+            a.labels.len(),
+            paths.len()
+        )));
+    }
+    let mut nus = vec![0.0];
+    nus.extend(a.nu.iter().copied().filter(|&v| v != 0.0));
+    let ds = open(&a.dataset)?;
+    let k = kernels();
+    let mut labels = Vec::new();
+    let mut all = Vec::new();
+    for (i, p) in paths.iter().enumerate() {
+        let model = Model::load(p)?;
+        if ds.cols() != model.input_dim() {
+            return Err(Error::Usage(format!(
+                "{}: {} columns, but the model {} takes {} inputs",
+                a.dataset.display(),
+                ds.cols(),
+                p.display(),
+                model.input_dim()
+            )));
+        }
+        let name = a.labels.get(i).cloned().unwrap_or_else(|| {
+            p.file_stem()
+                .map_or_else(|| p.display().to_string(), |s| s.to_string_lossy().into())
+        });
+        let levels = super::robustness::measure(
+            k,
+            &model,
+            ds.features(),
+            ds.labels(),
+            ds.rows(),
+            &nus,
+            a.seed,
+        )?;
+        labels.push(name);
+        all.push(levels);
+    }
+    if a.json {
+        let rows: Vec<_> = labels
+            .iter()
+            .zip(&all)
+            .map(|(n, l)| serde_json::json!({"model": n, "levels": l}))
+            .collect();
+        say!(
+            "{}",
+            serde_json::json!({"dataset": a.dataset.display().to_string(), "rows": ds.rows(),
+                "seed": a.seed, "models": rows})
+        );
+    } else {
+        say!(
+            "{}: {} rows, masking noise seed {} (the same corrupted inputs for every model)",
+            a.dataset.display(),
+            ds.rows(),
+            a.seed
+        );
+        say!("model            nu   error %   code change |f(x~)-f(x)|/|f(x)| by layer");
+        for (n, levels) in labels.iter().zip(&all) {
+            for l in levels {
+                let e = l.error.map_or("-".to_string(), |e| format!("{e:.2}"));
+                let c: Vec<String> = l.code_change.iter().map(|c| format!("{c:.3}")).collect();
+                say!("{n:<14} {:>4.0}%  {e:>7}   {}", 100.0 * l.nu, c.join("  "));
+            }
+        }
+    }
+    if let Some(p) = &a.plot {
+        crate::viz::robustness::plot(&labels, &all)
+            .save(p)
+            .map_err(Error::Usage)?;
+        eprintln!("wrote {}", p.display());
+    }
     Ok(())
 }

@@ -10,6 +10,7 @@ pub mod font;
 pub mod montage;
 pub mod noise;
 pub mod png;
+pub mod robustness;
 pub mod tiles;
 
 use std::path::Path;
