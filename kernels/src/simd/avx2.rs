@@ -58,46 +58,11 @@ unsafe impl Simd for Avx2 {
         unsafe { _mm256_maskstore_ps(p, prefix_mask(n), v) }
     }
 
-    #[inline(always)]
-    unsafe fn add(a: __m256, b: __m256) -> __m256 {
-        // SAFETY: AVX available.
-        unsafe { _mm256_add_ps(a, b) }
-    }
-    #[inline(always)]
-    unsafe fn sub(a: __m256, b: __m256) -> __m256 {
-        // SAFETY: AVX available.
-        unsafe { _mm256_sub_ps(a, b) }
-    }
-    #[inline(always)]
-    unsafe fn mul(a: __m256, b: __m256) -> __m256 {
-        // SAFETY: AVX available.
-        unsafe { _mm256_mul_ps(a, b) }
-    }
-    #[inline(always)]
-    unsafe fn div(a: __m256, b: __m256) -> __m256 {
-        // SAFETY: AVX available.
-        unsafe { _mm256_div_ps(a, b) }
-    }
-    #[inline(always)]
-    unsafe fn mul_add(a: __m256, b: __m256, c: __m256) -> __m256 {
-        // SAFETY: FMA available.
-        unsafe { _mm256_fmadd_ps(a, b, c) }
-    }
-    #[inline(always)]
-    unsafe fn neg_mul_add(a: __m256, b: __m256, c: __m256) -> __m256 {
-        // SAFETY: FMA available.
-        unsafe { _mm256_fnmadd_ps(a, b, c) }
-    }
-    #[inline(always)]
-    unsafe fn max(a: __m256, b: __m256) -> __m256 {
-        // SAFETY: AVX available.
-        unsafe { _mm256_max_ps(a, b) }
-    }
-    #[inline(always)]
-    unsafe fn min(a: __m256, b: __m256) -> __m256 {
-        // SAFETY: AVX available.
-        unsafe { _mm256_min_ps(a, b) }
-    }
+    super::one_instruction_ops!(__m256;
+        add = _mm256_add_ps, sub = _mm256_sub_ps, mul = _mm256_mul_ps, div = _mm256_div_ps,
+        max = _mm256_max_ps, min = _mm256_min_ps;
+        mul_add = _mm256_fmadd_ps, neg_mul_add = _mm256_fnmadd_ps);
+
     #[inline(always)]
     unsafe fn abs(a: __m256) -> __m256 {
         // SAFETY: AVX available.

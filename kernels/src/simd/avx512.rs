@@ -46,46 +46,11 @@ unsafe impl Simd for Avx512 {
         unsafe { _mm512_mask_storeu_ps(p, prefix(n), v) }
     }
 
-    #[inline(always)]
-    unsafe fn add(a: __m512, b: __m512) -> __m512 {
-        // SAFETY: AVX-512F available.
-        unsafe { _mm512_add_ps(a, b) }
-    }
-    #[inline(always)]
-    unsafe fn sub(a: __m512, b: __m512) -> __m512 {
-        // SAFETY: AVX-512F available.
-        unsafe { _mm512_sub_ps(a, b) }
-    }
-    #[inline(always)]
-    unsafe fn mul(a: __m512, b: __m512) -> __m512 {
-        // SAFETY: AVX-512F available.
-        unsafe { _mm512_mul_ps(a, b) }
-    }
-    #[inline(always)]
-    unsafe fn div(a: __m512, b: __m512) -> __m512 {
-        // SAFETY: AVX-512F available.
-        unsafe { _mm512_div_ps(a, b) }
-    }
-    #[inline(always)]
-    unsafe fn mul_add(a: __m512, b: __m512, c: __m512) -> __m512 {
-        // SAFETY: AVX-512F available.
-        unsafe { _mm512_fmadd_ps(a, b, c) }
-    }
-    #[inline(always)]
-    unsafe fn neg_mul_add(a: __m512, b: __m512, c: __m512) -> __m512 {
-        // SAFETY: AVX-512F available.
-        unsafe { _mm512_fnmadd_ps(a, b, c) }
-    }
-    #[inline(always)]
-    unsafe fn max(a: __m512, b: __m512) -> __m512 {
-        // SAFETY: AVX-512F available.
-        unsafe { _mm512_max_ps(a, b) }
-    }
-    #[inline(always)]
-    unsafe fn min(a: __m512, b: __m512) -> __m512 {
-        // SAFETY: AVX-512F available.
-        unsafe { _mm512_min_ps(a, b) }
-    }
+    super::one_instruction_ops!(__m512;
+        add = _mm512_add_ps, sub = _mm512_sub_ps, mul = _mm512_mul_ps, div = _mm512_div_ps,
+        max = _mm512_max_ps, min = _mm512_min_ps;
+        mul_add = _mm512_fmadd_ps, neg_mul_add = _mm512_fnmadd_ps);
+
     #[inline(always)]
     unsafe fn abs(a: __m512) -> __m512 {
         // SAFETY: AVX-512F available.

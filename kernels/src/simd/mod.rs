@@ -185,6 +185,32 @@ pub unsafe trait Simd: Copy {
     unsafe fn prefetch(_p: *const f32) {}
 }
 
+/// Defines the element-wise methods of [`Simd`] that a vector ISA does in one instruction each,
+/// from a table of that ISA's intrinsics on its vector type `$v`: the binary ones
+/// (`add`, `sub`, `mul`, `div`, `max`, `min`: `(a, b)`) and, after a `;`, the fused ternary
+/// ones (`mul_add`, `neg_mul_add`: `(a, b, c)`), arguments passed through in order. An ISA lists
+/// its instructions; the signatures and the safety argument are written here once.
+macro_rules! one_instruction_ops {
+    ($v:ty; $($name:ident = $f:path),+ $(; $($name3:ident = $f3:path),+)?) => {
+        $(
+            #[inline(always)]
+            unsafe fn $name(a: $v, b: $v) -> $v {
+                // SAFETY: the ISA is available (the `Simd` contract).
+                unsafe { $f(a, b) }
+            }
+        )+
+        $($(
+            #[inline(always)]
+            unsafe fn $name3(a: $v, b: $v, c: $v) -> $v {
+                // SAFETY: the ISA is available (the `Simd` contract).
+                unsafe { $f3(a, b, c) }
+            }
+        )+)?
+    };
+}
+#[allow(unused_imports)] // not used on an architecture whose only vocabulary is scalar
+pub(crate) use one_instruction_ops;
+
 /// Load `n <= LANES` values: a full vector, or a partial one padded with `fill`.
 ///
 /// # Safety

@@ -51,26 +51,10 @@ unsafe impl Simd for Neon {
         }
     }
 
-    #[inline(always)]
-    unsafe fn add(a: float32x4_t, b: float32x4_t) -> float32x4_t {
-        // SAFETY: NEON available.
-        unsafe { vaddq_f32(a, b) }
-    }
-    #[inline(always)]
-    unsafe fn sub(a: float32x4_t, b: float32x4_t) -> float32x4_t {
-        // SAFETY: NEON available.
-        unsafe { vsubq_f32(a, b) }
-    }
-    #[inline(always)]
-    unsafe fn mul(a: float32x4_t, b: float32x4_t) -> float32x4_t {
-        // SAFETY: NEON available.
-        unsafe { vmulq_f32(a, b) }
-    }
-    #[inline(always)]
-    unsafe fn div(a: float32x4_t, b: float32x4_t) -> float32x4_t {
-        // SAFETY: NEON available.
-        unsafe { vdivq_f32(a, b) }
-    }
+    super::one_instruction_ops!(float32x4_t;
+        add = vaddq_f32, sub = vsubq_f32, mul = vmulq_f32, div = vdivq_f32,
+        max = vmaxq_f32, min = vminq_f32);
+
     #[inline(always)]
     unsafe fn mul_add(a: float32x4_t, b: float32x4_t, c: float32x4_t) -> float32x4_t {
         // SAFETY: NEON available (vfmaq: c + a*b, fused).
@@ -80,16 +64,6 @@ unsafe impl Simd for Neon {
     unsafe fn neg_mul_add(a: float32x4_t, b: float32x4_t, c: float32x4_t) -> float32x4_t {
         // SAFETY: NEON available (vfmsq: c - a*b, fused).
         unsafe { vfmsq_f32(c, a, b) }
-    }
-    #[inline(always)]
-    unsafe fn max(a: float32x4_t, b: float32x4_t) -> float32x4_t {
-        // SAFETY: NEON available.
-        unsafe { vmaxq_f32(a, b) }
-    }
-    #[inline(always)]
-    unsafe fn min(a: float32x4_t, b: float32x4_t) -> float32x4_t {
-        // SAFETY: NEON available.
-        unsafe { vminq_f32(a, b) }
     }
     #[inline(always)]
     unsafe fn abs(a: float32x4_t) -> float32x4_t {
