@@ -2,10 +2,13 @@
 //! full-size determinism check. Reads MNIST and the backgrounds from $DATA_SRC, else
 //! ../shared/datasets next to the checkout.
 
+mod common;
+
 use std::collections::HashSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use common::tmpdir;
 use sdae::data::generate::combine;
 use sdae::data::generate::{
     generate_split, generate_tasks, is_convex, row_mask, RowMask, Sources, CONVEX, TALL,
@@ -29,13 +32,6 @@ fn source() -> PathBuf {
     p
 }
 
-fn tmp_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("sdae-test-{}-{name}", std::process::id()));
-    let _ = fs::remove_dir_all(&d);
-    fs::create_dir_all(&d).unwrap();
-    d
-}
-
 fn all_sources() -> Sources {
     Sources::load(&source(), &TASKS).unwrap()
 }
@@ -43,7 +39,7 @@ fn all_sources() -> Sources {
 #[test]
 fn every_task_has_exact_sizes_ranges_and_balanced_labels() {
     let src = all_sources();
-    let d = tmp_dir("gen-all");
+    let d = tmpdir("gen-all");
     let sizes = (300, 60, 401);
     generate_tasks(&TASKS, &d, 7, &src, Some(sizes), |_, _, _, _| {}).unwrap();
     for t in TASKS {
@@ -88,7 +84,7 @@ fn same_seed_same_bytes_whatever_the_thread_count() {
             .num_threads(threads)
             .build()
             .unwrap();
-        let d = tmp_dir(&format!("det-{threads}-{seed}"));
+        let d = tmpdir(&format!("det-{threads}-{seed}"));
         pool.install(|| {
             generate_tasks(&TASKS, &d, seed, &src, Some((97, 13, 50)), |_, _, _, _| {})
         })
@@ -521,7 +517,7 @@ fn convex_classes_balance_without_a_balancing_step() {
 
 #[test]
 fn background_errors_are_clear() {
-    let d = tmp_dir("bg");
+    let d = tmpdir("bg");
     let e = Backgrounds::load(&d.join("missing"))
         .unwrap_err()
         .to_string();
@@ -588,7 +584,7 @@ fn background_errors_are_clear() {
 #[test]
 fn a_failing_generation_leaves_no_partial_output() {
     let src = Sources::load(&source(), &["mnist-basic"]).unwrap();
-    let d = tmp_dir("gen-fail");
+    let d = tmpdir("gen-fail");
     let out = d.join("data");
     // rectangles succeeds, then mnist-basic's valid split asks for more digits than it owns
     let e = generate_tasks(
@@ -746,7 +742,7 @@ fn mnist_basic_split_layout_is_the_originals() {
 #[test]
 fn fidelity_reports_sizes_balance_white_means_recipe_and_yardstick() {
     use sdae::data::fidelity::{fidelity, fidelity_text};
-    let d = tmp_dir("fidelity");
+    let d = tmpdir("fidelity");
     let src = Sources::load(&source(), &["mnist-basic", "convex"]).unwrap();
     generate_tasks(
         &["mnist-basic", "convex"],

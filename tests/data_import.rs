@@ -1,36 +1,15 @@
 //! Importers on fixtures written by the tests: IDX (raw and gzip), .amat, a Larochelle folder;
 //! and every kind of bad input, each with a clear error and no partial output.
 
-use std::fs;
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
 
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use common::{gz, idx_bytes, outcome, tmpdir};
 use sdae::data::amat::{import_amat, import_larochelle, larochelle_files, read_amat};
 use sdae::data::idx::import_idx;
 use sdae::data::{split_path, Dataset, TASKS};
-
-fn tmp_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("sdae-test-{}-{name}", std::process::id()));
-    let _ = fs::remove_dir_all(&d);
-    fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn idx_bytes(dims: &[u32], data: &[u8]) -> Vec<u8> {
-    let mut b = vec![0, 0, 8, dims.len() as u8];
-    for d in dims {
-        b.extend_from_slice(&d.to_be_bytes());
-    }
-    b.extend_from_slice(data);
-    b
-}
-
-fn gz(b: &[u8]) -> Vec<u8> {
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    e.write_all(b).unwrap();
-    e.finish().unwrap()
-}
 
 /// Every file in `d`, recursively (to prove nothing was left behind).
 fn all_files(d: &Path) -> Vec<PathBuf> {
@@ -50,7 +29,7 @@ fn all_files(d: &Path) -> Vec<PathBuf> {
 
 #[test]
 fn idx_raw_and_gz_import_as_pixels_over_255() {
-    let d = tmp_dir("idx");
+    let d = tmpdir("idx");
     let pix: Vec<u8> = (0..3 * 4 * 5).map(|i| (i * 17 % 256) as u8).collect();
     let lab = [3u8, 0, 9];
     for (name, wrap) in [("raw", false), ("gz", true)] {
@@ -74,7 +53,7 @@ fn idx_raw_and_gz_import_as_pixels_over_255() {
 
 #[test]
 fn bad_idx_is_rejected_with_file_and_offset() {
-    let d = tmp_dir("idxbad");
+    let d = tmpdir("idxbad");
     let lp = d.join("labels");
     fs::write(&lp, idx_bytes(&[2], &[1, 2])).unwrap();
     let ip = d.join("images");
@@ -132,7 +111,7 @@ fn amat_text(
 
 #[test]
 fn amat_parses_header_lines_blank_lines_and_scientific_numbers() {
-    let d = tmp_dir("amat");
+    let d = tmpdir("amat");
     let (mut s, f, l) = amat_text(7, 5, 3, 1);
     s.push_str("\n   \n");
     let p = d.join("a.amat");
@@ -151,7 +130,7 @@ fn amat_parses_header_lines_blank_lines_and_scientific_numbers() {
 
 #[test]
 fn amat_import_splits_last_rows_as_validation() {
-    let d = tmp_dir("amatimport");
+    let d = tmpdir("amatimport");
     let (tv, f, l) = amat_text(12, 6, 4, 0);
     let (te, f2, l2) = amat_text(5, 6, 4, 3);
     fs::write(d.join("tr.amat"), tv).unwrap();
@@ -178,7 +157,7 @@ fn amat_import_splits_last_rows_as_validation() {
 
 #[test]
 fn bad_amat_is_rejected_with_line_and_no_output() {
-    let d = tmp_dir("amatbad");
+    let d = tmpdir("amatbad");
     let good = "0 0.5 1 1\n0.25 0 0 0\n0 0 0 1\n";
     let te = d.join("te.amat");
     fs::write(&te, good).unwrap();
@@ -259,7 +238,7 @@ fn write_larochelle_fixture(dir: &Path, tasks: &[&str], train_rows: usize, test_
 
 #[test]
 fn larochelle_folder_imports_every_task_present() {
-    let d = tmp_dir("laro");
+    let d = tmpdir("laro");
     let src = d.join("src");
     write_larochelle_fixture(&src, &TASKS, 6, 4);
     let out = d.join("data");
@@ -313,7 +292,7 @@ fn larochelle_folder_imports_every_task_present() {
 
 #[test]
 fn larochelle_errors_leave_nothing_behind() {
-    let d = tmp_dir("larobad");
+    let d = tmpdir("larobad");
     let src = d.join("src");
     write_larochelle_fixture(&src, &["mnist-basic", "convex"], 5, 3);
     let out = d.join("data");
@@ -355,21 +334,14 @@ fn larochelle_errors_leave_nothing_behind() {
     fs::remove_dir_all(&d).unwrap();
 }
 
+/// `sdae ARGS`: (succeeded, stdout, stderr).
 fn sdae(args: &[&str]) -> (bool, String, String) {
-    let o = Command::new(env!("CARGO_BIN_EXE_sdae"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        o.status.success(),
-        String::from_utf8_lossy(&o.stdout).into_owned(),
-        String::from_utf8_lossy(&o.stderr).into_owned(),
-    )
+    outcome(common::sdae(args))
 }
 
 #[test]
 fn cli_info_verify_preview_and_errors() {
-    let d = tmp_dir("cli");
+    let d = tmpdir("cli");
     let src = d.join("src");
     write_larochelle_fixture(&src, &["rectangles"], 8, 4);
     let out = d.join("data");

@@ -2,34 +2,15 @@
 //! show the weights and the reconstruction the kernels compute, and bad input gives a clear
 //! error with no output file left behind.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
+use std::path::Path;
+
+use common::{ok, s, sdae, tmpdir};
 use rand_xoshiro::rand_core::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use sdae::data::write_dataset;
 use sdae::model::{DaeLayer, Model};
-
-const BIN: &str = env!("CARGO_BIN_EXE_sdae");
-
-fn tmpdir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("sdae-viz-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn sdae(args: &[&str]) -> Output {
-    Command::new(BIN).args(args).output().unwrap()
-}
-
-fn ok(out: &Output) {
-    assert!(
-        out.status.success(),
-        "sdae failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 /// Run a command that must fail: returns stderr, and checks that `out` was not created and no
 /// temporary file is left in its folder.
@@ -69,10 +50,6 @@ fn decode(path: &Path) -> (usize, usize, usize, Vec<u8>) {
 fn size(path: &Path) -> (usize, usize) {
     let (w, h, _, _) = decode(path);
     (w, h)
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
 }
 
 /// A tied 784 -> `h` layer with random weights; unit 0 is +1 on the left half of the image and
@@ -208,22 +185,26 @@ fn reconstructions_show_clean_masked_and_decoded_rows() {
     let data = dir.join("x.sdd");
     write_dataset(&data, &x, &vec![0; rows], d, 2).unwrap();
     let out = dir.join("rec.png");
-    ok(&sdae(&[
-        "viz",
-        "reconstructions",
-        s(&mpath),
-        s(&data),
-        "--out",
-        s(&out),
-        "--count",
-        "4",
-        "--scale",
-        "1",
-        "--nu",
-        "0.5",
-        "--seed",
-        "9",
-    ]));
+    // Four columns at scale 1, half the pixels masked, the mask drawn from `seed`.
+    let draw = |out: &Path, seed: &str| {
+        ok(&sdae(&[
+            "viz",
+            "reconstructions",
+            s(&mpath),
+            s(&data),
+            "--out",
+            s(out),
+            "--count",
+            "4",
+            "--scale",
+            "1",
+            "--nu",
+            "0.5",
+            "--seed",
+            seed,
+        ]))
+    };
+    draw(&out, "9");
     let (w, h, ch, px) = decode(&out);
     // A left margin of 66 pixels for the labels, then 4 columns x 3 rows of 28 + 2 gutters.
     let left = 66;
@@ -281,39 +262,9 @@ fn reconstructions_show_clean_masked_and_decoded_rows() {
     }
     // Same seed, same picture; another seed, another mask.
     let again = dir.join("again.png");
-    ok(&sdae(&[
-        "viz",
-        "reconstructions",
-        s(&mpath),
-        s(&data),
-        "--out",
-        s(&again),
-        "--count",
-        "4",
-        "--scale",
-        "1",
-        "--nu",
-        "0.5",
-        "--seed",
-        "9",
-    ]));
+    draw(&again, "9");
     assert_eq!(decode(&again).3, px);
-    ok(&sdae(&[
-        "viz",
-        "reconstructions",
-        s(&mpath),
-        s(&data),
-        "--out",
-        s(&again),
-        "--count",
-        "4",
-        "--scale",
-        "1",
-        "--nu",
-        "0.5",
-        "--seed",
-        "10",
-    ]));
+    draw(&again, "10");
     assert_ne!(decode(&again).3, px);
     // --count beyond the dataset shows every row.
     ok(&sdae(&[

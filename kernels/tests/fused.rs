@@ -346,6 +346,29 @@ fn assert_same_mask(
     assert_eq!(gr.next_u64(), want_next, "{what}: rng consumed differently");
 }
 
+/// `k.mask_fixed` of `x` (`rows x cols`, `count` zeros a row) drawing from `rng`, into an
+/// output pre-filled with NaN (so a value it failed to write shows).
+fn mask_fixed_of(
+    k: &Kernels,
+    x: &[f32],
+    rows: usize,
+    cols: usize,
+    count: usize,
+    rng: &mut Xoshiro256PlusPlus,
+    scratch: &mut [u32],
+) -> Vec<f32> {
+    let mut out = vec![f32::NAN; rows * cols];
+    k.mask_fixed(
+        mr(x, rows, cols),
+        mm(&mut out, rows, cols),
+        count,
+        rng,
+        scratch,
+    )
+    .unwrap();
+    out
+}
+
 #[test]
 fn mask_fixed_is_bit_identical_and_exact() {
     let mut g = Gen::new(6);
@@ -361,15 +384,7 @@ fn mask_fixed_is_bit_identical_and_exact() {
                     let mut want = vec![f32::NAN; rows * cols];
                     reference::mask_fixed(&x, &mut want, rows, cols, count, &mut wr, &mut scratch);
                     let mut gr = Xoshiro256PlusPlus::seed_from_u64(seed);
-                    let mut got = vec![f32::NAN; rows * cols];
-                    k.mask_fixed(
-                        mr(&x, rows, cols),
-                        mm(&mut got, rows, cols),
-                        count,
-                        &mut gr,
-                        &mut scratch,
-                    )
-                    .unwrap();
+                    let got = mask_fixed_of(k, &x, rows, cols, count, &mut gr, &mut scratch);
                     let what = format!("{} mask_fixed {rows}x{cols} nu={nu}", k.isa());
                     assert_same_mask(&got, &want, &mut gr, wr.next_u64(), &what);
                     let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
@@ -382,16 +397,8 @@ fn mask_fixed_is_bit_identical_and_exact() {
                         }
                     }
                     // Deterministic per seed.
-                    let mut again = vec![0.0; rows * cols];
                     let mut ar = Xoshiro256PlusPlus::seed_from_u64(seed);
-                    k.mask_fixed(
-                        mr(&x, rows, cols),
-                        mm(&mut again, rows, cols),
-                        count,
-                        &mut ar,
-                        &mut scratch,
-                    )
-                    .unwrap();
+                    let again = mask_fixed_of(k, &x, rows, cols, count, &mut ar, &mut scratch);
                     assert_eq!(bits(&again), bits(&got), "{what}: not deterministic");
                 }
             }
@@ -399,21 +406,11 @@ fn mask_fixed_is_bit_identical_and_exact() {
         // A different seed gives a different mask (1000 choose 250 patterns).
         let x = vec![1.0f32; 1000];
         let mut scratch = vec![0u32; 1000];
-        let run = |seed| {
-            let mut out = vec![0.0; 1000];
+        let mut run = |seed| {
             let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
-            k.mask_fixed(
-                mr(&x, 1, 1000),
-                mm(&mut out, 1, 1000),
-                250,
-                &mut rng,
-                &mut scratch.clone(),
-            )
-            .unwrap();
-            out
+            mask_fixed_of(k, &x, 1, 1000, 250, &mut rng, &mut scratch)
         };
         assert_ne!(run(1), run(2), "{}: mask ignores the seed", k.isa());
-        scratch.clear();
     });
 }
 
@@ -468,15 +465,7 @@ fn mask_fixed_wide_rows_take_the_rare_paths_bit_identically() {
     let after = wr.next_u64();
     on_every_isa(|k| {
         let mut gr = Xoshiro256PlusPlus::seed_from_u64(5);
-        let mut got = vec![f32::NAN; rows * cols];
-        k.mask_fixed(
-            mr(&x, rows, cols),
-            mm(&mut got, rows, cols),
-            count,
-            &mut gr,
-            &mut scratch,
-        )
-        .unwrap();
+        let got = mask_fixed_of(k, &x, rows, cols, count, &mut gr, &mut scratch);
         let what = format!("{} wide mask_fixed", k.isa());
         assert_same_mask(&got, &want, &mut gr, after, &what);
         for r in 0..rows {
@@ -498,15 +487,7 @@ fn mask_fixed_zeroes_every_position_equally_often() {
     let x = vec![1.0f32; rows * cols];
     on_every_isa(|k| {
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(99);
-        let mut out = vec![0.0f32; rows * cols];
-        k.mask_fixed(
-            mr(&x, rows, cols),
-            mm(&mut out, rows, cols),
-            count,
-            &mut rng,
-            &mut [0u32; 20],
-        )
-        .unwrap();
+        let out = mask_fixed_of(k, &x, rows, cols, count, &mut rng, &mut [0u32; 20]);
         let mut hits = [0u64; 20];
         let mut first_two = [[0u64; 2]; 2];
         for row in out.chunks(cols) {
