@@ -75,9 +75,21 @@ pub const MIN_FLOPS_PER_THREAD: usize = 8_000_000;
 /// Largest micro-tile of any ISA (for the stack buffer of partial tiles).
 const MAX_TILE: usize = 16 * 64;
 
-/// A small-m `A * B^T` routine over a whole rectangle: `(k, alpha, a, b, beta, c)`, C of
-/// `a.rows x b.rows`; both operands are read with k contiguous, nothing is packed.
-pub(crate) type NtDot = unsafe fn(usize, f32, DotRows, DotRows, f32, COut);
+/// A small-m `A * B^T` routine over a whole rectangle ([`NtDotCall`]); both operands are read
+/// with k contiguous, nothing is packed.
+pub(crate) type NtDot = unsafe fn(&NtDotCall);
+
+/// One small-m `A * B^T` call: `C = alpha * A * B^T + beta * C` over `k`, C of
+/// `a.rows x b.rows` at `c`.
+#[derive(Clone, Copy)]
+pub(crate) struct NtDotCall {
+    pub k: usize,
+    pub alpha: f32,
+    pub a: DotRows,
+    pub b: DotRows,
+    pub beta: f32,
+    pub c: COut,
+}
 
 /// The ISA's small-m NT routine, if it has one.
 fn nt_dot_for(isa: Isa) -> Option<NtDot> {
@@ -422,7 +434,14 @@ fn run_nt_dot(job: &Job<'_>, f: NtDot, m0: usize, m1: usize, n0: usize, n1: usiz
             ptr: job.c.ptr.add(m0 * job.c.ldc + n0),
             ldc: job.c.ldc,
         };
-        f(job.k, job.alpha, a, b, job.beta, c)
+        f(&NtDotCall {
+            k: job.k,
+            alpha: job.alpha,
+            a,
+            b,
+            beta: job.beta,
+            c,
+        })
     }
 }
 

@@ -4,7 +4,7 @@
 use std::arch::x86_64::*;
 
 use super::microkernel::fma_loop_body;
-use super::{COut, DotRows};
+use super::{COut, NtDotCall};
 use crate::simd::avx2::Avx2;
 use crate::simd::avx512::Avx512;
 use crate::simd::Simd;
@@ -92,18 +92,19 @@ unsafe impl DotSimd for Avx2 {
 ///
 /// # Safety
 ///
-/// The ISA of `S` available; rows `0..MI` of `a` and `0..NJ` of `b` readable for `k` floats;
-/// C rows `0..MI` readable (unless `beta == 0`) and writable for `NJ` floats.
+/// The ISA of `S` available; of `t`, rows `0..MI` of `a` and `0..NJ` of `b` readable for `k`
+/// floats; C rows `0..MI` readable (unless `beta == 0`) and writable for `NJ` floats.
 #[inline(always)]
 #[allow(clippy::needless_range_loop)] // tile indices read clearer
-unsafe fn nt_dot_tile<S: DotSimd, const MI: usize, const NJ: usize>(
-    k: usize,
-    alpha: f32,
-    a: DotRows,
-    b: DotRows,
-    beta: f32,
-    c: COut,
-) {
+unsafe fn nt_dot_tile<S: DotSimd, const MI: usize, const NJ: usize>(t: &NtDotCall) {
+    let NtDotCall {
+        k,
+        alpha,
+        a,
+        b,
+        beta,
+        c,
+    } = *t;
     let (a, lda, b, ldb) = (a.ptr, a.ld, b.ptr, b.ld);
     debug_assert!(lda >= k && ldb >= k, "rows of k contiguous floats");
     // SAFETY (whole body): the caller guarantees the ISA and the extents above; loads cover
@@ -141,7 +142,7 @@ unsafe fn nt_dot_tile<S: DotSimd, const MI: usize, const NJ: usize>(
     }
 }
 
-/// Small-m `A * B^T` (see [`nt_dot_tile`]) over C's `a.rows x b.rows`: `MI x NJ` tiles,
+/// Small-m `A * B^T` (see [`nt_dot_tile`]) over C's `t.a.rows x t.b.rows`: `MI x NJ` tiles,
 /// remainders one row / one column at a time.
 ///
 /// # Safety
@@ -149,14 +150,8 @@ unsafe fn nt_dot_tile<S: DotSimd, const MI: usize, const NJ: usize>(
 /// The ISA of `S` available; `a` and `b` hold their rows of `k` floats; `c` holds `a.rows`
 /// rows of `b.rows` floats, uniquely ours.
 #[inline(always)]
-unsafe fn nt_dot_body<S: DotSimd, const MI: usize, const NJ: usize>(
-    k: usize,
-    alpha: f32,
-    a: DotRows,
-    b: DotRows,
-    beta: f32,
-    c: COut,
-) {
+unsafe fn nt_dot_body<S: DotSimd, const MI: usize, const NJ: usize>(t: &NtDotCall) {
+    let (a, b, c) = (t.a, t.b, t.c);
     let (m, n) = (a.rows, b.rows);
     // SAFETY: every tile below addresses rows/columns inside 0..m x 0..n (the caller's extents).
     unsafe {
@@ -167,16 +162,20 @@ unsafe fn nt_dot_body<S: DotSimd, const MI: usize, const NJ: usize>(
             let mut i = 0;
             while i < m {
                 let mi = if i + MI <= m { MI } else { 1 };
-                let ai = a.rows_from(i);
-                let cij = COut {
-                    ptr: c.ptr.add(i * c.ldc + j),
-                    ldc: c.ldc,
+                let tile = NtDotCall {
+                    a: a.rows_from(i),
+                    b: bj,
+                    c: COut {
+                        ptr: c.ptr.add(i * c.ldc + j),
+                        ldc: c.ldc,
+                    },
+                    ..*t
                 };
                 match (mi == MI, nj == NJ) {
-                    (true, true) => nt_dot_tile::<S, MI, NJ>(k, alpha, ai, bj, beta, cij),
-                    (true, false) => nt_dot_tile::<S, MI, 1>(k, alpha, ai, bj, beta, cij),
-                    (false, true) => nt_dot_tile::<S, 1, NJ>(k, alpha, ai, bj, beta, cij),
-                    (false, false) => nt_dot_tile::<S, 1, 1>(k, alpha, ai, bj, beta, cij),
+                    (true, true) => nt_dot_tile::<S, MI, NJ>(&tile),
+                    (true, false) => nt_dot_tile::<S, MI, 1>(&tile),
+                    (false, true) => nt_dot_tile::<S, 1, NJ>(&tile),
+                    (false, false) => nt_dot_tile::<S, 1, 1>(&tile),
                 }
                 i += mi;
             }
@@ -195,16 +194,9 @@ macro_rules! nt_dot_shim {
         /// The CPU must have the shim's target features; `a` and `b` hold their rows of `k`
         /// floats; `c` holds `a.rows` rows of `b.rows` floats, uniquely ours.
         #[target_feature(enable = $feat)]
-        pub(crate) unsafe fn $name(
-            k: usize,
-            alpha: f32,
-            a: DotRows,
-            b: DotRows,
-            beta: f32,
-            c: COut,
-        ) {
+        pub(crate) unsafe fn $name(t: &NtDotCall) {
             // SAFETY: features enabled on this function; extents forwarded.
-            unsafe { nt_dot_body::<$simd, $mi, $nj>(k, alpha, a, b, beta, c) }
+            unsafe { nt_dot_body::<$simd, $mi, $nj>(t) }
         }
     };
 }
