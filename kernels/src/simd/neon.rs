@@ -16,16 +16,11 @@ unsafe impl Simd for Neon {
     type V = float32x4_t;
     type M = uint32x4_t;
 
-    #[inline(always)]
-    unsafe fn splat(x: f32) -> float32x4_t {
-        // SAFETY: NEON available.
-        unsafe { vdupq_n_f32(x) }
-    }
-    #[inline(always)]
-    unsafe fn load(p: *const f32) -> float32x4_t {
-        // SAFETY: `p..p+4` readable (caller).
-        unsafe { vld1q_f32(p) }
-    }
+    super::one_instruction_ops!(float32x4_t;
+        memory { splat = vdupq_n_f32, load = vld1q_f32, store = vst1q_f32 }
+        binary { add = vaddq_f32, sub = vsubq_f32, mul = vmulq_f32, div = vdivq_f32,
+                 max = vmaxq_f32, min = vminq_f32 });
+
     #[inline(always)]
     unsafe fn load_partial(p: *const f32, n: usize, fill: f32) -> float32x4_t {
         // NEON has no masked load: go through a stack buffer.
@@ -37,11 +32,6 @@ unsafe impl Simd for Neon {
         }
     }
     #[inline(always)]
-    unsafe fn store(p: *mut f32, v: float32x4_t) {
-        // SAFETY: `p..p+4` writable (caller).
-        unsafe { vst1q_f32(p, v) }
-    }
-    #[inline(always)]
     unsafe fn store_partial(p: *mut f32, v: float32x4_t, n: usize) {
         let mut buf = [0.0f32; 4];
         // SAFETY: `p..p+n` writable (caller), n < 4 fits the buffer.
@@ -50,10 +40,6 @@ unsafe impl Simd for Neon {
             std::ptr::copy_nonoverlapping(buf.as_ptr(), p, n);
         }
     }
-
-    super::one_instruction_ops!(float32x4_t;
-        add = vaddq_f32, sub = vsubq_f32, mul = vmulq_f32, div = vdivq_f32,
-        max = vmaxq_f32, min = vminq_f32);
 
     #[inline(always)]
     unsafe fn mul_add(a: float32x4_t, b: float32x4_t, c: float32x4_t) -> float32x4_t {
