@@ -488,14 +488,19 @@ fn convex_classes_balance_without_a_balancing_step() {
     // give both classes the same mean white-pixel count (< 5% apart), no histogram matching.
     let src = Sources::default();
     assert!(!src.recipe.convex_area_match);
-    let (f, l) = generate_split("convex", "train", 4000, 0, &src).unwrap();
-    let mut area = [0f64; 2];
-    for (i, &lab) in l.iter().enumerate() {
-        area[lab as usize] += row_mask(&f[i * PIXELS..(i + 1) * PIXELS])
-            .iter()
-            .map(|r| f64::from(r.count_ones()))
-            .sum::<f64>();
-    }
+    // White pixels summed per class (non-convex, convex) over `rows` generated rows.
+    let white_by_class = |rows: usize, src: &Sources| {
+        let (f, l) = generate_split("convex", "train", rows, 0, src).unwrap();
+        let mut area = [0f64; 2];
+        for (i, &lab) in l.iter().enumerate() {
+            area[lab as usize] += row_mask(&f[i * PIXELS..(i + 1) * PIXELS])
+                .iter()
+                .map(|r| f64::from(r.count_ones()))
+                .sum::<f64>();
+        }
+        area
+    };
+    let area = white_by_class(4000, &src);
     let (m0, m1) = (area[0] / 2000.0, area[1] / 2000.0);
     assert!(
         (m0 - m1).abs() / m0.max(m1) < 0.05,
@@ -504,14 +509,7 @@ fn convex_classes_balance_without_a_balancing_step() {
     // the v1 reading (trials from 1) does not balance by itself: that is why v1 matched
     let mut v1 = Recipe::v1();
     v1.set("convex-area-match=off").unwrap();
-    let (f, l) = generate_split("convex", "train", 2000, 0, &Sources::with_recipe(v1)).unwrap();
-    let mut area = [0f64; 2];
-    for (i, &lab) in l.iter().enumerate() {
-        area[lab as usize] += row_mask(&f[i * PIXELS..(i + 1) * PIXELS])
-            .iter()
-            .map(|r| f64::from(r.count_ones()))
-            .sum::<f64>();
-    }
+    let area = white_by_class(2000, &Sources::with_recipe(v1));
     assert!(area[0] > 1.3 * area[1], "{area:?}");
 }
 

@@ -331,11 +331,8 @@ fn curves_have_one_panel_per_layer_and_one_for_finetuning() {
 #[test]
 fn bad_inputs_give_clear_errors_and_no_output() {
     let dir = tmpdir("bad");
-    let out = dir.join("o.png");
-    let missing = dir.join("nope.sdm");
-    let e = fails(&["viz", "filters", s(&missing), "--out", s(&out)], &out);
-    assert!(e.contains("nope.sdm"), "{e}");
-
+    let (out, txt) = (dir.join("o.png"), dir.join("o.txt"));
+    let (o, missing) = (s(&out), dir.join("nope.sdm"));
     // Input width 50: not a square image.
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(1);
     let narrow = dir.join("narrow.sdm");
@@ -345,116 +342,67 @@ fn bad_inputs_give_clear_errors_and_no_output() {
     }
     .save(&narrow)
     .unwrap();
-    let e = fails(&["viz", "filters", s(&narrow), "--out", s(&out)], &out);
-    assert!(
-        e.contains("narrow.sdm") && e.contains("50") && e.contains("784"),
-        "{e}"
-    );
-
     let model = dir.join("m.sdm");
     patterned_model(4).save(&model).unwrap();
-    let e = fails(
-        &[
-            "viz",
-            "filters",
-            s(&model),
-            "--out",
-            s(&out),
-            "--layer",
-            "2",
-        ],
-        &out,
-    );
-    assert!(e.contains("--layer 2"), "{e}");
-    let e = fails(
-        &[
-            "viz",
-            "filters",
-            s(&model),
-            "--out",
-            s(&out),
-            "--count",
-            "0",
-        ],
-        &out,
-    );
-    assert!(e.contains("--count 0"), "{e}");
-    let txt = dir.join("o.txt");
-    let e = fails(&["viz", "filters", s(&model), "--out", s(&txt)], &txt);
-    assert!(e.contains("o.txt") && e.contains(".png"), "{e}");
-
-    // A dataset whose width does not match the model.
-    let data = dir.join("d100.sdd");
+    let m = s(&model);
+    // Datasets: one whose width does not match the model, one that does.
+    let (data, data784) = (dir.join("d100.sdd"), dir.join("d784.sdd"));
     write_dataset(&data, &vec![0.5; 300], &[0, 1, 0], 100, 2).unwrap();
-    let e = fails(
-        &[
-            "viz",
-            "reconstructions",
-            s(&model),
-            s(&data),
-            "--out",
-            s(&out),
-        ],
-        &out,
-    );
-    assert!(
-        e.contains("d100.sdd") && e.contains("100") && e.contains("784"),
-        "{e}"
-    );
-    let e = fails(
-        &[
-            "viz",
-            "reconstructions",
-            s(&model),
-            s(&dir.join("none.sdd")),
-            "--out",
-            s(&out),
-        ],
-        &out,
-    );
-    assert!(e.contains("none.sdd"), "{e}");
-    let data784 = dir.join("d784.sdd");
     write_dataset(&data784, &vec![0.5; 784], &[0], 784, 2).unwrap();
-    let e = fails(
-        &[
-            "viz",
-            "reconstructions",
-            s(&model),
-            s(&data784),
-            "--out",
-            s(&out),
-            "--nu",
-            "1.5",
-        ],
-        &out,
-    );
-    assert!(e.contains("--nu 1.5"), "{e}");
+    let (none, gone) = (dir.join("none.sdd"), dir.join("gone.jsonl"));
+    // (the command, what its error names)
+    let cases: Vec<(Vec<&str>, Vec<&str>)> = vec![
+        (vec!["filters", s(&missing), "--out", o], vec!["nope.sdm"]),
+        (
+            vec!["filters", s(&narrow), "--out", o],
+            vec!["narrow.sdm", "50", "784"],
+        ),
+        (
+            vec!["filters", m, "--out", o, "--layer", "2"],
+            vec!["--layer 2"],
+        ),
+        (
+            vec!["filters", m, "--out", o, "--count", "0"],
+            vec!["--count 0"],
+        ),
+        (vec!["filters", m, "--out", s(&txt)], vec!["o.txt", ".png"]),
+        (
+            vec!["reconstructions", m, s(&data), "--out", o],
+            vec!["d100.sdd", "100", "784"],
+        ),
+        (
+            vec!["reconstructions", m, s(&none), "--out", o],
+            vec!["none.sdd"],
+        ),
+        (
+            vec!["reconstructions", m, s(&data784), "--out", o, "--nu", "1.5"],
+            vec!["--nu 1.5"],
+        ),
+        (vec!["curves", s(&gone), "--out", o], vec!["gone.jsonl"]),
+    ];
+    for (args, wants) in cases {
+        let written = if args.contains(&s(&txt)) { &txt } else { &out };
+        let e = fails(&[&["viz"], &args[..]].concat(), written);
+        for w in wants {
+            assert!(e.contains(w), "{args:?}: {e} should name {w:?}");
+        }
+    }
 
-    // Logs: empty, only a result line, malformed, missing.
+    // Logs: empty, only a result line, malformed.
     let log = dir.join("log.jsonl");
-    std::fs::write(&log, "").unwrap();
-    let e = fails(&["viz", "curves", s(&log), "--out", s(&out)], &out);
-    assert!(
-        e.contains("log.jsonl") && e.contains("no epoch lines"),
-        "{e}"
-    );
-    std::fs::write(&log, "{\"phase\":\"result\",\"test_error\":1.0}\n").unwrap();
-    let e = fails(&["viz", "curves", s(&log), "--out", s(&out)], &out);
-    assert!(e.contains("no epoch lines"), "{e}");
-    std::fs::write(&log, format!("{}\nloss=3\n", LOG.lines().next().unwrap())).unwrap();
-    let e = fails(&["viz", "curves", s(&log), "--out", s(&out)], &out);
-    assert!(e.contains("log.jsonl: line 2"), "{e}");
-    let e = fails(
-        &[
-            "viz",
-            "curves",
-            s(&dir.join("gone.jsonl")),
-            "--out",
-            s(&out),
-        ],
-        &out,
-    );
-    assert!(e.contains("gone.jsonl"), "{e}");
+    let first = LOG.lines().next().unwrap();
+    let result_only = "{\"phase\":\"result\",\"test_error\":1.0}\n".to_string();
+    for (text, wants) in [
+        (String::new(), &["log.jsonl", "no epoch lines"][..]),
+        (result_only, &["no epoch lines"]),
+        (format!("{first}\nloss=3\n"), &["log.jsonl: line 2"]),
+    ] {
+        std::fs::write(&log, text).unwrap();
+        let e = fails(&["viz", "curves", s(&log), "--out", o], &out);
+        for w in wants {
+            assert!(e.contains(w), "{e} should name {w:?}");
+        }
+    }
 }
 
 #[test]

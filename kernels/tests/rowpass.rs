@@ -230,68 +230,48 @@ fn bad_shapes_are_errors_naming_the_argument() {
     assert!(e.message().contains("ld = 4"), "{e}");
     let e = MatMut::strided(&mut w, 4, 5, 6).unwrap_err();
     assert!(e.message().contains("data holds 20 elements"), "{e}");
-    // The vectors are the kernel's.
-    let e = k
-        .tied_sigmoid_rows(
-            MatMut::new(&mut w, 4, 5).unwrap(),
-            Pending {
-                pend: &mut p,
-                u: &y,
-            },
-            TiedRows {
-                loss: Loss::CrossEntropy,
-                y: &y,
-                c: &c,
-                x: &x[..3],
-                lr: 0.1,
-                g: &mut g,
-                acc: &mut acc,
-            },
-        )
-        .unwrap_err();
-    assert!(e.message().contains("tied_sigmoid_rows: x has 3"), "{e}");
-    let e = k
-        .tied_sigmoid_rows(
-            MatMut::new(&mut w, 5, 4).unwrap(),
-            Pending {
-                pend: &mut p,
-                u: &y,
-            },
-            TiedRows {
-                loss: Loss::SquaredError,
-                y: &y,
-                c: &c,
-                x: &x,
-                lr: 0.1,
-                g: &mut g,
-                acc: &mut acc,
-            },
-        )
-        .unwrap_err();
-    assert!(
-        e.message()
-            .contains("tied_sigmoid_rows: pend has 4 elements, expected 5"),
-        "{e}"
-    );
-    let e = k
-        .tied_sigmoid_rows(
-            MatMut::new(&mut w, 4, 5).unwrap().t(),
-            Pending {
-                pend: &mut p,
-                u: &y,
-            },
-            TiedRows {
-                loss: Loss::CrossEntropy,
-                y: &y,
-                c: &c,
-                x: &x,
-                lr: 0.1,
-                g: &mut g,
-                acc: &mut acc,
-            },
-        )
-        .unwrap_err();
-    assert!(e.message().contains("transposed"), "{e}");
+    // The vectors are the kernel's: (W as stored, transposed, loss, x's length, the error).
+    let cases = [
+        (
+            4,
+            5,
+            false,
+            Loss::CrossEntropy,
+            3,
+            "tied_sigmoid_rows: x has 3",
+        ),
+        (
+            5,
+            4,
+            false,
+            Loss::SquaredError,
+            4,
+            "tied_sigmoid_rows: pend has 4 elements, expected 5",
+        ),
+        (4, 5, true, Loss::CrossEntropy, 4, "transposed"),
+    ];
+    for (rows, cols, transposed, loss, xn, want) in cases {
+        let wv = MatMut::new(&mut w, rows, cols).unwrap();
+        let e = k
+            .tied_sigmoid_rows(
+                if transposed { wv.t() } else { wv },
+                Pending {
+                    pend: &mut p,
+                    u: &y,
+                },
+                TiedRows {
+                    loss,
+                    y: &y,
+                    c: &c,
+                    x: &x[..xn],
+                    lr: 0.1,
+                    g: &mut g,
+                    acc: &mut acc,
+                },
+            )
+            .unwrap_err();
+        assert!(e.message().contains(want), "{e}");
+    }
     let e = k
         .sparse_row_combine(
             MatMut::new(&mut w, 4, 5).unwrap(),
