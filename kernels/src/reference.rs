@@ -89,46 +89,18 @@ pub fn sigmoid_bias_inplace(y: &mut [f32], rows: usize, cols: usize, bias: &[f32
     }
 }
 
-/// Kernel 2 — sigmoid cross-entropy from logits, in one pass.
+/// Kernels 2 and 2b — a sigmoid output's loss and its gradient from logits, in one pass.
 ///
-/// With `t = a[r,c] + bias[c]` (bias optional), `z = s(t)` and targets `x` in `[0,1]`:
-/// - returns the summed loss `Σ -[x log z + (1-x) log(1-z)] = Σ softplus(t) - x t` (stable for
-///   any finite `t`; no `log(0)`),
-/// - overwrites `a` with the gradient with respect to `t`: `z - x`,
-/// - writes `z` into `z_out` when given,
-/// - writes the column sums of the gradient (the bias gradient) into `bias_grad` when given.
-pub fn sigmoid_xent(
-    a: &mut [f32],
-    x: &[f32],
-    rows: usize,
-    cols: usize,
-    bias: Option<&[f32]>,
-    z_out: Option<&mut [f32]>,
-    bias_grad: Option<&mut [f32]>,
-) -> f64 {
-    let out = (z_out, bias_grad);
-    sigmoid_loss(Loss::CrossEntropy, a, x, (rows, cols), bias, out)
-}
-
-/// Kernel 2b — sigmoid output with squared error `L = Σ (z - x)^2`, same contract as
-/// [`sigmoid_xent`]; the gradient written into `a` is `dL/dt = 2 (z - x) z (1 - z)`.
-pub fn sigmoid_sqerr(
-    a: &mut [f32],
-    x: &[f32],
-    rows: usize,
-    cols: usize,
-    bias: Option<&[f32]>,
-    z_out: Option<&mut [f32]>,
-    bias_grad: Option<&mut [f32]>,
-) -> f64 {
-    let out = (z_out, bias_grad);
-    sigmoid_loss(Loss::SquaredError, a, x, (rows, cols), bias, out)
-}
-
-/// Kernels 2 and 2b: the loss of `z = s(t)` against `x` and its gradient with respect to `t`,
-/// `z - x` (cross-entropy) or `2 (z - x) z (1 - z)` (squared error); `out` = (`z_out`,
-/// `bias_grad`).
-fn sigmoid_loss(
+/// With `t = a[r,c] + bias[c]` (bias optional), `z = s(t)` and targets `x` in `[0,1]`, `a` and
+/// `x` of `rows x cols`:
+/// - returns the summed loss: cross-entropy `Σ -[x log z + (1-x) log(1-z)] = Σ softplus(t) -
+///   x t` (stable for any finite `t`; no `log(0)`), or squared error `Σ (z - x)^2`,
+/// - overwrites `a` with the gradient with respect to `t`: `z - x` (cross-entropy) or
+///   `2 (z - x) z (1 - z)` (squared error),
+/// - writes `z` into `z_out` when given (`out.0`),
+/// - writes the column sums of the gradient (the bias gradient) into `bias_grad` when given
+///   (`out.1`).
+pub fn sigmoid_loss(
     loss: Loss,
     a: &mut [f32],
     x: &[f32],

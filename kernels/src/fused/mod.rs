@@ -132,7 +132,7 @@ impl Kernels {
     /// `a` (+ `bias`, one per column): returns the summed loss and overwrites `a` with the
     /// gradient with respect to the logits; writes `z = s(a + bias)` into `z_out` and the
     /// gradient's column sums into `bias_grad` when given. See
-    /// [`crate::reference::sigmoid_xent`] and [`crate::reference::sigmoid_sqerr`].
+    /// [`crate::reference::sigmoid_loss`].
     pub fn sigmoid_loss(
         &self,
         loss: Loss,
