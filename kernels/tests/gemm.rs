@@ -54,6 +54,28 @@ struct Case {
     beta: f32,
 }
 
+impl Case {
+    /// `op(A)`, `op(B)` as `(ta, tb)`, the product `(m, n, k)`, the padding of every leading
+    /// dimension, `(alpha, beta)`.
+    fn new(
+        (ta, tb): (Trans, Trans),
+        (m, n, k): (usize, usize, usize),
+        pad: usize,
+        (alpha, beta): (f32, f32),
+    ) -> Case {
+        Case {
+            ta,
+            tb,
+            m,
+            n,
+            k,
+            pad,
+            alpha,
+            beta,
+        }
+    }
+}
+
 /// Run `case` on `kern` with `parts` pieces and check it against the reference. Returns C's view.
 fn check(kern: &Kernels, case: Case, parts: usize, seed: u64) -> Vec<f32> {
     let Case {
@@ -170,16 +192,12 @@ fn every_expected_isa_is_exercised() {
         let bl = kern.gemm_blocking();
         check(
             kern,
-            Case {
-                ta: Trans::N,
-                tb: Trans::N,
-                m: 2 * bl.mr + 1,
-                n: 2 * bl.nr + 1,
-                k: 33,
-                pad: 1,
-                alpha: 1.0,
-                beta: 0.0,
-            },
+            Case::new(
+                (Trans::N, Trans::N),
+                (2 * bl.mr + 1, 2 * bl.nr + 1, 33),
+                1,
+                (1.0, 0.0),
+            ),
             1,
             1,
         );
@@ -198,16 +216,7 @@ fn exhaustive_small_sizes() {
                 for k in [0usize, 1, 2, 3, 5, 8, 16, 17, 33] {
                     for (ta, tb) in TRANS {
                         let (alpha, beta) = ALPHA_BETA[idx % ALPHA_BETA.len()];
-                        let case = Case {
-                            ta,
-                            tb,
-                            m,
-                            n,
-                            k,
-                            pad: idx % 3,
-                            alpha,
-                            beta,
-                        };
+                        let case = Case::new((ta, tb), (m, n, k), idx % 3, (alpha, beta));
                         check(kern, case, 1, idx as u64);
                         idx += 1;
                     }
@@ -225,16 +234,12 @@ fn k_sweep() {
         let bl = kern.gemm_blocking();
         for k in 0..=40 {
             for (t, &(ta, tb)) in TRANS.iter().enumerate() {
-                let case = Case {
-                    ta,
-                    tb,
-                    m: bl.mr + 3,
-                    n: bl.nr + 5,
-                    k,
-                    pad: 2,
-                    alpha: 1.0,
-                    beta: if t % 2 == 0 { 0.0 } else { 0.5 },
-                };
+                let case = Case::new(
+                    (ta, tb),
+                    (bl.mr + 3, bl.nr + 5, k),
+                    2,
+                    (1.0, if t % 2 == 0 { 0.0 } else { 0.5 }),
+                );
                 check(kern, case, 1, k as u64);
             }
         }
@@ -267,16 +272,7 @@ fn block_boundaries_and_odd_large() {
             cases.push((Trans::T, Trans::N, 211, 157, 1001, 1.0, 0.5));
         }
         for (i, &(ta, tb, m, n, k, alpha, beta)) in cases.iter().enumerate() {
-            let case = Case {
-                ta,
-                tb,
-                m,
-                n,
-                k,
-                pad: i % 2 * 3,
-                alpha,
-                beta,
-            };
+            let case = Case::new((ta, tb), (m, n, k), i % 2 * 3, (alpha, beta));
             check(kern, case, 1, i as u64);
         }
     }
@@ -295,16 +291,12 @@ fn thread_split_is_bit_identical() {
         ];
         for (s, &(m, n, k)) in shapes.iter().enumerate() {
             for &(ta, tb) in &TRANS {
-                let case = Case {
-                    ta,
-                    tb,
-                    m,
-                    n,
-                    k,
-                    pad: 1,
-                    alpha: 0.75,
-                    beta: if s == 1 { 0.5 } else { 0.0 },
-                };
+                let case = Case::new(
+                    (ta, tb),
+                    (m, n, k),
+                    1,
+                    (0.75, if s == 1 { 0.5 } else { 0.0 }),
+                );
                 let one = check(kern, case, 1, 7);
                 for parts in [2, 3] {
                     let more = check(kern, case, parts, 7);
@@ -525,16 +517,7 @@ fn every_candidate_plan_matches_the_reference() {
                                         if m == 0 || n == 0 {
                                             continue;
                                         }
-                                        let case = Case {
-                                            ta,
-                                            tb,
-                                            m,
-                                            n,
-                                            k,
-                                            pad: 3,
-                                            alpha,
-                                            beta,
-                                        };
+                                        let case = Case::new((ta, tb), (m, n, k), 3, (alpha, beta));
                                         check(&kern, case, 1, seed);
                                         seed += 1;
                                     }
@@ -543,16 +526,12 @@ fn every_candidate_plan_matches_the_reference() {
                         }
                     }
                     // A split run is bit-identical to the single one under this plan too.
-                    let case = Case {
-                        ta: Trans::N,
-                        tb: Trans::N,
-                        m: 3 * mr + 1,
-                        n: 3 * nr + 2,
-                        k: 2 * kc + 1,
-                        pad: 1,
-                        alpha: 1.0,
-                        beta: 0.5,
-                    };
+                    let case = Case::new(
+                        (Trans::N, Trans::N),
+                        (3 * mr + 1, 3 * nr + 2, 2 * kc + 1),
+                        1,
+                        (1.0, 0.5),
+                    );
                     let one = check(&kern, case, 1, 99);
                     let two = check(&kern, case, 3, 99);
                     assert!(one

@@ -646,17 +646,6 @@ impl Kernels {
     }
 }
 
-/// [`Kernels::sgemm`] on the process-wide kernel table.
-pub fn sgemm(
-    alpha: f32,
-    a: MatRef<'_>,
-    b: MatRef<'_>,
-    beta: f32,
-    c: MatMut<'_>,
-) -> Result<(), KernelError> {
-    crate::kernels().sgemm(alpha, a, b, beta, c)
-}
-
 /// The machine's measured single-thread FMA peak on `isa`, in GFLOP/s: a register-only loop of
 /// independent fused multiply-adds (no memory traffic), run for about `seconds`; the best of
 /// ~1 ms chunks is reported. Benchmarks print GEMM throughput as a fraction of it.
