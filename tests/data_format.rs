@@ -5,7 +5,7 @@ mod common;
 use std::fs;
 use std::path::PathBuf;
 
-use common::tmpdir;
+use common::{assert_says, tmpdir};
 use sdae::data::xxh64::{xxh64, Xxh64};
 use sdae::data::{split_path, task_sizes, write_dataset, Dataset, TASKS};
 
@@ -98,19 +98,13 @@ fn header_validation_names_file_offset_and_expectation() {
     b[0] = b'X';
     fs::write(&bad, &b).unwrap();
     let e = err_of(&bad);
-    assert!(
-        e.contains("bad.sdd") && e.contains("byte offset 0") && e.contains("magic"),
-        "{e}"
-    );
+    assert_says(&e, &["bad.sdd", "byte offset 0", "magic"]);
 
     let mut b = good.clone();
     b[8] = 2;
     fs::write(&bad, &b).unwrap();
     let e = err_of(&bad);
-    assert!(
-        e.contains("byte offset 8") && e.contains("version 2"),
-        "{e}"
-    );
+    assert_says(&e, &["byte offset 8", "version 2"]);
 
     // truncated
     fs::write(&bad, &good[..good.len() - 1]).unwrap();
@@ -137,7 +131,7 @@ fn header_validation_names_file_offset_and_expectation() {
     assert!(err_of(&bad).contains("bad.sdd"));
     // missing file
     let e = err_of(&d.join("nope.sdd"));
-    assert!(e.contains("nope.sdd") && e.contains("cannot open"), "{e}");
+    assert_says(&e, &["nope.sdd", "cannot open"]);
 
     // payload corruption: open succeeds (O(1)), verify fails
     let mut b = good.clone();

@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use common::tmpdir;
+use common::{assert_says, tmpdir};
 use sdae::data::generate::combine;
 use sdae::data::generate::{
     generate_split, generate_tasks, is_convex, row_mask, RowMask, Sources, CONVEX, TALL,
@@ -450,10 +450,7 @@ fn downscale_averages_blocks() {
 fn recipe_names_overrides_and_errors() {
     assert_eq!(Recipe::named("v1").unwrap(), Recipe::v1());
     let e = Recipe::named("v9").unwrap_err();
-    assert!(
-        e.contains("--recipe") && e.contains("v9") && e.contains("v1"),
-        "{e}"
-    );
+    assert_says(&e, &["--recipe", "v9", "v1"]);
     let mut r = Recipe::v1();
     r.set("rotation=bicubic").unwrap();
     assert_eq!(r.name, "custom");
@@ -519,10 +516,7 @@ fn background_errors_are_clear() {
     let e = Backgrounds::load(&d.join("missing"))
         .unwrap_err()
         .to_string();
-    assert!(
-        e.contains("missing") && e.contains("backgrounds folder"),
-        "{e}"
-    );
+    assert_says(&e, &["missing", "backgrounds folder"]);
     let e = Backgrounds::load(&d).unwrap_err().to_string();
     assert!(e.contains("no background images"), "{e}");
     fs::write(
@@ -531,17 +525,14 @@ fn background_errors_are_clear() {
     )
     .unwrap();
     let e = Backgrounds::load(&d).unwrap_err().to_string();
-    assert!(
-        e.contains("flat.pgm") && e.contains("standard deviation"),
-        "{e}"
-    );
+    assert_says(&e, &["flat.pgm", "standard deviation"]);
     fs::write(
         d.join("flat.pgm"),
         [b"P5\n30 30\n255\n".as_slice(), &[77u8; 100]].concat(),
     )
     .unwrap();
     let e = Backgrounds::load(&d).unwrap_err().to_string();
-    assert!(e.contains("flat.pgm") && e.contains("truncated"), "{e}");
+    assert_says(&e, &["flat.pgm", "truncated"]);
     fs::write(d.join("flat.pgm"), b"P6\n1 1\n255\nabc").unwrap();
     let e = Backgrounds::load(&d).unwrap_err().to_string();
     assert!(e.contains("P5"), "{e}");
@@ -572,10 +563,7 @@ fn background_errors_are_clear() {
         .err()
         .unwrap()
         .to_string();
-    assert!(
-        e.contains("backgrounds") && e.contains("no background images"),
-        "{e}"
-    );
+    assert_says(&e, &["backgrounds", "no background images"]);
     fs::remove_dir_all(&d).unwrap();
 }
 
@@ -801,10 +789,7 @@ fn fidelity_reports_sizes_balance_white_means_recipe_and_yardstick() {
     // bad input: a broken yardstick file, a folder without tasks
     fs::write(&yf, "{not json").unwrap();
     let e = fidelity(&d, &yf).unwrap_err().to_string();
-    assert!(
-        e.contains("ys.json") && e.contains("not a yardstick result"),
-        "{e}"
-    );
+    assert_says(&e, &["ys.json", "not a yardstick result"]);
     let e = fidelity(&d.join("convex"), &d.join("none.json"))
         .unwrap_err()
         .to_string();

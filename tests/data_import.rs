@@ -6,7 +6,7 @@ mod common;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use common::{gz, idx_bytes, outcome, tmpdir};
+use common::{assert_says, gz, idx_bytes, outcome, tmpdir};
 use sdae::data::amat::{import_amat, import_larochelle, larochelle_files, read_amat};
 use sdae::data::idx::import_idx;
 use sdae::data::{split_path, Dataset, TASKS};
@@ -78,10 +78,7 @@ fn bad_idx_is_rejected_with_file_and_offset() {
     // labels out of range
     fs::write(&ip, idx_bytes(&[2, 2, 2], &[0; 8])).unwrap();
     let e = import_idx(&ip, &lp, &out, 2).unwrap_err().to_string();
-    assert!(
-        e.contains("labels") && e.contains("byte offset 9") && e.contains("label 2"),
-        "{e}"
-    );
+    assert_says(&e, &["labels", "byte offset 9", "label 2"]);
     assert!(!out.exists());
     fs::remove_dir_all(&d).unwrap();
 }
@@ -218,10 +215,7 @@ fn bad_amat_is_rejected_with_line_and_no_output() {
     fs::write(&tr, good).unwrap();
     fs::write(&te, "0 0 1\n").unwrap();
     let e = import_amat(&tr, &te, &out, 2, 1).unwrap_err().to_string();
-    assert!(
-        e.contains("te.amat") && e.contains("line 1") && e.contains("expected 4"),
-        "{e}"
-    );
+    assert_says(&e, &["te.amat", "line 1", "expected 4"]);
     assert!(all_files(&out).is_empty());
     fs::remove_dir_all(&d).unwrap();
 }
@@ -302,10 +296,7 @@ fn larochelle_errors_leave_nothing_behind() {
     let e = import_larochelle(&src, &out, Some(2))
         .unwrap_err()
         .to_string();
-    assert!(
-        e.contains("convex_train.amat") && e.contains("line 1") && e.contains("expected 785"),
-        "{e}"
-    );
+    assert_says(&e, &["convex_train.amat", "line 1", "expected 785"]);
     assert!(all_files(&out).is_empty(), "{:?}", all_files(&out));
     assert!(
         !out.exists(),
@@ -317,20 +308,14 @@ fn larochelle_errors_leave_nothing_behind() {
     let e = import_larochelle(&src, &out, Some(2))
         .unwrap_err()
         .to_string();
-    assert!(
-        e.contains("convex_test.amat") && e.contains("missing"),
-        "{e}"
-    );
+    assert_says(&e, &["convex_test.amat", "missing"]);
     // nothing at all
     let empty = d.join("empty");
     fs::create_dir_all(&empty).unwrap();
     let e = import_larochelle(&empty, &out, None)
         .unwrap_err()
         .to_string();
-    assert!(
-        e.contains("no benchmark files") && e.contains("mnist_train.amat"),
-        "{e}"
-    );
+    assert_says(&e, &["no benchmark files", "mnist_train.amat"]);
     fs::remove_dir_all(&d).unwrap();
 }
 
@@ -388,33 +373,24 @@ fn cli_info_verify_preview_and_errors() {
         !ok && se.contains("byte offset 0") && se.contains("magic"),
         "{se}"
     );
-    // unknown task, missing source
-    let (ok, _, se) = sdae(&[
-        "data",
-        "generate",
-        "--task",
-        "mnist-nope",
-        "--out",
-        &s(&d.join("g")),
-    ]);
-    assert!(
-        !ok && se.contains("--task") && se.contains("mnist-nope"),
-        "{se}"
-    );
-    let (ok, _, se) = sdae(&[
-        "data",
-        "generate",
-        "--task",
-        "mnist-basic",
-        "--out",
-        &s(&d.join("g")),
-        "--source",
-        &s(&d.join("nowhere")),
-    ]);
-    assert!(
-        !ok && se.contains("nowhere") && se.contains("train-images-idx3-ubyte"),
-        "{se}"
-    );
+    // unknown task, missing source: (task, more flags, what the error names)
+    let (g, nowhere) = (s(&d.join("g")), s(&d.join("nowhere")));
+    for (task, more, wants) in [
+        ("mnist-nope", vec![], ["--task", "mnist-nope"]),
+        (
+            "mnist-basic",
+            vec!["--source", &nowhere],
+            ["nowhere", "train-images-idx3-ubyte"],
+        ),
+    ] {
+        let args = [
+            &["data", "generate", "--task", task, "--out", &g][..],
+            &more,
+        ]
+        .concat();
+        let (ok, _, se) = sdae(&args);
+        assert!(!ok && wants.iter().all(|w| se.contains(w)), "{se}");
+    }
     assert!(!d.join("g").join("mnist-basic").exists());
     fs::remove_dir_all(&d).unwrap();
 }

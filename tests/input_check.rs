@@ -7,7 +7,7 @@ mod common;
 use std::fs;
 use std::path::Path;
 
-use common::{plan_sweep, run_pinned, tiny_run, tmpdir};
+use common::{assert_says, plan_sweep, run_pinned, tiny_run, tmpdir};
 use sdae::data::{split_path, write_dataset, Dataset};
 
 const GRID: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/tiny-grid.toml");
@@ -139,16 +139,15 @@ fn a_corrupt_test_split_is_refused_by_eval_and_a_corrupt_valid_split_by_a_sweep_
     let o = run_pinned(&["sweep", "run", s_s, "--index", "0"]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(!o.status.success());
-    assert!(
-        err.contains(&valid.display().to_string())
-            && err.contains("row 2 column 9: feature value -0.5"),
-        "{err}"
+    assert_says(
+        &err,
+        &[
+            &valid.display().to_string(),
+            "row 2 column 9: feature value -0.5",
+        ],
     );
     assert!(!s.join("runs/0000/log.jsonl").exists(), "training started");
     let st = String::from_utf8_lossy(&run_pinned(&["sweep", "status", s_s]).stdout).into_owned();
-    assert!(
-        st.contains("1 failed") && st.contains("row 2 column 9"),
-        "{st}"
-    );
+    assert_says(&st, &["1 failed", "row 2 column 9"]);
     let _ = fs::remove_dir_all(&dir);
 }

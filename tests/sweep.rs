@@ -6,7 +6,7 @@ mod common;
 use std::fs;
 use std::path::Path;
 
-use common::{ok_pinned, plan_sweep, run_pinned, table_body, tmpdir, with_rectangles};
+use common::{assert_says, ok_pinned, plan_sweep, run_pinned, table_body, tmpdir, with_rectangles};
 use sdae::data::{split_path, write_dataset, Dataset};
 use sdae::experiment::report::{render_table, Results};
 
@@ -14,6 +14,16 @@ const GRID: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/tiny-gri
 
 fn results(dir: &Path) -> Results {
     serde_json::from_str(&fs::read_to_string(dir.join("results.json")).unwrap()).unwrap()
+}
+
+/// Plan the tiny grid over the rectangles in `data` into `out`, run it two at a time, collect:
+/// the results.
+fn sweep_to_the_end(out: &Path, data: &Path) -> Results {
+    plan_sweep(GRID, out, data);
+    let o = out.to_str().unwrap();
+    ok_pinned(&["sweep", "run-local", o, "--jobs", "2", "--quiet"]);
+    ok_pinned(&["sweep", "collect", o]);
+    results(out)
 }
 
 /// The parts of a results table that must not depend on how the sweep was executed.
@@ -37,14 +47,10 @@ fn interrupted_shuffled_resubmitted_sweep_gives_the_same_table() {
 
     // A: uninterrupted, two at a time.
     let a = root.join("a");
-    let a_s = a.to_str().unwrap();
-    plan_sweep(GRID, &a, &d);
+    let ra = sweep_to_the_end(&a, &d);
     assert!(fs::read_to_string(a.join("sweep.sbatch"))
         .unwrap()
         .contains("#SBATCH --array=0-3"));
-    ok_pinned(&["sweep", "run-local", a_s, "--jobs", "2", "--quiet"]);
-    ok_pinned(&["sweep", "collect", a_s]);
-    let ra = results(&a);
     assert_eq!(ra.runs.len(), 4);
     assert_eq!(
         ra.runs.iter().filter(|r| r.chosen).count(),
@@ -75,7 +81,7 @@ fn interrupted_shuffled_resubmitted_sweep_gives_the_same_table() {
     let o = run_pinned(&["sweep", "collect", b_s]);
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("not finished") && err.contains("1,2"), "{err}");
+    assert_says(&err, &["not finished", "1,2"]);
     assert!(
         !b.join("table.md").exists(),
         "no table from an incomplete sweep"
@@ -117,11 +123,7 @@ fn copy_dir(from: &Path, to: &Path) {
 fn model_selection_never_reads_test_labels() {
     let (root, d) = with_rectangles("select");
     let s = root.join("s");
-    let s_s = s.to_str().unwrap();
-    plan_sweep(GRID, &s, &d);
-    ok_pinned(&["sweep", "run-local", s_s, "--jobs", "2", "--quiet"]);
-    ok_pinned(&["sweep", "collect", s_s]);
-    let r1 = results(&s);
+    let r1 = sweep_to_the_end(&s, &d);
 
     // Same runs, same train/valid data, test labels flipped: the choice must not move.
     let d2 = root.join("data2");

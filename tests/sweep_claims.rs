@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::{ok_pinned, pinned, plan_sweep, table_body, with_rectangles};
+use common::{assert_says, ok_pinned, pinned, plan_sweep, table_body, with_rectangles};
 
 const GRID8: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -92,41 +92,17 @@ fn three_concurrent_workers_run_each_run_once_and_give_one_workers_table() {
 }
 
 /// One run long enough to be killed in the middle (several checkpointed epochs).
-const SLOW_GRID: &str = r#"
-name = "slow1"
-description = "one run of a few seconds"
-[base]
-seed = 11
-[base.pretrain]
-lr = 0.05
-epochs = 4
-batch = 10
-nu = 0.25
-[[base.layers]]
-width = 300
-[[base.layers]]
-width = 300
-[base.finetune]
-lr = 0.1
-max_epochs = 10
-patience = 10
-batch = 10
-[axes]
-"finetune.lr" = [0.1]
-"#;
+const SLOW_GRID: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/slow-grid.toml");
 
 #[test]
 fn a_killed_workers_run_is_taken_over_and_ends_bit_identical() {
     let (root, d) = with_rectangles("kill");
-    let grid = root.join("slow.toml");
-    fs::write(&grid, SLOW_GRID).unwrap();
-    let g = grid.to_str().unwrap();
     let reference = root.join("ref");
-    plan_sweep(g, &reference, &d);
+    plan_sweep(SLOW_GRID, &reference, &d);
     ok_pinned(&["sweep", "run", reference.to_str().unwrap(), "--index", "0"]);
 
     let s = root.join("s");
-    plan_sweep(g, &s, &d);
+    plan_sweep(SLOW_GRID, &s, &d);
     let s_s = s.to_str().unwrap();
     let run = s.join("runs/0000");
     let mut victim = pinned(&["sweep", "run", s_s, "--index", "0"])
@@ -145,10 +121,7 @@ fn a_killed_workers_run_is_taken_over_and_ends_bit_identical() {
     let busy = ok_pinned(&["sweep", "run", s_s, "--index", "0"]);
     assert!(busy.contains("skipped, claimed by host"), "{busy}");
     let st = ok_pinned(&["sweep", "status", s_s]);
-    assert!(
-        st.contains("1 running") && st.contains("running on host"),
-        "{st}"
-    );
+    assert_says(&st, &["1 running", "running on host"]);
     victim.kill().unwrap(); // SIGKILL
     victim.wait().unwrap();
     assert!(
@@ -160,10 +133,7 @@ fn a_killed_workers_run_is_taken_over_and_ends_bit_identical() {
         "a killed worker leaves its claim"
     );
     let st = ok_pinned(&["sweep", "status", s_s]);
-    assert!(
-        st.contains("1 stale") && st.contains("resumes from its checkpoint"),
-        "{st}"
-    );
+    assert_says(&st, &["1 stale", "resumes from its checkpoint"]);
     let js = ok_pinned(&["sweep", "status", s_s, "--json"]);
     let v: serde_json::Value = serde_json::from_str(&js).unwrap();
     assert_eq!(v[0]["state"], "stale", "{js}");
@@ -238,10 +208,7 @@ fn a_failed_run_shows_as_failed_and_a_claim_from_another_host_is_respected() {
         st.starts_with("8 runs: 0 done, 1 running, 0 stale, 1 failed, 6 to do"),
         "{st}"
     );
-    assert!(
-        st.contains("run    1 rectangles") && st.contains("failed on"),
-        "{st}"
-    );
+    assert_says(&st, &["run    1 rectangles", "failed on"]);
     assert!(
         st.contains("running on host node-elsewhere pid 4242 Slurm 77_2"),
         "{st}"

@@ -6,7 +6,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{ok, s, sdae, tmpdir};
+use common::{assert_says, ok, s, sdae, tmpdir};
 use rand_xoshiro::rand_core::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use sdae::data::write_dataset;
@@ -155,7 +155,7 @@ fn deeper_filters_are_the_linear_projection() {
         }
     }
     let e = sdae::viz::tiles::filters(&m, 3, 10).unwrap_err();
-    assert!(e.contains("--layer 3") && e.contains("1..=2"), "{e}");
+    assert_says(&e, &["--layer 3", "1..=2"]);
 }
 
 fn sigmoid(t: f64) -> f64 {

@@ -91,6 +91,14 @@ pub fn plan_sweep(grid: &str, out: &Path, data: &Path) -> String {
     ])
 }
 
+/// Assert that the error message `e` says every one of `wants`.
+#[track_caller]
+pub fn assert_says(e: &str, wants: &[&str]) {
+    for w in wants {
+        assert!(e.contains(w), "{e:?} should say {w:?}");
+    }
+}
+
 /// A small rectangles task (300 / 100 / 300 rows, seed 3) in `dir`.
 pub fn rectangles(dir: &Path) {
     generate_tasks(
