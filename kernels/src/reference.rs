@@ -328,13 +328,7 @@ pub fn dot_axpy_rows(
 /// back-propagated `dY` before the sigmoid derivative, and the decoder half of the weight
 /// update, in one visit of each row.) `w` is `rows x n`, untransposed, any leading dimension.
 pub fn tied_sigmoid_rows(w: MatMut<'_>, pending: Pending<'_>, pass: TiedRows<'_>) -> f64 {
-    assert_eq!(
-        w.trans(),
-        Trans::N,
-        "reference::tied_sigmoid_rows: w transposed"
-    );
-    let (rows, n, ld) = (w.stored_rows(), w.stored_cols(), w.ld());
-    let w = w.into_data();
+    let (w, rows, n, ld) = stored_rows(w, "tied_sigmoid_rows");
     let Pending { pend, u } = pending;
     let (y, c, x, g, acc) = (pass.y, pass.c, pass.x, pass.g, pass.acc);
     let (loss, lr) = (pass.loss, pass.lr);
@@ -343,12 +337,7 @@ pub fn tied_sigmoid_rows(w: MatMut<'_>, pending: Pending<'_>, pass: TiedRows<'_>
     let mut total = 0.0;
     for i in 0..rows {
         let row = &mut w[i * ld..i * ld + n];
-        if pend[i] != 0.0 {
-            for (wj, &uj) in row.iter_mut().zip(u) {
-                *wj = (*wj as f64 - pend[i] as f64 * uj as f64) as f32;
-            }
-            pend[i] = 0.0;
-        }
+        apply_pending(row, &mut pend[i], u);
         let t = c[i] as f64
             + row
                 .iter()
@@ -375,18 +364,29 @@ pub fn tied_sigmoid_rows(w: MatMut<'_>, pending: Pending<'_>, pass: TiedRows<'_>
     total
 }
 
+/// An untransposed row-pass matrix as stored: (data, rows, row length, leading dimension).
+fn stored_rows<'a>(w: MatMut<'a>, kernel: &str) -> (&'a mut [f32], usize, usize, usize) {
+    assert_eq!(w.trans(), Trans::N, "reference::{kernel}: w transposed");
+    let (rows, n, ld) = (w.stored_rows(), w.stored_cols(), w.ld());
+    (w.into_data(), rows, n, ld)
+}
+
+/// A row's pending update: if `pend != 0`, `row -= pend * u` and `pend = 0`.
+fn apply_pending(row: &mut [f32], pend: &mut f32, u: &[f32]) {
+    if *pend != 0.0 {
+        for (wj, &uj) in row.iter_mut().zip(u) {
+            *wj = (*wj as f64 - *pend as f64 * uj as f64) as f32;
+        }
+        *pend = 0.0;
+    }
+}
+
 /// Kernel R2 — a sparse combination of rows of the row-major `w` (`rows` rows of `n` values,
 /// leading dimension `ld`): for each row `i` with `coef[i] != 0`, in order: if `pend[i] != 0`,
 /// `w_i -= pend[i] * u` and `pend[i] = 0`; then `acc += coef[i] * w_i`. Rows with
 /// `coef[i] == 0` are neither read nor written. (The forward pass `x W` of a sparse input.)
 pub fn sparse_row_combine(w: MatMut<'_>, coef: &[f32], pending: Pending<'_>, acc: &mut [f32]) {
-    assert_eq!(
-        w.trans(),
-        Trans::N,
-        "reference::sparse_row_combine: w transposed"
-    );
-    let (rows, n, ld) = (w.stored_rows(), w.stored_cols(), w.ld());
-    let w = w.into_data();
+    let (w, rows, n, ld) = stored_rows(w, "sparse_row_combine");
     let Pending { pend, u } = pending;
     assert!(u.len() == n && acc.len() == n);
     assert!(coef.len() == rows && pend.len() == rows);
@@ -395,12 +395,7 @@ pub fn sparse_row_combine(w: MatMut<'_>, coef: &[f32], pending: Pending<'_>, acc
             continue;
         }
         let row = &mut w[i * ld..i * ld + n];
-        if pend[i] != 0.0 {
-            for (wj, &uj) in row.iter_mut().zip(u) {
-                *wj = (*wj as f64 - pend[i] as f64 * uj as f64) as f32;
-            }
-            pend[i] = 0.0;
-        }
+        apply_pending(row, &mut pend[i], u);
         for (aj, &wj) in acc.iter_mut().zip(row.iter()) {
             *aj = (*aj as f64 + coef[i] as f64 * wj as f64) as f32;
         }

@@ -28,6 +28,17 @@ fn log_grid(hi: f64, n: usize) -> Vec<f32> {
     v
 }
 
+/// The points `(x, got, want(x))` of inputs `xs` and the kernel's outputs `got`.
+fn against<'a>(
+    xs: &'a [f32],
+    got: &'a [f32],
+    want: fn(f64) -> f64,
+) -> impl Iterator<Item = (f32, f32, f64)> + Clone + 'a {
+    xs.iter()
+        .zip(got)
+        .map(move |(&x, &g)| (x, g, want(x as f64)))
+}
+
 /// The largest relative error of `got` against `want` over the points `(x, got, want)`:
 /// printed, and asserted below `bound`.
 fn check_rel_error(
@@ -55,10 +66,7 @@ fn exp_relative_error_on_the_whole_range() {
     on_every_isa(|k| {
         let mut y = xs.clone();
         k.exp_inplace(&mut y);
-        let points = xs
-            .iter()
-            .zip(&y)
-            .map(|(&x, &got)| (x, got, (x as f64).exp()));
+        let points = against(&xs, &y, f64::exp);
         check_rel_error(k.isa(), "exp", points, 1.5e-7);
     });
 }
@@ -86,10 +94,7 @@ fn sigmoid_relative_error_on_the_whole_range() {
     on_every_isa(|k| {
         let mut y = xs.clone();
         k.sigmoid_inplace(&mut y);
-        let points = xs
-            .iter()
-            .zip(&y)
-            .map(|(&t, &got)| (t, got, reference::sigmoid(t as f64)));
+        let points = against(&xs, &y, reference::sigmoid);
         for (t, got, want) in points.clone() {
             assert!(
                 got.is_finite() && (0.0..=1.0).contains(&got),
@@ -114,10 +119,7 @@ fn softplus_relative_error_on_the_whole_range() {
     on_every_isa(|k| {
         let mut y = xs.clone();
         k.softplus_inplace(&mut y);
-        let points = xs
-            .iter()
-            .zip(&y)
-            .map(|(&t, &got)| (t, got, reference::softplus(t as f64)));
+        let points = against(&xs, &y, reference::softplus);
         check_rel_error(k.isa(), "softplus", points, 3e-7);
         // Extreme logits: finite, never NaN.
         let mut e = vec![-1e4f32, -1e3, -200.0, 200.0, 1e3, 1e4];

@@ -4,7 +4,7 @@
 //! C is pre-filled with NaN when beta = 0 (proof it is never read) and NaN canaries surround the
 //! output view (columns beyond n inside ldc, rows before and after) and must survive bit-exact.
 
-use sdae_kernels::{reference, Isa, Kernels, MatMut, MatRef, Trans};
+use sdae_kernels::{reference, GemmBlocking, Isa, Kernels, MatMut, MatRef, Trans};
 
 /// The ISAs this run must exercise: `SDAE_EXPECT_ISAS` (comma list) if set, else all the CPU has.
 fn expected_isas() -> Vec<Isa> {
@@ -23,6 +23,17 @@ fn expected_isas() -> Vec<Isa> {
 /// The ISAs the tests below run on.
 fn isas() -> Vec<Isa> {
     Isa::supported()
+}
+
+/// Every supported ISA with its kernel table and GEMM blocking.
+fn isa_tables() -> Vec<(Isa, &'static Kernels, GemmBlocking)> {
+    isas()
+        .into_iter()
+        .map(|isa| {
+            let kern = Kernels::for_isa(isa).unwrap();
+            (isa, kern, kern.gemm_blocking())
+        })
+        .collect()
 }
 
 const CANARY: u32 = 0x7fc0_dead;
@@ -207,9 +218,7 @@ fn every_expected_isa_is_exercised() {
 /// m in 0..=2MR, n in 0..=2NR, k in a small set, every transpose pair; alpha/beta cycled.
 #[test]
 fn exhaustive_small_sizes() {
-    for isa in isas() {
-        let kern = Kernels::for_isa(isa).unwrap();
-        let bl = kern.gemm_blocking();
+    for (_, kern, bl) in isa_tables() {
         let mut idx = 0usize;
         for m in 0..=2 * bl.mr {
             for n in 0..=2 * bl.nr {
@@ -229,9 +238,7 @@ fn exhaustive_small_sizes() {
 /// k swept 0..=40 (and around the unroll) on a tile with edges in both m and n.
 #[test]
 fn k_sweep() {
-    for isa in isas() {
-        let kern = Kernels::for_isa(isa).unwrap();
-        let bl = kern.gemm_blocking();
+    for (_, kern, bl) in isa_tables() {
         for k in 0..=40 {
             for (t, &(ta, tb)) in TRANS.iter().enumerate() {
                 let case = Case::new(
@@ -249,9 +256,7 @@ fn k_sweep() {
 /// Sizes around the KC / MC / NC block boundaries, and odd large sizes.
 #[test]
 fn block_boundaries_and_odd_large() {
-    for isa in isas() {
-        let kern = Kernels::for_isa(isa).unwrap();
-        let bl = kern.gemm_blocking();
+    for (isa, kern, bl) in isa_tables() {
         let mut cases = Vec::new();
         for &(ta, tb) in &TRANS {
             for k in [bl.kc - 1, bl.kc, bl.kc + 1, 2 * bl.kc + 3] {
@@ -281,9 +286,7 @@ fn block_boundaries_and_odd_large() {
 /// Splitting the product across threads (1, 2 or 3 pieces, m or n) gives bit-identical C.
 #[test]
 fn thread_split_is_bit_identical() {
-    for isa in isas() {
-        let kern = Kernels::for_isa(isa).unwrap();
-        let bl = kern.gemm_blocking();
+    for (isa, kern, bl) in isa_tables() {
         let shapes = [
             (bl.mr * 3 + 1, bl.nr * 5 + 3, 37),    // n split
             (bl.mr * 9 + 5, bl.nr + 1, bl.kc + 9), // m split
@@ -369,35 +372,34 @@ fn bad_arguments_are_errors() {
     // The GEMM checks that the views agree: inner dimensions, then the shape of C.
     let a23 = MatRef::new(&a, 2, 3).unwrap();
     let b32 = MatRef::new(&b, 3, 2).unwrap();
-    let e = kern
-        .sgemm(
-            1.0,
+    // (op(A), op(B), C's shape, through matrixmultiply's entry point, what the error says)
+    let cases = [
+        (
             a23,
             MatRef::new(&b[..4], 2, 2).unwrap(),
-            0.0,
-            MatMut::new(&mut c, 2, 2).unwrap(),
-        )
-        .unwrap_err();
-    assert!(
-        e.message().contains("op(A) is 2 x 3 but op(B) is 2 x 2"),
-        "{e}"
-    );
-    let e = kern
-        .sgemm(1.0, a23, b32, 0.0, MatMut::new(&mut c, 4, 1).unwrap())
-        .unwrap_err();
-    assert!(e.message().contains("C is 4 x 1, expected 2 x 2"), "{e}");
-    let e = sdae_kernels::gemm::baseline::matrixmultiply_sgemm(
-        1.0,
-        a23.t(),
-        b32,
-        0.0,
-        MatMut::new(&mut c, 2, 2).unwrap(),
-    )
-    .unwrap_err();
-    assert!(
-        e.message().contains("matrixmultiply_sgemm: op(A) is 3 x 2"),
-        "{e}"
-    );
+            (2, 2),
+            false,
+            "op(A) is 2 x 3 but op(B) is 2 x 2",
+        ),
+        (a23, b32, (4, 1), false, "C is 4 x 1, expected 2 x 2"),
+        (
+            a23.t(),
+            b32,
+            (2, 2),
+            true,
+            "matrixmultiply_sgemm: op(A) is 3 x 2",
+        ),
+    ];
+    for (av, bv, (rows, cols), baseline, want) in cases {
+        let cv = MatMut::new(&mut c, rows, cols).unwrap();
+        let e = if baseline {
+            sdae_kernels::gemm::baseline::matrixmultiply_sgemm(1.0, av, bv, 0.0, cv)
+        } else {
+            kern.sgemm(1.0, av, bv, 0.0, cv)
+        };
+        let e = e.unwrap_err();
+        assert!(e.message().contains(want), "{e}");
+    }
     // The good call works and leaves zeros.
     kern.sgemm(1.0, a23, b32, 0.0, MatMut::new(&mut c, 2, 2).unwrap())
         .unwrap();
