@@ -519,23 +519,20 @@ fn background_errors_are_clear() {
     assert_says(&e, &["missing", "backgrounds folder"]);
     let e = Backgrounds::load(&d).unwrap_err().to_string();
     assert!(e.contains("no background images"), "{e}");
-    fs::write(
-        d.join("flat.pgm"),
-        [b"P5\n30 30\n255\n".as_slice(), &[77u8; 900]].concat(),
-    )
-    .unwrap();
-    let e = Backgrounds::load(&d).unwrap_err().to_string();
-    assert_says(&e, &["flat.pgm", "standard deviation"]);
-    fs::write(
-        d.join("flat.pgm"),
-        [b"P5\n30 30\n255\n".as_slice(), &[77u8; 100]].concat(),
-    )
-    .unwrap();
-    let e = Backgrounds::load(&d).unwrap_err().to_string();
-    assert_says(&e, &["flat.pgm", "truncated"]);
-    fs::write(d.join("flat.pgm"), b"P6\n1 1\n255\nabc").unwrap();
-    let e = Backgrounds::load(&d).unwrap_err().to_string();
-    assert!(e.contains("P5"), "{e}");
+    // One background that cannot be used: (its bytes, what the error says).
+    let header = b"P5\n30 30\n255\n".as_slice();
+    for (bytes, wants) in [
+        (
+            [header, &[77u8; 900]].concat(),
+            &["flat.pgm", "standard deviation"][..],
+        ),
+        ([header, &[77u8; 100]].concat(), &["flat.pgm", "truncated"]),
+        (b"P6\n1 1\n255\nabc".to_vec(), &["P5"]),
+    ] {
+        fs::write(d.join("flat.pgm"), bytes).unwrap();
+        let e = Backgrounds::load(&d).unwrap_err().to_string();
+        assert_says(&e, wants);
+    }
     // a textured PGM and a PNG both load
     fs::remove_file(d.join("flat.pgm")).unwrap();
     let tex: Vec<u8> = (0..40 * 30).map(|i| ((i * 37) % 256) as u8).collect();

@@ -199,20 +199,12 @@ fn dae_gradchecks(tied: bool, loss: Loss) {
 }
 
 #[test]
-fn dae_gradient_tied_xent() {
-    dae_gradchecks(true, Loss::CrossEntropy);
-}
-#[test]
-fn dae_gradient_tied_sqerr() {
-    dae_gradchecks(true, Loss::SquaredError);
-}
-#[test]
-fn dae_gradient_untied_xent() {
-    dae_gradchecks(false, Loss::CrossEntropy);
-}
-#[test]
-fn dae_gradient_untied_sqerr() {
-    dae_gradchecks(false, Loss::SquaredError);
+fn dae_gradients_for_every_tying_and_loss() {
+    for tied in [true, false] {
+        for loss in [Loss::CrossEntropy, Loss::SquaredError] {
+            dae_gradchecks(tied, loss);
+        }
+    }
 }
 
 #[test]

@@ -76,19 +76,15 @@ fn filters_tiles_show_the_weights() {
     let model = dir.join("m.sdm");
     patterned_model(6).save(&model).unwrap();
     let out = dir.join("f.png");
-    ok(&sdae(&[
-        "viz",
-        "filters",
-        s(&model),
-        "--out",
-        s(&out),
-        "--count",
-        "4",
-        "--scale",
-        "1",
-    ]));
+    // `viz filters` of the model into `out` with `flags`, decoded.
+    let filters = |flags: &[&str]| {
+        ok(&sdae(
+            &[&["viz", "filters", s(&model), "--out", s(&out)], flags].concat(),
+        ));
+        decode(&out)
+    };
+    let (w, h, ch, px) = filters(&["--count", "4", "--scale", "1"]);
     // 4 tiles -> 2 x 2 grid of 28-pixel tiles with 2-pixel black gutters.
-    let (w, h, ch, px) = decode(&out);
     assert_eq!((w, h, ch), (62, 62, 1));
     let at = |x: usize, y: usize| px[y * w + x];
     assert_eq!(at(0, 0), 0, "gutter");
@@ -105,20 +101,7 @@ fn filters_tiles_show_the_weights() {
     assert_eq!(at(32, 2), 85);
 
     // Symmetric: zero is mid-gray, +2 white, -1 a quarter.
-    ok(&sdae(&[
-        "viz",
-        "filters",
-        s(&model),
-        "--out",
-        s(&out),
-        "--count",
-        "2",
-        "--scale",
-        "3",
-        "--normalise",
-        "symmetric",
-    ]));
-    let (w, h, _, px) = decode(&out);
+    let (w, h, _, px) = filters(&["--count", "2", "--scale", "3", "--normalise", "symmetric"]);
     assert_eq!((w, h), (2 * (84 + 2) + 2, 84 + 4));
     let at = |x: usize, y: usize| px[y * w + x];
     let t1 = 2 + 84 + 2;
@@ -127,8 +110,7 @@ fn filters_tiles_show_the_weights() {
     assert_eq!(at(t1, 2), 128);
 
     // Default count (100) is capped by the hidden width: 6 units -> 3 x 2 grid.
-    ok(&sdae(&["viz", "filters", s(&model), "--out", s(&out)]));
-    let (w, h, _, _) = decode(&out);
+    let (w, h, _, _) = filters(&[]);
     assert_eq!((w, h), (3 * 58 + 2, 2 * 58 + 2));
 }
 
@@ -185,24 +167,27 @@ fn reconstructions_show_clean_masked_and_decoded_rows() {
     let data = dir.join("x.sdd");
     write_dataset(&data, &x, &vec![0; rows], d, 2).unwrap();
     let out = dir.join("rec.png");
+    // `viz reconstructions` of the model on the data into `out` with `flags`.
+    let reconstructions = |out: &Path, flags: &[&str]| {
+        let args = [
+            &[
+                "viz",
+                "reconstructions",
+                s(&mpath),
+                s(&data),
+                "--out",
+                s(out),
+            ],
+            flags,
+        ];
+        ok(&sdae(&args.concat()))
+    };
     // Four columns at scale 1, half the pixels masked, the mask drawn from `seed`.
     let draw = |out: &Path, seed: &str| {
-        ok(&sdae(&[
-            "viz",
-            "reconstructions",
-            s(&mpath),
-            s(&data),
-            "--out",
-            s(out),
-            "--count",
-            "4",
-            "--scale",
-            "1",
-            "--nu",
-            "0.5",
-            "--seed",
-            seed,
-        ]))
+        let flags = [
+            "--count", "4", "--scale", "1", "--nu", "0.5", "--seed", seed,
+        ];
+        reconstructions(out, &flags)
     };
     draw(&out, "9");
     let (w, h, ch, px) = decode(&out);
@@ -267,16 +252,7 @@ fn reconstructions_show_clean_masked_and_decoded_rows() {
     draw(&again, "10");
     assert_ne!(decode(&again).3, px);
     // --count beyond the dataset shows every row.
-    ok(&sdae(&[
-        "viz",
-        "reconstructions",
-        s(&mpath),
-        s(&data),
-        "--out",
-        s(&again),
-        "--count",
-        "50",
-    ]));
+    reconstructions(&again, &["--count", "50"]);
     let (w, _, _, _) = decode(&again);
     assert_eq!(w, left + rows * (84 + 2) + 2);
 }
