@@ -21,7 +21,8 @@ pub struct GemmShape {
     pub tb: Trans,
 }
 
-const fn shape(m: usize, n: usize, k: usize, ta: Trans, tb: Trans) -> GemmShape {
+/// The product `C (m x n) = op(A) op(B)` over `k` with the transposes `ta`, `tb`.
+pub(crate) const fn shape(m: usize, n: usize, k: usize, ta: Trans, tb: Trans) -> GemmShape {
     GemmShape { m, n, k, ta, tb }
 }
 

@@ -16,7 +16,7 @@ use sdae_kernels::{
     fma_peak_gflops, threads, CacheSizes, GemmPlan, Isa, Kernels, LoopOrder, Trans,
 };
 
-use crate::bench::{measure_all, GemmShape, Impl, GEMM_SHAPES};
+use crate::bench::{measure_all, shape, GemmShape, Impl, GEMM_SHAPES};
 use crate::cli::bench::TuneArgs;
 use crate::plan::{self, CpuIdentity, PlanEntry, Wisdom};
 
@@ -25,22 +25,24 @@ use crate::plan::{self, CpuIdentity, PlanEntry, Wisdom};
 /// noise pick plans that lost 10-20% on single shapes when measured again.
 const MARGIN: f64 = 1.03;
 
-const fn sh(m: usize, n: usize, k: usize, ta: Trans, tb: Trans) -> GemmShape {
-    GemmShape { m, n, k, ta, tb }
+/// The three products of one pre-training step of a tied `d -> h` layer at batch `b`: encode
+/// NN (`b x d` by `d x h`), decode NT (`b x h` by `(d x h)^T`), the tied update TN with k = 2b.
+const fn step_shapes(b: usize, d: usize, h: usize) -> [GemmShape; 3] {
+    [
+        shape(b, h, d, Trans::N, Trans::N),
+        shape(b, d, h, Trans::N, Trans::T),
+        shape(d, h, 2 * b, Trans::T, Trans::N),
+    ]
 }
 
 /// The `best` grid's products beyond the bench shapes: pre-training at batch 10 of 784-2000
-/// and 2000-1000 layers (encode NN, decode NT, tied update TN with k = 2B) and evaluation
-/// chunks of 256 rows.
-const GRID_SHAPES: [GemmShape; 7] = [
-    sh(10, 2000, 784, Trans::N, Trans::N),
-    sh(10, 784, 2000, Trans::N, Trans::T),
-    sh(784, 2000, 20, Trans::T, Trans::N),
-    sh(10, 1000, 2000, Trans::N, Trans::N),
-    sh(10, 2000, 1000, Trans::N, Trans::T),
-    sh(2000, 1000, 20, Trans::T, Trans::N),
-    sh(256, 2000, 784, Trans::N, Trans::N),
-];
+/// and 2000-1000 layers and evaluation chunks of 256 rows (NN).
+fn grid_shapes() -> Vec<GemmShape> {
+    let mut v = step_shapes(10, 784, 2000).to_vec();
+    v.extend(step_shapes(10, 2000, 1000));
+    v.push(shape(256, 2000, 784, Trans::N, Trans::N));
+    v
+}
 
 /// The shapes a tune measures.
 pub fn tune_shapes(quick: bool) -> Vec<GemmShape> {
@@ -49,9 +51,9 @@ pub fn tune_shapes(quick: bool) -> Vec<GemmShape> {
         // 1000^3 costs 20x a batch-128 product per sample; the quick tune keeps the shapes
         // training runs.
         v.retain(|s| s.m != 1000);
-        v.extend_from_slice(&GRID_SHAPES[..3]);
+        v.extend_from_slice(&grid_shapes()[..3]);
     } else {
-        v.extend_from_slice(&GRID_SHAPES);
+        v.extend(grid_shapes());
     }
     v
 }

@@ -1,17 +1,13 @@
 //! The .sdd format: round trips, header validation, checksum, atomic writes, XXH64 vectors.
 
+mod common;
+
 use std::fs;
 use std::path::PathBuf;
 
+use common::{assert_says, tmpdir};
 use sdae::data::xxh64::{xxh64, Xxh64};
 use sdae::data::{split_path, task_sizes, write_dataset, Dataset, TASKS};
-
-fn tmp_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("sdae-test-{}-{name}", std::process::id()));
-    let _ = fs::remove_dir_all(&d);
-    fs::create_dir_all(&d).unwrap();
-    d
-}
 
 fn sample(rows: usize, cols: usize) -> (Vec<f32>, Vec<u32>) {
     let f: Vec<f32> = (0..rows * cols)
@@ -51,7 +47,7 @@ fn xxh64_streaming_matches_one_shot() {
 
 #[test]
 fn round_trip_is_exact_and_aligned() {
-    let d = tmp_dir("roundtrip");
+    let d = tmpdir("roundtrip");
     for (rows, cols) in [(0, 1), (1, 1), (3, 5), (17, 784), (100, 3)] {
         let (f, l) = sample(rows, cols);
         let p = d.join(format!("r{rows}c{cols}.sdd"));
@@ -91,7 +87,7 @@ fn err_of(p: &std::path::Path) -> String {
 
 #[test]
 fn header_validation_names_file_offset_and_expectation() {
-    let d = tmp_dir("header");
+    let d = tmpdir("header");
     let (f, l) = sample(4, 6);
     let p = d.join("good.sdd");
     write_dataset(&p, &f, &l, 6, 10).unwrap();
@@ -102,19 +98,13 @@ fn header_validation_names_file_offset_and_expectation() {
     b[0] = b'X';
     fs::write(&bad, &b).unwrap();
     let e = err_of(&bad);
-    assert!(
-        e.contains("bad.sdd") && e.contains("byte offset 0") && e.contains("magic"),
-        "{e}"
-    );
+    assert_says(&e, &["bad.sdd", "byte offset 0", "magic"]);
 
     let mut b = good.clone();
     b[8] = 2;
     fs::write(&bad, &b).unwrap();
     let e = err_of(&bad);
-    assert!(
-        e.contains("byte offset 8") && e.contains("version 2"),
-        "{e}"
-    );
+    assert_says(&e, &["byte offset 8", "version 2"]);
 
     // truncated
     fs::write(&bad, &good[..good.len() - 1]).unwrap();
@@ -141,7 +131,7 @@ fn header_validation_names_file_offset_and_expectation() {
     assert!(err_of(&bad).contains("bad.sdd"));
     // missing file
     let e = err_of(&d.join("nope.sdd"));
-    assert!(e.contains("nope.sdd") && e.contains("cannot open"), "{e}");
+    assert_says(&e, &["nope.sdd", "cannot open"]);
 
     // payload corruption: open succeeds (O(1)), verify fails
     let mut b = good.clone();
@@ -155,7 +145,7 @@ fn header_validation_names_file_offset_and_expectation() {
 
 #[test]
 fn write_rejects_bad_shapes_and_labels_without_output() {
-    let d = tmp_dir("writebad");
+    let d = tmpdir("writebad");
     let p = d.join("x.sdd");
     let (f, l) = sample(3, 4);
     assert!(write_dataset(&p, &f[..11], &l, 4, 10).is_err());
@@ -171,7 +161,7 @@ fn write_rejects_bad_shapes_and_labels_without_output() {
 
 #[test]
 fn overwrite_is_atomic_for_existing_readers() {
-    let d = tmp_dir("overwrite");
+    let d = tmpdir("overwrite");
     let p = d.join("a.sdd");
     let (f, l) = sample(5, 3);
     write_dataset(&p, &f, &l, 3, 10).unwrap();

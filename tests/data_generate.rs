@@ -2,10 +2,13 @@
 //! full-size determinism check. Reads MNIST and the backgrounds from $DATA_SRC, else
 //! ../shared/datasets next to the checkout.
 
+mod common;
+
 use std::collections::HashSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use common::{assert_says, tmpdir};
 use sdae::data::generate::combine;
 use sdae::data::generate::{
     generate_split, generate_tasks, is_convex, is_convex_segment, row_mask, RowMask, Sources,
@@ -30,13 +33,6 @@ fn source() -> PathBuf {
     p
 }
 
-fn tmp_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("sdae-test-{}-{name}", std::process::id()));
-    let _ = fs::remove_dir_all(&d);
-    fs::create_dir_all(&d).unwrap();
-    d
-}
-
 fn all_sources() -> Sources {
     Sources::load(&source(), &TASKS).unwrap()
 }
@@ -44,7 +40,7 @@ fn all_sources() -> Sources {
 #[test]
 fn every_task_has_exact_sizes_ranges_and_balanced_labels() {
     let src = all_sources();
-    let d = tmp_dir("gen-all");
+    let d = tmpdir("gen-all");
     let sizes = (300, 60, 401);
     generate_tasks(&TASKS, &d, 7, &src, Some(sizes), |_, _, _, _| {}).unwrap();
     for t in TASKS {
@@ -89,7 +85,7 @@ fn same_seed_same_bytes_whatever_the_thread_count() {
             .num_threads(threads)
             .build()
             .unwrap();
-        let d = tmp_dir(&format!("det-{threads}-{seed}"));
+        let d = tmpdir(&format!("det-{threads}-{seed}"));
         pool.install(|| {
             generate_tasks(&TASKS, &d, seed, &src, Some((97, 13, 50)), |_, _, _, _| {})
         })
@@ -596,10 +592,7 @@ fn downscale_averages_blocks() {
 fn recipe_names_overrides_and_errors() {
     assert_eq!(Recipe::named("v1").unwrap(), Recipe::v1());
     let e = Recipe::named("v9").unwrap_err();
-    assert!(
-        e.contains("--recipe") && e.contains("v9") && e.contains("v1"),
-        "{e}"
-    );
+    assert_says(&e, &["--recipe", "v9", "v1"]);
     let mut r = Recipe::v1();
     r.set("rotation=bicubic").unwrap();
     assert_eq!(r.name, "custom");
@@ -634,14 +627,19 @@ fn convex_classes_balance_without_a_balancing_step() {
     // give both classes the same mean white-pixel count (< 5% apart), no histogram matching.
     let src = Sources::default();
     assert!(!src.recipe.convex_area_match);
-    let (f, l) = generate_split("convex", "train", 4000, 0, &src).unwrap();
-    let mut area = [0f64; 2];
-    for (i, &lab) in l.iter().enumerate() {
-        area[lab as usize] += row_mask(&f[i * PIXELS..(i + 1) * PIXELS])
-            .iter()
-            .map(|r| f64::from(r.count_ones()))
-            .sum::<f64>();
-    }
+    // White pixels summed per class (non-convex, convex) over `rows` generated rows.
+    let white_by_class = |rows: usize, src: &Sources| {
+        let (f, l) = generate_split("convex", "train", rows, 0, src).unwrap();
+        let mut area = [0f64; 2];
+        for (i, &lab) in l.iter().enumerate() {
+            area[lab as usize] += row_mask(&f[i * PIXELS..(i + 1) * PIXELS])
+                .iter()
+                .map(|r| f64::from(r.count_ones()))
+                .sum::<f64>();
+        }
+        area
+    };
+    let area = white_by_class(4000, &src);
     let (m0, m1) = (area[0] / 2000.0, area[1] / 2000.0);
     assert!(
         (m0 - m1).abs() / m0.max(m1) < 0.05,
@@ -650,49 +648,33 @@ fn convex_classes_balance_without_a_balancing_step() {
     // the v1 reading (trials from 1) does not balance by itself: that is why v1 matched
     let mut v1 = Recipe::v1();
     v1.set("convex-area-match=off").unwrap();
-    let (f, l) = generate_split("convex", "train", 2000, 0, &Sources::with_recipe(v1)).unwrap();
-    let mut area = [0f64; 2];
-    for (i, &lab) in l.iter().enumerate() {
-        area[lab as usize] += row_mask(&f[i * PIXELS..(i + 1) * PIXELS])
-            .iter()
-            .map(|r| f64::from(r.count_ones()))
-            .sum::<f64>();
-    }
+    let area = white_by_class(2000, &Sources::with_recipe(v1));
     assert!(area[0] > 1.3 * area[1], "{area:?}");
 }
 
 #[test]
 fn background_errors_are_clear() {
-    let d = tmp_dir("bg");
+    let d = tmpdir("bg");
     let e = Backgrounds::load(&d.join("missing"))
         .unwrap_err()
         .to_string();
-    assert!(
-        e.contains("missing") && e.contains("backgrounds folder"),
-        "{e}"
-    );
+    assert_says(&e, &["missing", "backgrounds folder"]);
     let e = Backgrounds::load(&d).unwrap_err().to_string();
     assert!(e.contains("no background images"), "{e}");
-    fs::write(
-        d.join("flat.pgm"),
-        [b"P5\n30 30\n255\n".as_slice(), &[77u8; 900]].concat(),
-    )
-    .unwrap();
-    let e = Backgrounds::load(&d).unwrap_err().to_string();
-    assert!(
-        e.contains("flat.pgm") && e.contains("standard deviation"),
-        "{e}"
-    );
-    fs::write(
-        d.join("flat.pgm"),
-        [b"P5\n30 30\n255\n".as_slice(), &[77u8; 100]].concat(),
-    )
-    .unwrap();
-    let e = Backgrounds::load(&d).unwrap_err().to_string();
-    assert!(e.contains("flat.pgm") && e.contains("truncated"), "{e}");
-    fs::write(d.join("flat.pgm"), b"P6\n1 1\n255\nabc").unwrap();
-    let e = Backgrounds::load(&d).unwrap_err().to_string();
-    assert!(e.contains("P5"), "{e}");
+    // One background that cannot be used: (its bytes, what the error says).
+    let header = b"P5\n30 30\n255\n".as_slice();
+    for (bytes, wants) in [
+        (
+            [header, &[77u8; 900]].concat(),
+            &["flat.pgm", "standard deviation"][..],
+        ),
+        ([header, &[77u8; 100]].concat(), &["flat.pgm", "truncated"]),
+        (b"P6\n1 1\n255\nabc".to_vec(), &["P5"]),
+    ] {
+        fs::write(d.join("flat.pgm"), bytes).unwrap();
+        let e = Backgrounds::load(&d).unwrap_err().to_string();
+        assert_says(&e, wants);
+    }
     // a textured PGM and a PNG both load
     fs::remove_file(d.join("flat.pgm")).unwrap();
     let tex: Vec<u8> = (0..40 * 30).map(|i| ((i * 37) % 256) as u8).collect();
@@ -720,17 +702,14 @@ fn background_errors_are_clear() {
         .err()
         .unwrap()
         .to_string();
-    assert!(
-        e.contains("backgrounds") && e.contains("no background images"),
-        "{e}"
-    );
+    assert_says(&e, &["backgrounds", "no background images"]);
     fs::remove_dir_all(&d).unwrap();
 }
 
 #[test]
 fn a_failing_generation_leaves_no_partial_output() {
     let src = Sources::load(&source(), &["mnist-basic"]).unwrap();
-    let d = tmp_dir("gen-fail");
+    let d = tmpdir("gen-fail");
     let out = d.join("data");
     // rectangles succeeds, then mnist-basic's valid split asks for more digits than it owns
     let e = generate_tasks(
@@ -888,7 +867,7 @@ fn mnist_basic_split_layout_is_the_originals() {
 #[test]
 fn fidelity_reports_sizes_balance_white_means_recipe_and_yardstick() {
     use sdae::data::fidelity::{fidelity, fidelity_text};
-    let d = tmp_dir("fidelity");
+    let d = tmpdir("fidelity");
     let src = Sources::load(&source(), &["mnist-basic", "convex"]).unwrap();
     generate_tasks(
         &["mnist-basic", "convex"],
@@ -949,10 +928,7 @@ fn fidelity_reports_sizes_balance_white_means_recipe_and_yardstick() {
     // bad input: a broken yardstick file, a folder without tasks
     fs::write(&yf, "{not json").unwrap();
     let e = fidelity(&d, &yf).unwrap_err().to_string();
-    assert!(
-        e.contains("ys.json") && e.contains("not a yardstick result"),
-        "{e}"
-    );
+    assert_says(&e, &["ys.json", "not a yardstick result"]);
     let e = fidelity(&d.join("convex"), &d.join("none.json"))
         .unwrap_err()
         .to_string();

@@ -1,36 +1,15 @@
 //! Importers on fixtures written by the tests: IDX (raw and gzip), .amat, a Larochelle folder;
 //! and every kind of bad input, each with a clear error and no partial output.
 
-use std::fs;
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
 
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use common::{assert_says, gz, idx_bytes, outcome, tmpdir};
 use sdae::data::amat::{import_amat, import_larochelle, larochelle_files, read_amat};
 use sdae::data::idx::import_idx;
 use sdae::data::{split_path, Dataset, TASKS};
-
-fn tmp_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("sdae-test-{}-{name}", std::process::id()));
-    let _ = fs::remove_dir_all(&d);
-    fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn idx_bytes(dims: &[u32], data: &[u8]) -> Vec<u8> {
-    let mut b = vec![0, 0, 8, dims.len() as u8];
-    for d in dims {
-        b.extend_from_slice(&d.to_be_bytes());
-    }
-    b.extend_from_slice(data);
-    b
-}
-
-fn gz(b: &[u8]) -> Vec<u8> {
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    e.write_all(b).unwrap();
-    e.finish().unwrap()
-}
 
 /// Every file in `d`, recursively (to prove nothing was left behind).
 fn all_files(d: &Path) -> Vec<PathBuf> {
@@ -50,7 +29,7 @@ fn all_files(d: &Path) -> Vec<PathBuf> {
 
 #[test]
 fn idx_raw_and_gz_import_as_pixels_over_255() {
-    let d = tmp_dir("idx");
+    let d = tmpdir("idx");
     let pix: Vec<u8> = (0..3 * 4 * 5).map(|i| (i * 17 % 256) as u8).collect();
     let lab = [3u8, 0, 9];
     for (name, wrap) in [("raw", false), ("gz", true)] {
@@ -74,7 +53,7 @@ fn idx_raw_and_gz_import_as_pixels_over_255() {
 
 #[test]
 fn bad_idx_is_rejected_with_file_and_offset() {
-    let d = tmp_dir("idxbad");
+    let d = tmpdir("idxbad");
     let lp = d.join("labels");
     fs::write(&lp, idx_bytes(&[2], &[1, 2])).unwrap();
     let ip = d.join("images");
@@ -99,10 +78,7 @@ fn bad_idx_is_rejected_with_file_and_offset() {
     // labels out of range
     fs::write(&ip, idx_bytes(&[2, 2, 2], &[0; 8])).unwrap();
     let e = import_idx(&ip, &lp, &out, 2).unwrap_err().to_string();
-    assert!(
-        e.contains("labels") && e.contains("byte offset 9") && e.contains("label 2"),
-        "{e}"
-    );
+    assert_says(&e, &["labels", "byte offset 9", "label 2"]);
     assert!(!out.exists());
     fs::remove_dir_all(&d).unwrap();
 }
@@ -132,7 +108,7 @@ fn amat_text(
 
 #[test]
 fn amat_parses_header_lines_blank_lines_and_scientific_numbers() {
-    let d = tmp_dir("amat");
+    let d = tmpdir("amat");
     let (mut s, f, l) = amat_text(7, 5, 3, 1);
     s.push_str("\n   \n");
     let p = d.join("a.amat");
@@ -151,7 +127,7 @@ fn amat_parses_header_lines_blank_lines_and_scientific_numbers() {
 
 #[test]
 fn amat_import_splits_last_rows_as_validation() {
-    let d = tmp_dir("amatimport");
+    let d = tmpdir("amatimport");
     let (tv, f, l) = amat_text(12, 6, 4, 0);
     let (te, f2, l2) = amat_text(5, 6, 4, 3);
     fs::write(d.join("tr.amat"), tv).unwrap();
@@ -178,7 +154,7 @@ fn amat_import_splits_last_rows_as_validation() {
 
 #[test]
 fn bad_amat_is_rejected_with_line_and_no_output() {
-    let d = tmp_dir("amatbad");
+    let d = tmpdir("amatbad");
     let good = "0 0.5 1 1\n0.25 0 0 0\n0 0 0 1\n";
     let te = d.join("te.amat");
     fs::write(&te, good).unwrap();
@@ -239,10 +215,7 @@ fn bad_amat_is_rejected_with_line_and_no_output() {
     fs::write(&tr, good).unwrap();
     fs::write(&te, "0 0 1\n").unwrap();
     let e = import_amat(&tr, &te, &out, 2, 1).unwrap_err().to_string();
-    assert!(
-        e.contains("te.amat") && e.contains("line 1") && e.contains("expected 4"),
-        "{e}"
-    );
+    assert_says(&e, &["te.amat", "line 1", "expected 4"]);
     assert!(all_files(&out).is_empty());
     fs::remove_dir_all(&d).unwrap();
 }
@@ -259,7 +232,7 @@ fn write_larochelle_fixture(dir: &Path, tasks: &[&str], train_rows: usize, test_
 
 #[test]
 fn larochelle_folder_imports_every_task_present() {
-    let d = tmp_dir("laro");
+    let d = tmpdir("laro");
     let src = d.join("src");
     write_larochelle_fixture(&src, &TASKS, 6, 4);
     let out = d.join("data");
@@ -313,7 +286,7 @@ fn larochelle_folder_imports_every_task_present() {
 
 #[test]
 fn larochelle_errors_leave_nothing_behind() {
-    let d = tmp_dir("larobad");
+    let d = tmpdir("larobad");
     let src = d.join("src");
     write_larochelle_fixture(&src, &["mnist-basic", "convex"], 5, 3);
     let out = d.join("data");
@@ -323,10 +296,7 @@ fn larochelle_errors_leave_nothing_behind() {
     let e = import_larochelle(&src, &out, Some(2))
         .unwrap_err()
         .to_string();
-    assert!(
-        e.contains("convex_train.amat") && e.contains("line 1") && e.contains("expected 785"),
-        "{e}"
-    );
+    assert_says(&e, &["convex_train.amat", "line 1", "expected 785"]);
     assert!(all_files(&out).is_empty(), "{:?}", all_files(&out));
     assert!(
         !out.exists(),
@@ -338,38 +308,25 @@ fn larochelle_errors_leave_nothing_behind() {
     let e = import_larochelle(&src, &out, Some(2))
         .unwrap_err()
         .to_string();
-    assert!(
-        e.contains("convex_test.amat") && e.contains("missing"),
-        "{e}"
-    );
+    assert_says(&e, &["convex_test.amat", "missing"]);
     // nothing at all
     let empty = d.join("empty");
     fs::create_dir_all(&empty).unwrap();
     let e = import_larochelle(&empty, &out, None)
         .unwrap_err()
         .to_string();
-    assert!(
-        e.contains("no benchmark files") && e.contains("mnist_train.amat"),
-        "{e}"
-    );
+    assert_says(&e, &["no benchmark files", "mnist_train.amat"]);
     fs::remove_dir_all(&d).unwrap();
 }
 
+/// `sdae ARGS`: (succeeded, stdout, stderr).
 fn sdae(args: &[&str]) -> (bool, String, String) {
-    let o = Command::new(env!("CARGO_BIN_EXE_sdae"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        o.status.success(),
-        String::from_utf8_lossy(&o.stdout).into_owned(),
-        String::from_utf8_lossy(&o.stderr).into_owned(),
-    )
+    outcome(common::sdae(args))
 }
 
 #[test]
 fn cli_info_verify_preview_and_errors() {
-    let d = tmp_dir("cli");
+    let d = tmpdir("cli");
     let src = d.join("src");
     write_larochelle_fixture(&src, &["rectangles"], 8, 4);
     let out = d.join("data");
@@ -416,33 +373,24 @@ fn cli_info_verify_preview_and_errors() {
         !ok && se.contains("byte offset 0") && se.contains("magic"),
         "{se}"
     );
-    // unknown task, missing source
-    let (ok, _, se) = sdae(&[
-        "data",
-        "generate",
-        "--task",
-        "mnist-nope",
-        "--out",
-        &s(&d.join("g")),
-    ]);
-    assert!(
-        !ok && se.contains("--task") && se.contains("mnist-nope"),
-        "{se}"
-    );
-    let (ok, _, se) = sdae(&[
-        "data",
-        "generate",
-        "--task",
-        "mnist-basic",
-        "--out",
-        &s(&d.join("g")),
-        "--source",
-        &s(&d.join("nowhere")),
-    ]);
-    assert!(
-        !ok && se.contains("nowhere") && se.contains("train-images-idx3-ubyte"),
-        "{se}"
-    );
+    // unknown task, missing source: (task, more flags, what the error names)
+    let (g, nowhere) = (s(&d.join("g")), s(&d.join("nowhere")));
+    for (task, more, wants) in [
+        ("mnist-nope", vec![], ["--task", "mnist-nope"]),
+        (
+            "mnist-basic",
+            vec!["--source", &nowhere],
+            ["nowhere", "train-images-idx3-ubyte"],
+        ),
+    ] {
+        let args = [
+            &["data", "generate", "--task", task, "--out", &g][..],
+            &more,
+        ]
+        .concat();
+        let (ok, _, se) = sdae(&args);
+        assert!(!ok && wants.iter().all(|w| se.contains(w)), "{se}");
+    }
     assert!(!d.join("g").join("mnist-basic").exists());
     fs::remove_dir_all(&d).unwrap();
 }

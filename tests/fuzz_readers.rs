@@ -15,17 +15,19 @@
 //! target for N seconds from fresh seeds (`SDAE_FUZZ_SECONDS`) and prints the inputs tried.
 //! cargo-fuzz would need a nightly toolchain, which this project does not install.
 
+mod common;
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::collections::HashMap;
 use std::fs;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::thread::ThreadId;
 use std::time::{Duration, Instant};
 
+use common::{gz, idx_bytes};
 use proptest::prelude::*;
 use proptest::test_runner::{Config as PtConfig, RngSeed, TestCaseError, TestRunner};
 
@@ -402,21 +404,6 @@ fn write(dir: &Path, name: &str, b: &[u8]) -> PathBuf {
 
 // ---------------------------------------------------------------------------------------------
 // Seeds: small valid files of each kind.
-
-fn idx_bytes(dims: &[u32], data: &[u8]) -> Vec<u8> {
-    let mut b = vec![0, 0, 0x08, dims.len() as u8];
-    for d in dims {
-        b.extend_from_slice(&d.to_be_bytes());
-    }
-    b.extend_from_slice(data);
-    b
-}
-
-fn gz(b: &[u8]) -> Vec<u8> {
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    e.write_all(b).unwrap();
-    e.finish().unwrap()
-}
 
 fn sdd_seed(dir: &Path, rows: usize, cols: usize, classes: usize) -> Vec<u8> {
     let x: Vec<f32> = (0..rows * cols).map(|i| (i % 5) as f32 / 4.0).collect();

@@ -2,22 +2,16 @@
 //! [0, 1], a label >= the class count or a damaged payload byte is refused by `train`, `eval`
 //! and `sweep run`, naming the file, the row and column (or the checksum), with nothing written.
 
-use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
+use std::fs;
+use std::path::Path;
+
+use common::{assert_says, plan_sweep, run_pinned, tiny_run, tmpdir};
 use sdae::data::{split_path, write_dataset, Dataset};
 
-const BIN: &str = env!("CARGO_BIN_EXE_sdae");
 const GRID: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/tiny-grid.toml");
 const COLS: usize = 20;
-
-fn tmpdir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("sdae-check-{name}-{}", std::process::id()));
-    let _ = fs::remove_dir_all(&d);
-    fs::create_dir_all(&d).unwrap();
-    d
-}
 
 /// A clean 2-class task `tiny` under `dir`: features k/7 (exact in [0, 1]), labels 0/1.
 fn write_task(dir: &Path) {
@@ -26,14 +20,6 @@ fn write_task(dir: &Path) {
         let y: Vec<u32> = (0..rows).map(|i| (i % 2) as u32).collect();
         write_dataset(&split_path(dir, "tiny", split), &x, &y, COLS, 2).unwrap();
     }
-}
-
-fn sdae(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(["--threads", "1"])
-        .args(args)
-        .output()
-        .unwrap()
 }
 
 /// Overwrite 4 bytes at `offset` of a file.
@@ -94,22 +80,12 @@ fn a_corrupt_training_split_is_refused_before_the_first_step() {
         write_task(&dir);
         damage();
         let out_path = dir.join("m.sdae");
-        let o = sdae(&[
+        let o = run_pinned(&tiny_run(
             "train",
-            "--data",
             d,
-            "--task",
-            "tiny",
-            "--out",
             out_path.to_str().unwrap(),
-            "--widths",
-            "8",
-            "--epochs",
-            "1",
-            "--max-epochs",
-            "2",
-            "--json",
-        ]);
+            &["--json"],
+        ));
         let err = String::from_utf8_lossy(&o.stderr);
         assert!(!o.status.success(), "{what}: training must refuse");
         for w in &want {
@@ -132,28 +108,13 @@ fn a_corrupt_test_split_is_refused_by_eval_and_a_corrupt_valid_split_by_a_sweep_
     write_task(&dir);
     let model = dir.join("m.sdae");
     let m = model.to_str().unwrap();
-    let o = sdae(&[
-        "train",
-        "--data",
-        d,
-        "--task",
-        "tiny",
-        "--out",
-        m,
-        "--widths",
-        "8",
-        "--epochs",
-        "1",
-        "--max-epochs",
-        "2",
-        "--quiet",
-    ]);
+    let o = run_pinned(&tiny_run("train", d, m, &["--quiet"]));
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let test = split_path(&dir, "tiny", "test");
     for (what, damage, want) in damages(&test) {
         write_task(&dir);
         damage();
-        let o = sdae(&["eval", m, test.to_str().unwrap()]);
+        let o = run_pinned(&["eval", m, test.to_str().unwrap()]);
         let err = String::from_utf8_lossy(&o.stderr);
         assert!(!o.status.success(), "{what}: eval must refuse");
         for w in &want {
@@ -174,32 +135,19 @@ fn a_corrupt_test_split_is_refused_by_eval_and_a_corrupt_valid_split_by_a_sweep_
     poke(&valid, fo + 4 * (2 * 784 + 9), (-0.5f32).to_le_bytes());
     let s = dir.join("s");
     let s_s = s.to_str().unwrap();
-    let o = sdae(&[
-        "sweep",
-        "plan",
-        "--grid",
-        GRID,
-        "--tasks",
-        "rectangles",
-        "--out",
-        s_s,
-        "--data",
-        data.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let o = sdae(&["sweep", "run", s_s, "--index", "0"]);
+    plan_sweep(GRID, &s, &data);
+    let o = run_pinned(&["sweep", "run", s_s, "--index", "0"]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(!o.status.success());
-    assert!(
-        err.contains(&valid.display().to_string())
-            && err.contains("row 2 column 9: feature value -0.5"),
-        "{err}"
+    assert_says(
+        &err,
+        &[
+            &valid.display().to_string(),
+            "row 2 column 9: feature value -0.5",
+        ],
     );
     assert!(!s.join("runs/0000/log.jsonl").exists(), "training started");
-    let st = String::from_utf8_lossy(&sdae(&["sweep", "status", s_s]).stdout).into_owned();
-    assert!(
-        st.contains("1 failed") && st.contains("row 2 column 9"),
-        "{st}"
-    );
+    let st = String::from_utf8_lossy(&run_pinned(&["sweep", "status", s_s]).stdout).into_owned();
+    assert_says(&st, &["1 failed", "row 2 column 9"]);
     let _ = fs::remove_dir_all(&dir);
 }

@@ -2,34 +2,25 @@
 //! hand-edited, foreign-CPU or foreign-build wisdom file is ignored with a one-line warning,
 //! `--plan FILE` pins a plan (and refuses a bad one), and resuming under another plan is refused.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 use std::process::Command;
 
+use common::{assert_says, outcome, tmpdir, BIN};
 use sdae::plan::{CpuIdentity, PlanEntry, Wisdom};
 use sdae_kernels::gemm::registry;
 use sdae_kernels::{CacheSizes, GemmPlan, Isa, LoopOrder};
 
-const BIN: &str = env!("CARGO_BIN_EXE_sdae");
-
-fn tmpdir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("sdae-plan-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
 /// `sdae --isa scalar ARGS` with `SDAE_WISDOM=wisdom`: (status ok, stdout, stderr).
 fn run(wisdom: &Path, args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(BIN)
-        .env("SDAE_WISDOM", wisdom)
-        .args(["--isa", "scalar"])
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
+    outcome(
+        Command::new(BIN)
+            .env("SDAE_WISDOM", wisdom)
+            .args(["--isa", "scalar"])
+            .args(args)
+            .output()
+            .unwrap(),
     )
 }
 
@@ -72,10 +63,7 @@ fn wisdom_is_loaded_and_bad_files_fall_back_with_a_warning() {
     let (ok, info, err) = run(&path, &["info"]);
     assert!(ok && err.is_empty(), "{err}");
     let line = scalar_line(&info);
-    assert!(
-        line.contains("KC 40") && line.contains("this machine's wisdom"),
-        "{line}"
-    );
+    assert_says(&line, &["KC 40", "this machine's wisdom"]);
 
     let text = std::fs::read_to_string(&path).unwrap();
     let mut foreign_cpu = CpuIdentity::detect();
@@ -141,10 +129,7 @@ fn a_pinned_plan_is_used_and_a_bad_one_refused() {
     let (ok, info, err) = run(&nowhere, &["--plan", p, "info"]);
     assert!(ok, "{err}");
     let line = scalar_line(&info);
-    assert!(
-        line.contains("KC 40") && line.contains("pinned plan file"),
-        "{line}"
-    );
+    assert_says(&line, &["KC 40", "pinned plan file"]);
 
     // Missing, corrupt and unknown-kernel plan files are errors naming the flag and file.
     let missing = dir.join("missing.json");

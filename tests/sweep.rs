@@ -1,58 +1,29 @@
 //! Sweeps end to end through the `sdae` binary: plan, run (in any order, with failures and
 //! resubmission), collect; the table equals an uninterrupted run's; selection ignores test labels.
 
-use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-use sdae::data::generate::{generate_tasks, Sources};
+use std::fs;
+use std::path::Path;
+
+use common::{assert_says, ok_pinned, plan_sweep, run_pinned, table_body, tmpdir, with_rectangles};
 use sdae::data::{split_path, write_dataset, Dataset};
 use sdae::experiment::report::{render_table, Results};
 
-const BIN: &str = env!("CARGO_BIN_EXE_sdae");
 const GRID: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/tiny-grid.toml");
-
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("sdae-sweep-{}-{name}", std::process::id()));
-    let _ = fs::remove_dir_all(&d);
-    fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn sdae(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(["--threads", "1"])
-        .args(args)
-        .env("SDAE_GIT_REV", "test")
-        .output()
-        .expect("run sdae")
-}
-
-fn ok(args: &[&str]) -> String {
-    let o = sdae(args);
-    assert!(
-        o.status.success(),
-        "sdae {args:?} failed:\n{}\n{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn data(dir: &Path) {
-    generate_tasks(
-        &["rectangles"],
-        dir,
-        3,
-        &Sources::default(),
-        Some((300, 100, 300)),
-        |_, _, _, _| {},
-    )
-    .unwrap();
-}
 
 fn results(dir: &Path) -> Results {
     serde_json::from_str(&fs::read_to_string(dir.join("results.json")).unwrap()).unwrap()
+}
+
+/// Plan the tiny grid over the rectangles in `data` into `out`, run it two at a time, collect:
+/// the results.
+fn sweep_to_the_end(out: &Path, data: &Path) -> Results {
+    plan_sweep(GRID, out, data);
+    let o = out.to_str().unwrap();
+    ok_pinned(&["sweep", "run-local", o, "--jobs", "2", "--quiet"]);
+    ok_pinned(&["sweep", "collect", o]);
+    results(out)
 }
 
 /// The parts of a results table that must not depend on how the sweep was executed.
@@ -70,42 +41,16 @@ fn outcome(r: &Results) -> Vec<(usize, bool, String, Option<String>)> {
         .collect()
 }
 
-fn table_body(t: &str) -> String {
-    // The last line names the command, revision, machine and times.
-    t.lines()
-        .filter(|l| !l.starts_with("Grid `"))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
 #[test]
 fn interrupted_shuffled_resubmitted_sweep_gives_the_same_table() {
-    let root = tmp("same");
-    let d = root.join("data");
-    data(&d);
-    let ds = d.to_str().unwrap();
+    let (root, d) = with_rectangles("same");
 
     // A: uninterrupted, two at a time.
     let a = root.join("a");
-    let a_s = a.to_str().unwrap();
-    ok(&[
-        "sweep",
-        "plan",
-        "--grid",
-        GRID,
-        "--tasks",
-        "rectangles",
-        "--out",
-        a_s,
-        "--data",
-        ds,
-    ]);
+    let ra = sweep_to_the_end(&a, &d);
     assert!(fs::read_to_string(a.join("sweep.sbatch"))
         .unwrap()
         .contains("#SBATCH --array=0-3"));
-    ok(&["sweep", "run-local", a_s, "--jobs", "2", "--quiet"]);
-    ok(&["sweep", "collect", a_s]);
-    let ra = results(&a);
     assert_eq!(ra.runs.len(), 4);
     assert_eq!(
         ra.runs.iter().filter(|r| r.chosen).count(),
@@ -121,48 +66,37 @@ fn interrupted_shuffled_resubmitted_sweep_gives_the_same_table() {
     // B: runs in a shuffled order; run 2 killed mid-way, collect refuses, resubmitted alone.
     let b = root.join("b");
     let b_s = b.to_str().unwrap();
-    ok(&[
-        "sweep",
-        "plan",
-        "--grid",
-        GRID,
-        "--tasks",
-        "rectangles",
-        "--out",
-        b_s,
-        "--data",
-        ds,
-    ]);
+    plan_sweep(GRID, &b, &d);
     for i in ["3", "0"] {
-        ok(&["sweep", "run", b_s, "--index", i]);
+        ok_pinned(&["sweep", "run", b_s, "--index", i]);
     }
     // Run 2 fails (a damaged checkpoint from a killed job): collect refuses and names it.
     fs::create_dir_all(b.join("runs/0002")).unwrap();
     fs::write(b.join("runs/0002/model.sdm.ckpt"), b"garbage").unwrap();
-    let o = sdae(&["sweep", "run", b_s, "--index", "2"]);
+    let o = run_pinned(&["sweep", "run", b_s, "--index", "2"]);
     assert!(
         !o.status.success(),
         "a damaged checkpoint must fail the run"
     );
-    let o = sdae(&["sweep", "collect", b_s]);
+    let o = run_pinned(&["sweep", "collect", b_s]);
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("not finished") && err.contains("1,2"), "{err}");
+    assert_says(&err, &["not finished", "1,2"]);
     assert!(
         !b.join("table.md").exists(),
         "no table from an incomplete sweep"
     );
     fs::remove_file(b.join("runs/0002/model.sdm.ckpt")).unwrap();
-    ok(&["sweep", "run", b_s, "--index", "1"]);
-    ok(&["sweep", "run", b_s, "--index", "2"]);
+    ok_pinned(&["sweep", "run", b_s, "--index", "1"]);
+    ok_pinned(&["sweep", "run", b_s, "--index", "2"]);
     // Re-running a finished run does nothing (and keeps its result).
     let before = fs::read_to_string(b.join("runs/0001/result.json")).unwrap();
-    ok(&["sweep", "run", b_s, "--index", "1"]);
+    ok_pinned(&["sweep", "run", b_s, "--index", "1"]);
     assert_eq!(
         before,
         fs::read_to_string(b.join("runs/0001/result.json")).unwrap()
     );
-    ok(&["sweep", "collect", b_s]);
+    ok_pinned(&["sweep", "collect", b_s]);
     let rb = results(&b);
     assert_eq!(outcome(&ra), outcome(&rb));
     assert_eq!(
@@ -187,26 +121,9 @@ fn copy_dir(from: &Path, to: &Path) {
 
 #[test]
 fn model_selection_never_reads_test_labels() {
-    let root = tmp("select");
-    let d = root.join("data");
-    data(&d);
+    let (root, d) = with_rectangles("select");
     let s = root.join("s");
-    let s_s = s.to_str().unwrap();
-    ok(&[
-        "sweep",
-        "plan",
-        "--grid",
-        GRID,
-        "--tasks",
-        "rectangles",
-        "--out",
-        s_s,
-        "--data",
-        d.to_str().unwrap(),
-    ]);
-    ok(&["sweep", "run-local", s_s, "--jobs", "2", "--quiet"]);
-    ok(&["sweep", "collect", s_s]);
-    let r1 = results(&s);
+    let r1 = sweep_to_the_end(&s, &d);
 
     // Same runs, same train/valid data, test labels flipped: the choice must not move.
     let d2 = root.join("data2");
@@ -229,7 +146,7 @@ fn model_selection_never_reads_test_labels() {
     let info = fs::read_to_string(s2.join("sweep.json")).unwrap();
     let info = info.replace(d.to_str().unwrap(), d2.to_str().unwrap());
     fs::write(s2.join("sweep.json"), info).unwrap();
-    ok(&["sweep", "collect", s2.to_str().unwrap()]);
+    ok_pinned(&["sweep", "collect", s2.to_str().unwrap()]);
     let r2 = results(&s2);
     let chosen = |r: &Results| {
         r.runs
@@ -252,8 +169,8 @@ fn model_selection_never_reads_test_labels() {
 
 #[test]
 fn sweep_errors_name_what_is_wrong() {
-    let root = tmp("err");
-    let o = sdae(&[
+    let root = tmpdir("err");
+    let o = run_pinned(&[
         "sweep",
         "plan",
         "--grid",
@@ -263,7 +180,7 @@ fn sweep_errors_name_what_is_wrong() {
     ]);
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("--grid nope"));
-    let o = sdae(&[
+    let o = run_pinned(&[
         "sweep",
         "plan",
         "--grid",
@@ -274,7 +191,7 @@ fn sweep_errors_name_what_is_wrong() {
         root.join("x").to_str().unwrap(),
     ]);
     assert!(String::from_utf8_lossy(&o.stderr).contains("unknown task 'mnist-basik'"));
-    let o = sdae(&["sweep", "run", root.to_str().unwrap(), "--index", "0"]);
+    let o = run_pinned(&["sweep", "run", root.to_str().unwrap(), "--index", "0"]);
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("sweep.json"));
     let _ = fs::remove_dir_all(&root);

@@ -3,71 +3,19 @@
 //! SIGKILL mid-run leaves a stale claim that another worker takes over, and the run ends
 //! bit-identical to an uninterrupted one; `sweep status` says which is which.
 
+mod common;
+
 use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::Path;
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use sdae::data::generate::{generate_tasks, Sources};
+use common::{assert_says, ok_pinned, pinned, plan_sweep, table_body, with_rectangles};
 
-const BIN: &str = env!("CARGO_BIN_EXE_sdae");
 const GRID8: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/tests/fixtures/tiny-grid-8.toml"
 );
-
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("sdae-claims-{}-{name}", std::process::id()));
-    let _ = fs::remove_dir_all(&d);
-    fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn cmd(args: &[&str]) -> Command {
-    let mut c = Command::new(BIN);
-    c.args(["--threads", "1"])
-        .args(args)
-        .env("SDAE_GIT_REV", "test");
-    c
-}
-
-fn ok(args: &[&str]) -> String {
-    let o: Output = cmd(args).output().expect("run sdae");
-    assert!(
-        o.status.success(),
-        "sdae {args:?} failed:\n{}\n{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn data(dir: &Path) {
-    generate_tasks(
-        &["rectangles"],
-        dir,
-        3,
-        &Sources::default(),
-        Some((300, 100, 300)),
-        |_, _, _, _| {},
-    )
-    .unwrap();
-}
-
-fn plan(grid: &str, out: &Path, data: &Path) {
-    ok(&[
-        "sweep",
-        "plan",
-        "--grid",
-        grid,
-        "--tasks",
-        "rectangles",
-        "--out",
-        out.to_str().unwrap(),
-        "--data",
-        data.to_str().unwrap(),
-    ]);
-}
 
 /// How many times each run was started, counted in every log of the sweep.
 fn starts(sweep: &Path, runs: usize) -> Vec<usize> {
@@ -86,31 +34,22 @@ fn starts(sweep: &Path, runs: usize) -> Vec<usize> {
     n
 }
 
-fn table_body(t: &str) -> String {
-    t.lines()
-        .filter(|l| !l.starts_with("Grid `"))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
 #[test]
 fn three_concurrent_workers_run_each_run_once_and_give_one_workers_table() {
-    let root = tmp("three");
-    let d = root.join("data");
-    data(&d);
+    let (root, d) = with_rectangles("three");
     // Reference: one worker.
     let one = root.join("one");
-    plan(GRID8, &one, &d);
-    ok(&["sweep", "run-local", one.to_str().unwrap(), "--jobs", "1"]);
-    ok(&["sweep", "collect", one.to_str().unwrap()]);
+    plan_sweep(GRID8, &one, &d);
+    ok_pinned(&["sweep", "run-local", one.to_str().unwrap(), "--jobs", "1"]);
+    ok_pinned(&["sweep", "collect", one.to_str().unwrap()]);
     assert_eq!(starts(&one, 8), vec![1; 8]);
 
     let many = root.join("many");
-    plan(GRID8, &many, &d);
+    plan_sweep(GRID8, &many, &d);
     let m = many.to_str().unwrap();
     let workers: Vec<_> = (0..3)
         .map(|_| {
-            cmd(&["sweep", "run-local", m, "--jobs", "1"])
+            pinned(&["sweep", "run-local", m, "--jobs", "1"])
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
                 .spawn()
@@ -131,9 +70,9 @@ fn three_concurrent_workers_run_each_run_once_and_give_one_workers_table() {
         vec![1; 8],
         "every run started exactly once"
     );
-    let st = ok(&["sweep", "status", m]);
+    let st = ok_pinned(&["sweep", "status", m]);
     assert!(st.starts_with("8 runs: 8 done, 0 running"), "{st}");
-    ok(&["sweep", "collect", m]);
+    ok_pinned(&["sweep", "collect", m]);
     assert_eq!(
         table_body(&fs::read_to_string(one.join("table.md")).unwrap()),
         table_body(&fs::read_to_string(many.join("table.md")).unwrap())
@@ -153,46 +92,20 @@ fn three_concurrent_workers_run_each_run_once_and_give_one_workers_table() {
 }
 
 /// One run long enough to be killed in the middle (several checkpointed epochs).
-const SLOW_GRID: &str = r#"
-name = "slow1"
-description = "one run of a few seconds"
-[base]
-seed = 11
-[base.pretrain]
-lr = 0.05
-epochs = 4
-batch = 10
-nu = 0.25
-[[base.layers]]
-width = 300
-[[base.layers]]
-width = 300
-[base.finetune]
-lr = 0.1
-max_epochs = 10
-patience = 10
-batch = 10
-[axes]
-"finetune.lr" = [0.1]
-"#;
+const SLOW_GRID: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/slow-grid.toml");
 
 #[test]
 fn a_killed_workers_run_is_taken_over_and_ends_bit_identical() {
-    let root = tmp("kill");
-    let d = root.join("data");
-    data(&d);
-    let grid = root.join("slow.toml");
-    fs::write(&grid, SLOW_GRID).unwrap();
-    let g = grid.to_str().unwrap();
+    let (root, d) = with_rectangles("kill");
     let reference = root.join("ref");
-    plan(g, &reference, &d);
-    ok(&["sweep", "run", reference.to_str().unwrap(), "--index", "0"]);
+    plan_sweep(SLOW_GRID, &reference, &d);
+    ok_pinned(&["sweep", "run", reference.to_str().unwrap(), "--index", "0"]);
 
     let s = root.join("s");
-    plan(g, &s, &d);
+    plan_sweep(SLOW_GRID, &s, &d);
     let s_s = s.to_str().unwrap();
     let run = s.join("runs/0000");
-    let mut victim = cmd(&["sweep", "run", s_s, "--index", "0"])
+    let mut victim = pinned(&["sweep", "run", s_s, "--index", "0"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -205,13 +118,10 @@ fn a_killed_workers_run_is_taken_over_and_ends_bit_identical() {
         std::thread::sleep(Duration::from_millis(5));
     }
     // While it runs, another worker skips it.
-    let busy = ok(&["sweep", "run", s_s, "--index", "0"]);
+    let busy = ok_pinned(&["sweep", "run", s_s, "--index", "0"]);
     assert!(busy.contains("skipped, claimed by host"), "{busy}");
-    let st = ok(&["sweep", "status", s_s]);
-    assert!(
-        st.contains("1 running") && st.contains("running on host"),
-        "{st}"
-    );
+    let st = ok_pinned(&["sweep", "status", s_s]);
+    assert_says(&st, &["1 running", "running on host"]);
     victim.kill().unwrap(); // SIGKILL
     victim.wait().unwrap();
     assert!(
@@ -222,17 +132,14 @@ fn a_killed_workers_run_is_taken_over_and_ends_bit_identical() {
         run.join("claim.json").exists(),
         "a killed worker leaves its claim"
     );
-    let st = ok(&["sweep", "status", s_s]);
-    assert!(
-        st.contains("1 stale") && st.contains("resumes from its checkpoint"),
-        "{st}"
-    );
-    let js = ok(&["sweep", "status", s_s, "--json"]);
+    let st = ok_pinned(&["sweep", "status", s_s]);
+    assert_says(&st, &["1 stale", "resumes from its checkpoint"]);
+    let js = ok_pinned(&["sweep", "status", s_s, "--json"]);
     let v: serde_json::Value = serde_json::from_str(&js).unwrap();
     assert_eq!(v[0]["state"], "stale", "{js}");
 
     // Another worker takes it over and resumes from the checkpoint.
-    let o = cmd(&["sweep", "run-local", s_s, "--jobs", "1"])
+    let o = pinned(&["sweep", "run-local", s_s, "--jobs", "1"])
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
@@ -261,21 +168,19 @@ fn a_killed_workers_run_is_taken_over_and_ends_bit_identical() {
         .collect();
     left.sort();
     assert_eq!(left, ["log.jsonl", "model.sdm", "result.json"]);
-    assert!(ok(&["sweep", "status", s_s]).starts_with("1 runs: 1 done"));
+    assert!(ok_pinned(&["sweep", "status", s_s]).starts_with("1 runs: 1 done"));
     let _ = fs::remove_dir_all(&root);
 }
 
 #[test]
 fn a_failed_run_shows_as_failed_and_a_claim_from_another_host_is_respected() {
-    let root = tmp("failed");
-    let d = root.join("data");
-    data(&d);
+    let (root, d) = with_rectangles("failed");
     let s = root.join("s");
-    plan(GRID8, &s, &d);
+    plan_sweep(GRID8, &s, &d);
     let s_s = s.to_str().unwrap();
     fs::create_dir_all(s.join("runs/0001")).unwrap();
     fs::write(s.join("runs/0001/model.sdm.ckpt"), b"garbage").unwrap();
-    assert!(!cmd(&["sweep", "run", s_s, "--index", "1"])
+    assert!(!pinned(&["sweep", "run", s_s, "--index", "1"])
         .output()
         .unwrap()
         .status
@@ -293,25 +198,22 @@ fn a_failed_run_shows_as_failed_and_a_claim_from_another_host_is_respected() {
         ),
     )
     .unwrap();
-    let out = ok(&["sweep", "run", s_s, "--index", "2"]);
+    let out = ok_pinned(&["sweep", "run", s_s, "--index", "2"]);
     assert!(
         out.contains("skipped, claimed by host node-elsewhere pid 4242 (Slurm 77_2)"),
         "{out}"
     );
-    let st = ok(&["sweep", "status", s_s]);
+    let st = ok_pinned(&["sweep", "status", s_s]);
     assert!(
         st.starts_with("8 runs: 0 done, 1 running, 0 stale, 1 failed, 6 to do"),
         "{st}"
     );
-    assert!(
-        st.contains("run    1 rectangles") && st.contains("failed on"),
-        "{st}"
-    );
+    assert_says(&st, &["run    1 rectangles", "failed on"]);
     assert!(
         st.contains("running on host node-elsewhere pid 4242 Slurm 77_2"),
         "{st}"
     );
-    let o = cmd(&[
+    let o = pinned(&[
         "sweep",
         "run-local",
         s_s,
@@ -324,7 +226,7 @@ fn a_failed_run_shows_as_failed_and_a_claim_from_another_host_is_respected() {
     .unwrap();
     // Run 1 fails again (its checkpoint is still garbage); run 2 is left to its owner.
     assert!(!o.status.success());
-    let st = ok(&["sweep", "status", s_s]);
+    let st = ok_pinned(&["sweep", "status", s_s]);
     assert!(
         st.starts_with("8 runs: 6 done, 1 running, 0 stale, 1 failed, 0 to do"),
         "{st}"

@@ -10,7 +10,7 @@ use sdae::model::{DaeLayer, Layer, Model, OutputLayer};
 use sdae::train::dae::DaeSgd;
 use sdae::train::layer::DaeTrainer;
 use sdae::train::run::{finetune_epoch, pretrain_epoch};
-use sdae::train::{batch_count, DaeStep, FinetuneStep, Loss, Noise, SplitView};
+use sdae::train::{batch_count, DaeStep, EpochOrder, FinetuneStep, Loss, Noise, SplitView};
 use sdae_kernels::{kernels, MatMut, MatRef};
 
 struct Counting;
@@ -106,20 +106,11 @@ fn training_epochs_allocate_nothing() {
             Xoshiro256PlusPlus::seed_from_u64(2),
             Xoshiro256PlusPlus::seed_from_u64(3),
         );
+        let input = MatRef::new(&x, rows, d).unwrap();
         let mut epoch = |layer: &mut Layer| {
-            pretrain_epoch(
-                k,
-                &mut trainer,
-                layer,
-                &x,
-                rows,
-                batch,
-                &mut order,
-                &mut nr,
-                &mut sr,
-                &mut |_, _| {},
-            )
-            .unwrap()
+            let mut quiet = |_, _| {};
+            let mut epoch = EpochOrder::new(batch, &mut order, &mut sr, &mut quiet);
+            pretrain_epoch(k, &mut trainer, layer, input, &mut nr, &mut epoch).unwrap()
         };
         epoch(&mut layer); // warm-up: lazily built kernel tables, thread-locals
         let (l, n) = counted(|| (0..3).map(|_| epoch(&mut layer)).sum::<f64>());
@@ -141,39 +132,15 @@ fn training_epochs_allocate_nothing() {
     let mut step = FinetuneStep::new(&model, batch);
     let mut order = vec![0u32; batch_count(rows, batch)];
     let mut sr = Xoshiro256PlusPlus::seed_from_u64(4);
-    finetune_epoch(
-        k,
-        &mut step,
-        &mut model,
-        &tr,
-        batch,
-        0.1,
-        0.0,
-        &mut order,
-        &mut sr,
-        &mut |_, _| {},
-    )
-    .unwrap();
-    let (r, n) = counted(|| {
-        (0..3)
-            .map(|_| {
-                finetune_epoch(
-                    k,
-                    &mut step,
-                    &mut model,
-                    &tr,
-                    batch,
-                    0.1,
-                    0.0,
-                    &mut order,
-                    &mut sr,
-                    &mut |_, _| {},
-                )
-                .unwrap()
-                .0
-            })
-            .sum::<f64>()
-    });
+    let mut epoch = || {
+        let mut quiet = |_, _| {};
+        let mut epoch = EpochOrder::new(batch, &mut order, &mut sr, &mut quiet);
+        finetune_epoch(k, &mut step, &mut model, &tr, 0.1, 0.0, &mut epoch)
+            .unwrap()
+            .0
+    };
+    epoch(); // warm-up
+    let (r, n) = counted(|| (0..3).map(|_| epoch()).sum::<f64>());
     assert!(r.is_finite());
     assert_eq!(n, 0, "fine-tuning allocated {n} times in 3 epochs {hint}");
 }

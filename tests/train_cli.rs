@@ -1,23 +1,17 @@
 //! The training commands end to end through the binary: resume after a real kill ends
 //! bit-identical, `--json` lines, `eval`, `encode`, and clear errors for bad input.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 
+use common::{assert_says, ok, sdae, tiny_run, tmpdir, BIN};
 use rand_xoshiro::rand_core::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use sdae::data::{write_dataset, Dataset};
 use sdae::model::Model;
-
-const BIN: &str = env!("CARGO_BIN_EXE_sdae");
-
-fn tmpdir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("sdae-cli-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
 
 /// A 3-class task of noisy prototypes, `cols` wide, written as `<dir>/tiny/<split>.sdd`.
 fn write_task(dir: &Path, cols: usize, sizes: [usize; 3]) {
@@ -39,19 +33,6 @@ fn write_task(dir: &Path, cols: usize, sizes: [usize; 3]) {
         }
         write_dataset(&sdae::data::split_path(dir, "tiny", split), &x, &y, cols, 3).unwrap();
     }
-}
-
-fn sdae(args: &[&str]) -> std::process::Output {
-    Command::new(BIN).args(args).output().unwrap()
-}
-
-fn ok(out: &std::process::Output) -> String {
-    assert!(
-        out.status.success(),
-        "sdae failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout.clone()).unwrap()
 }
 
 #[test]
@@ -277,46 +258,18 @@ fn bad_input_gets_clear_errors() {
     }
     // A pre-trained model of 20 inputs cannot be evaluated (no output layer) nor fine-tuned on
     // data of another width.
-    ok(&sdae(&[
-        "pretrain",
-        "--data",
-        d,
-        "--task",
-        "tiny",
-        "--out",
-        o,
-        "--widths",
-        "8",
-        "--epochs",
-        "1",
-        "--max-epochs",
-        "2",
-        "--quiet",
-    ]));
+    ok(&sdae(&tiny_run("pretrain", d, o, &["--quiet"])));
     let out = sdae(&["eval", o, &format!("{d}/tiny/test.sdd")]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("no output layer"));
     // `train --resume` on the finished pre-training checkpoint goes on with fine-tuning.
     let ck = format!("{o}.ckpt");
     let tr = format!("{o}.tr");
-    let s = ok(&sdae(&[
+    let s = ok(&sdae(&tiny_run(
         "train",
-        "--data",
         d,
-        "--task",
-        "tiny",
-        "--out",
         &tr,
-        "--widths",
-        "8",
-        "--epochs",
-        "1",
-        "--max-epochs",
-        "2",
-        "--checkpoint",
-        &ck,
-        "--resume",
-        "--quiet",
-    ]));
+        &["--checkpoint", &ck, "--resume", "--quiet"],
+    )));
     assert!(s.contains("test error"), "{s}");
     let ft = Model::load(Path::new(&tr)).unwrap();
     assert_eq!(ft.widths(), vec![20, 8]);
@@ -338,10 +291,7 @@ fn bad_input_gets_clear_errors() {
         &format!("{o}.ft"),
     ]);
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains("20 inputs") && err.contains("30 columns"),
-        "{err}"
-    );
+    assert_says(&err, &["20 inputs", "30 columns"]);
     // finetune from the pre-trained model works.
     let s = ok(&sdae(&[
         "finetune",
@@ -399,15 +349,9 @@ fn divergence_exits_3_and_writes_no_model() {
     ]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "stderr: {err}");
-    assert!(
-        err.contains("fine-tuning epoch 1") && err.contains("NaN"),
-        "{err}"
-    );
+    assert_says(&err, &["fine-tuning epoch 1", "NaN"]);
     // The message says what was ruled out.
-    assert!(
-        err.contains("checks before the first step") && err.contains("checksum"),
-        "{err}"
-    );
+    assert_says(&err, &["checks before the first step", "checksum"]);
     assert!(!out_path.exists(), "no model written");
     let out = sdae(&[
         "train", "--data", d, "--task", "nothere", "--out", o, "--quiet",

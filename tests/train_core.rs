@@ -190,29 +190,21 @@ fn dae_gradcheck_path(tied: bool, loss: Loss, rows: usize, online: bool) {
     }
 }
 
-#[test]
-fn dae_gradient_tied_xent() {
-    dae_gradcheck(true, Loss::CrossEntropy, 4);
-    dae_gradcheck(true, Loss::CrossEntropy, 1);
-    dae_gradcheck_online(true, Loss::CrossEntropy); // the fused online path when tied
+/// The DAE gradient at batch 4 and batch 1, and through the online session (the fused row
+/// pass when tied), for one weight tying and loss.
+fn dae_gradchecks(tied: bool, loss: Loss) {
+    dae_gradcheck(tied, loss, 4);
+    dae_gradcheck(tied, loss, 1);
+    dae_gradcheck_online(tied, loss);
 }
+
 #[test]
-fn dae_gradient_tied_sqerr() {
-    dae_gradcheck(true, Loss::SquaredError, 4);
-    dae_gradcheck(true, Loss::SquaredError, 1);
-    dae_gradcheck_online(true, Loss::SquaredError); // the fused online path when tied
-}
-#[test]
-fn dae_gradient_untied_xent() {
-    dae_gradcheck(false, Loss::CrossEntropy, 4);
-    dae_gradcheck(false, Loss::CrossEntropy, 1);
-    dae_gradcheck_online(false, Loss::CrossEntropy); // the fused online path when tied
-}
-#[test]
-fn dae_gradient_untied_sqerr() {
-    dae_gradcheck(false, Loss::SquaredError, 4);
-    dae_gradcheck(false, Loss::SquaredError, 1);
-    dae_gradcheck_online(false, Loss::SquaredError); // the fused online path when tied
+fn dae_gradients_for_every_tying_and_loss() {
+    for tied in [true, false] {
+        for loss in [Loss::CrossEntropy, Loss::SquaredError] {
+            dae_gradchecks(tied, loss);
+        }
+    }
 }
 
 #[test]

@@ -2,34 +2,15 @@
 //! show the weights and the reconstruction the kernels compute, and bad input gives a clear
 //! error with no output file left behind.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
+use std::path::Path;
+
+use common::{assert_says, ok, s, sdae, tmpdir};
 use rand_xoshiro::rand_core::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use sdae::data::write_dataset;
 use sdae::model::{DaeLayer, Model};
-
-const BIN: &str = env!("CARGO_BIN_EXE_sdae");
-
-fn tmpdir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("sdae-viz-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn sdae(args: &[&str]) -> Output {
-    Command::new(BIN).args(args).output().unwrap()
-}
-
-fn ok(out: &Output) {
-    assert!(
-        out.status.success(),
-        "sdae failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 /// Run a command that must fail: returns stderr, and checks that `out` was not created and no
 /// temporary file is left in its folder.
@@ -71,10 +52,6 @@ fn size(path: &Path) -> (usize, usize) {
     (w, h)
 }
 
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
 /// A tied 784 -> `h` layer with random weights; unit 0 is +1 on the left half of the image and
 /// -1 on the right half; unit 1 is 0 everywhere but +2 at pixel (row 3, column 5) and -1 at
 /// (row 20, column 20).
@@ -100,19 +77,15 @@ fn filters_tiles_show_the_weights() {
     let model = dir.join("m.sdm");
     patterned_model(6).save(&model).unwrap();
     let out = dir.join("f.png");
-    ok(&sdae(&[
-        "viz",
-        "filters",
-        s(&model),
-        "--out",
-        s(&out),
-        "--count",
-        "4",
-        "--scale",
-        "1",
-    ]));
+    // `viz filters` of the model into `out` with `flags`, decoded.
+    let filters = |flags: &[&str]| {
+        ok(&sdae(
+            &[&["viz", "filters", s(&model), "--out", s(&out)], flags].concat(),
+        ));
+        decode(&out)
+    };
+    let (w, h, ch, px) = filters(&["--count", "4", "--scale", "1"]);
     // 4 tiles -> 2 x 2 grid of 28-pixel tiles with 2-pixel black gutters.
-    let (w, h, ch, px) = decode(&out);
     assert_eq!((w, h, ch), (62, 62, 1));
     let at = |x: usize, y: usize| px[y * w + x];
     assert_eq!(at(0, 0), 0, "gutter");
@@ -129,20 +102,7 @@ fn filters_tiles_show_the_weights() {
     assert_eq!(at(32, 2), 85);
 
     // Symmetric: zero is mid-gray, +2 white, -1 a quarter.
-    ok(&sdae(&[
-        "viz",
-        "filters",
-        s(&model),
-        "--out",
-        s(&out),
-        "--count",
-        "2",
-        "--scale",
-        "3",
-        "--normalise",
-        "symmetric",
-    ]));
-    let (w, h, _, px) = decode(&out);
+    let (w, h, _, px) = filters(&["--count", "2", "--scale", "3", "--normalise", "symmetric"]);
     assert_eq!((w, h), (2 * (84 + 2) + 2, 84 + 4));
     let at = |x: usize, y: usize| px[y * w + x];
     let t1 = 2 + 84 + 2;
@@ -151,8 +111,7 @@ fn filters_tiles_show_the_weights() {
     assert_eq!(at(t1, 2), 128);
 
     // Default count (100) is capped by the hidden width: 6 units -> 3 x 2 grid.
-    ok(&sdae(&["viz", "filters", s(&model), "--out", s(&out)]));
-    let (w, h, _, _) = decode(&out);
+    let (w, h, _, _) = filters(&[]);
     assert_eq!((w, h), (3 * 58 + 2, 2 * 58 + 2));
 }
 
@@ -180,7 +139,7 @@ fn deeper_filters_are_the_linear_projection() {
         }
     }
     let e = sdae::viz::tiles::filters(&m, 3, 10).unwrap_err();
-    assert!(e.contains("--layer 3") && e.contains("1..=2"), "{e}");
+    assert_says(&e, &["--layer 3", "1..=2"]);
 }
 
 fn sigmoid(t: f64) -> f64 {
@@ -211,22 +170,29 @@ fn reconstructions_show_clean_masked_and_decoded_rows() {
     let data = dir.join("x.sdd");
     write_dataset(&data, &x, &vec![0; rows], d, 2).unwrap();
     let out = dir.join("rec.png");
-    ok(&sdae(&[
-        "viz",
-        "reconstructions",
-        s(&mpath),
-        s(&data),
-        "--out",
-        s(&out),
-        "--count",
-        "4",
-        "--scale",
-        "1",
-        "--nu",
-        "0.5",
-        "--seed",
-        "9",
-    ]));
+    // `viz reconstructions` of the model on the data into `out` with `flags`.
+    let reconstructions = |out: &Path, flags: &[&str]| {
+        let args = [
+            &[
+                "viz",
+                "reconstructions",
+                s(&mpath),
+                s(&data),
+                "--out",
+                s(out),
+            ],
+            flags,
+        ];
+        ok(&sdae(&args.concat()))
+    };
+    // Four columns at scale 1, half the pixels masked, the mask drawn from `seed`.
+    let draw = |out: &Path, seed: &str| {
+        let flags = [
+            "--count", "4", "--scale", "1", "--nu", "0.5", "--seed", seed,
+        ];
+        reconstructions(out, &flags)
+    };
+    draw(&out, "9");
     let (w, h, ch, px) = decode(&out);
     // A left margin of 66 pixels for the labels, then 4 columns x 3 rows of 28 + 2 gutters.
     let left = 66;
@@ -284,51 +250,12 @@ fn reconstructions_show_clean_masked_and_decoded_rows() {
     }
     // Same seed, same picture; another seed, another mask.
     let again = dir.join("again.png");
-    ok(&sdae(&[
-        "viz",
-        "reconstructions",
-        s(&mpath),
-        s(&data),
-        "--out",
-        s(&again),
-        "--count",
-        "4",
-        "--scale",
-        "1",
-        "--nu",
-        "0.5",
-        "--seed",
-        "9",
-    ]));
+    draw(&again, "9");
     assert_eq!(decode(&again).3, px);
-    ok(&sdae(&[
-        "viz",
-        "reconstructions",
-        s(&mpath),
-        s(&data),
-        "--out",
-        s(&again),
-        "--count",
-        "4",
-        "--scale",
-        "1",
-        "--nu",
-        "0.5",
-        "--seed",
-        "10",
-    ]));
+    draw(&again, "10");
     assert_ne!(decode(&again).3, px);
     // --count beyond the dataset shows every row.
-    ok(&sdae(&[
-        "viz",
-        "reconstructions",
-        s(&mpath),
-        s(&data),
-        "--out",
-        s(&again),
-        "--count",
-        "50",
-    ]));
+    reconstructions(&again, &["--count", "50"]);
     let (w, _, _, _) = decode(&again);
     assert_eq!(w, left + rows * (84 + 2) + 2);
 }
@@ -383,11 +310,8 @@ fn curves_have_one_panel_per_layer_and_one_for_finetuning() {
 #[test]
 fn bad_inputs_give_clear_errors_and_no_output() {
     let dir = tmpdir("bad");
-    let out = dir.join("o.png");
-    let missing = dir.join("nope.sdm");
-    let e = fails(&["viz", "filters", s(&missing), "--out", s(&out)], &out);
-    assert!(e.contains("nope.sdm"), "{e}");
-
+    let (out, txt) = (dir.join("o.png"), dir.join("o.txt"));
+    let (o, missing) = (s(&out), dir.join("nope.sdm"));
     // Input width 50: not a square image.
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(1);
     let narrow = dir.join("narrow.sdm");
@@ -398,116 +322,67 @@ fn bad_inputs_give_clear_errors_and_no_output() {
     }
     .save(&narrow)
     .unwrap();
-    let e = fails(&["viz", "filters", s(&narrow), "--out", s(&out)], &out);
-    assert!(
-        e.contains("narrow.sdm") && e.contains("50") && e.contains("784"),
-        "{e}"
-    );
-
     let model = dir.join("m.sdm");
     patterned_model(4).save(&model).unwrap();
-    let e = fails(
-        &[
-            "viz",
-            "filters",
-            s(&model),
-            "--out",
-            s(&out),
-            "--layer",
-            "2",
-        ],
-        &out,
-    );
-    assert!(e.contains("--layer 2"), "{e}");
-    let e = fails(
-        &[
-            "viz",
-            "filters",
-            s(&model),
-            "--out",
-            s(&out),
-            "--count",
-            "0",
-        ],
-        &out,
-    );
-    assert!(e.contains("--count 0"), "{e}");
-    let txt = dir.join("o.txt");
-    let e = fails(&["viz", "filters", s(&model), "--out", s(&txt)], &txt);
-    assert!(e.contains("o.txt") && e.contains(".png"), "{e}");
-
-    // A dataset whose width does not match the model.
-    let data = dir.join("d100.sdd");
+    let m = s(&model);
+    // Datasets: one whose width does not match the model, one that does.
+    let (data, data784) = (dir.join("d100.sdd"), dir.join("d784.sdd"));
     write_dataset(&data, &vec![0.5; 300], &[0, 1, 0], 100, 2).unwrap();
-    let e = fails(
-        &[
-            "viz",
-            "reconstructions",
-            s(&model),
-            s(&data),
-            "--out",
-            s(&out),
-        ],
-        &out,
-    );
-    assert!(
-        e.contains("d100.sdd") && e.contains("100") && e.contains("784"),
-        "{e}"
-    );
-    let e = fails(
-        &[
-            "viz",
-            "reconstructions",
-            s(&model),
-            s(&dir.join("none.sdd")),
-            "--out",
-            s(&out),
-        ],
-        &out,
-    );
-    assert!(e.contains("none.sdd"), "{e}");
-    let data784 = dir.join("d784.sdd");
     write_dataset(&data784, &vec![0.5; 784], &[0], 784, 2).unwrap();
-    let e = fails(
-        &[
-            "viz",
-            "reconstructions",
-            s(&model),
-            s(&data784),
-            "--out",
-            s(&out),
-            "--nu",
-            "1.5",
-        ],
-        &out,
-    );
-    assert!(e.contains("--nu 1.5"), "{e}");
+    let (none, gone) = (dir.join("none.sdd"), dir.join("gone.jsonl"));
+    // (the command, what its error names)
+    let cases: Vec<(Vec<&str>, Vec<&str>)> = vec![
+        (vec!["filters", s(&missing), "--out", o], vec!["nope.sdm"]),
+        (
+            vec!["filters", s(&narrow), "--out", o],
+            vec!["narrow.sdm", "50", "784"],
+        ),
+        (
+            vec!["filters", m, "--out", o, "--layer", "2"],
+            vec!["--layer 2"],
+        ),
+        (
+            vec!["filters", m, "--out", o, "--count", "0"],
+            vec!["--count 0"],
+        ),
+        (vec!["filters", m, "--out", s(&txt)], vec!["o.txt", ".png"]),
+        (
+            vec!["reconstructions", m, s(&data), "--out", o],
+            vec!["d100.sdd", "100", "784"],
+        ),
+        (
+            vec!["reconstructions", m, s(&none), "--out", o],
+            vec!["none.sdd"],
+        ),
+        (
+            vec!["reconstructions", m, s(&data784), "--out", o, "--nu", "1.5"],
+            vec!["--nu 1.5"],
+        ),
+        (vec!["curves", s(&gone), "--out", o], vec!["gone.jsonl"]),
+    ];
+    for (args, wants) in cases {
+        let written = if args.contains(&s(&txt)) { &txt } else { &out };
+        let e = fails(&[&["viz"], &args[..]].concat(), written);
+        for w in wants {
+            assert!(e.contains(w), "{args:?}: {e} should name {w:?}");
+        }
+    }
 
-    // Logs: empty, only a result line, malformed, missing.
+    // Logs: empty, only a result line, malformed.
     let log = dir.join("log.jsonl");
-    std::fs::write(&log, "").unwrap();
-    let e = fails(&["viz", "curves", s(&log), "--out", s(&out)], &out);
-    assert!(
-        e.contains("log.jsonl") && e.contains("no epoch lines"),
-        "{e}"
-    );
-    std::fs::write(&log, "{\"phase\":\"result\",\"test_error\":1.0}\n").unwrap();
-    let e = fails(&["viz", "curves", s(&log), "--out", s(&out)], &out);
-    assert!(e.contains("no epoch lines"), "{e}");
-    std::fs::write(&log, format!("{}\nloss=3\n", LOG.lines().next().unwrap())).unwrap();
-    let e = fails(&["viz", "curves", s(&log), "--out", s(&out)], &out);
-    assert!(e.contains("log.jsonl: line 2"), "{e}");
-    let e = fails(
-        &[
-            "viz",
-            "curves",
-            s(&dir.join("gone.jsonl")),
-            "--out",
-            s(&out),
-        ],
-        &out,
-    );
-    assert!(e.contains("gone.jsonl"), "{e}");
+    let first = LOG.lines().next().unwrap();
+    let result_only = "{\"phase\":\"result\",\"test_error\":1.0}\n".to_string();
+    for (text, wants) in [
+        (String::new(), &["log.jsonl", "no epoch lines"][..]),
+        (result_only, &["no epoch lines"]),
+        (format!("{first}\nloss=3\n"), &["log.jsonl: line 2"]),
+    ] {
+        std::fs::write(&log, text).unwrap();
+        let e = fails(&["viz", "curves", s(&log), "--out", o], &out);
+        for w in wants {
+            assert!(e.contains(w), "{e} should name {w:?}");
+        }
+    }
 }
 
 #[test]

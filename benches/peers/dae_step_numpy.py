@@ -4,7 +4,8 @@ hand-written with in-place ops and preallocated buffers, the same data flow as s
 (stacked [X~; dA] and [dY; Y] so the tied weight gradient is one GEMM).
 Prints one JSON object: {"op":"dae_step","impl":"numpy","batch","threads","examples_per_s"}.
 Threads: set OPENBLAS_NUM_THREADS / OMP_NUM_THREADS before starting (compare.py does)."""
-import argparse, json, os, time
+import argparse, json, os
+from step_timing import median_rate
 import numpy as np
 
 p = argparse.ArgumentParser()
@@ -66,18 +67,7 @@ def step(x):
     np.subtract(c, gc, out=c)
 
 
-nb = rows // B
-i = 0
-t = time.perf_counter()
-while time.perf_counter() - t < min(0.5, a.seconds * 0.1):
-    step(X[(i % nb) * B:(i % nb + 1) * B]); i += 1
-rates = []
-for _ in range(a.reps):
-    t = time.perf_counter(); n = 0
-    while n == 0 or time.perf_counter() - t < a.seconds / a.reps:
-        step(X[(i % nb) * B:(i % nb + 1) * B]); i += 1; n += B
-    rates.append(n / (time.perf_counter() - t))
-rates.sort()
+rate = median_rate(step, X, rows, B, a.seconds, a.reps)
 print(json.dumps({"op": "dae_step", "impl": "numpy " + np.__version__, "batch": B,
                   "threads": int(os.environ.get("OPENBLAS_NUM_THREADS", "0")),
-                  "examples_per_s": rates[len(rates) // 2]}))
+                  "examples_per_s": rate}))

@@ -3,7 +3,8 @@
 (CPU), hand-written in-place ops, no autograd, preallocated buffers, the same data flow as sdae
 (stacked [X~; dA] and [dY; Y]; the SGD update folded into one addmm_).
 Prints one JSON object: {"op":"dae_step","impl":"torch","batch","threads","examples_per_s"}."""
-import argparse, json, time
+import argparse, json
+from step_timing import median_rate
 import torch
 
 p = argparse.ArgumentParser()
@@ -54,17 +55,6 @@ def step(x):
     c.add_(gc, alpha=-lr / B)
 
 
-nb = rows // B
-i = 0
-t = time.perf_counter()
-while time.perf_counter() - t < min(0.5, a.seconds * 0.1):
-    step(X[(i % nb) * B:(i % nb + 1) * B]); i += 1
-rates = []
-for _ in range(a.reps):
-    t = time.perf_counter(); n = 0
-    while n == 0 or time.perf_counter() - t < a.seconds / a.reps:
-        step(X[(i % nb) * B:(i % nb + 1) * B]); i += 1; n += B
-    rates.append(n / (time.perf_counter() - t))
-rates.sort()
+rate = median_rate(step, X, rows, B, a.seconds, a.reps)
 print(json.dumps({"op": "dae_step", "impl": "torch " + torch.__version__, "batch": B,
-                  "threads": torch.get_num_threads(), "examples_per_s": rates[len(rates) // 2]}))
+                  "threads": torch.get_num_threads(), "examples_per_s": rate}))

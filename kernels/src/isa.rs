@@ -131,3 +131,23 @@ pub fn force(isa: Isa) -> Result<Isa, KernelError> {
 pub fn selected() -> Isa {
     *SELECTED.get_or_init(Isa::detect)
 }
+
+/// The table `FNS` of the per-ISA module (`scalar`, `avx2`, `avx512`, `neon`) of the calling
+/// kernel family, for an ISA of this architecture: the one match from an ISA to its module, so
+/// every family (fused kernels, row passes) adds an ISA in the same single arm.
+macro_rules! fns_of_isa {
+    ($isa:expr) => {
+        match $isa {
+            $crate::Isa::Scalar => scalar::FNS,
+            #[cfg(target_arch = "x86_64")]
+            $crate::Isa::Avx2 => avx2::FNS,
+            #[cfg(target_arch = "x86_64")]
+            $crate::Isa::Avx512 => avx512::FNS,
+            #[cfg(target_arch = "aarch64")]
+            $crate::Isa::Neon => neon::FNS,
+            #[allow(unreachable_patterns)]
+            other => unreachable!("ISA {other} is never supported on this architecture"),
+        }
+    };
+}
+pub(crate) use fns_of_isa;

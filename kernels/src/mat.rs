@@ -106,6 +106,48 @@ macro_rules! shape_accessors {
     };
 }
 
+/// The constructors both views share (`new`, `strided`), written once: the only places a view's
+/// shape is checked against its slice.
+macro_rules! constructors {
+    ($view:ident, $slice:ty) => {
+        /// A contiguous `rows x cols` matrix: `data.len()` must be exactly `rows * cols`.
+        pub fn new(data: $slice, rows: usize, cols: usize) -> Result<$view<'a>, KernelError> {
+            exact(concat!(stringify!($view), "::new"), data.len(), rows, cols)?;
+            Ok($view {
+                data,
+                rows,
+                cols,
+                ld: cols,
+                trans: Trans::N,
+            })
+        }
+
+        /// A `rows x cols` matrix with leading dimension `ld >= cols` in the first
+        /// `(rows - 1) * ld + cols` elements of `data`.
+        pub fn strided(
+            data: $slice,
+            rows: usize,
+            cols: usize,
+            ld: usize,
+        ) -> Result<$view<'a>, KernelError> {
+            span(
+                concat!(stringify!($view), "::strided"),
+                data.len(),
+                rows,
+                cols,
+                ld,
+            )?;
+            Ok($view {
+                data,
+                rows,
+                cols,
+                ld,
+                trans: Trans::N,
+            })
+        }
+    };
+}
+
 /// A read-only matrix view (see the [module doc](self)).
 #[derive(Clone, Copy, Debug)]
 pub struct MatRef<'a> {
@@ -128,35 +170,7 @@ pub struct MatMut<'a> {
 }
 
 impl<'a> MatRef<'a> {
-    /// A contiguous `rows x cols` matrix: `data.len()` must be exactly `rows * cols`.
-    pub fn new(data: &'a [f32], rows: usize, cols: usize) -> Result<MatRef<'a>, KernelError> {
-        exact("MatRef::new", data.len(), rows, cols)?;
-        Ok(MatRef {
-            data,
-            rows,
-            cols,
-            ld: cols,
-            trans: Trans::N,
-        })
-    }
-
-    /// A `rows x cols` matrix with leading dimension `ld >= cols` in the first
-    /// `(rows - 1) * ld + cols` elements of `data`.
-    pub fn strided(
-        data: &'a [f32],
-        rows: usize,
-        cols: usize,
-        ld: usize,
-    ) -> Result<MatRef<'a>, KernelError> {
-        span("MatRef::strided", data.len(), rows, cols, ld)?;
-        Ok(MatRef {
-            data,
-            rows,
-            cols,
-            ld,
-            trans: Trans::N,
-        })
-    }
+    constructors!(MatRef, &'a [f32]);
 
     /// A cblas-style operand: `op(X)` is `rows x cols` for the flag `t`, so the stored `X` is
     /// `rows x cols` (`N`) or `cols x rows` (`T`), row-major with leading dimension `ld`.
@@ -216,35 +230,7 @@ impl<'a> MatRef<'a> {
 }
 
 impl<'a> MatMut<'a> {
-    /// A contiguous `rows x cols` matrix: `data.len()` must be exactly `rows * cols`.
-    pub fn new(data: &'a mut [f32], rows: usize, cols: usize) -> Result<MatMut<'a>, KernelError> {
-        exact("MatMut::new", data.len(), rows, cols)?;
-        Ok(MatMut {
-            data,
-            rows,
-            cols,
-            ld: cols,
-            trans: Trans::N,
-        })
-    }
-
-    /// A `rows x cols` matrix with leading dimension `ld >= cols` in the first
-    /// `(rows - 1) * ld + cols` elements of `data`.
-    pub fn strided(
-        data: &'a mut [f32],
-        rows: usize,
-        cols: usize,
-        ld: usize,
-    ) -> Result<MatMut<'a>, KernelError> {
-        span("MatMut::strided", data.len(), rows, cols, ld)?;
-        Ok(MatMut {
-            data,
-            rows,
-            cols,
-            ld,
-            trans: Trans::N,
-        })
-    }
+    constructors!(MatMut, &'a mut [f32]);
 
     /// The same storage written as its transpose; no data moves.
     pub fn t(self) -> MatMut<'a> {

@@ -89,46 +89,18 @@ pub fn sigmoid_bias_inplace(y: &mut [f32], rows: usize, cols: usize, bias: &[f32
     }
 }
 
-/// Kernel 2 — sigmoid cross-entropy from logits, in one pass.
+/// Kernels 2 and 2b — a sigmoid output's loss and its gradient from logits, in one pass.
 ///
-/// With `t = a[r,c] + bias[c]` (bias optional), `z = s(t)` and targets `x` in `[0,1]`:
-/// - returns the summed loss `Σ -[x log z + (1-x) log(1-z)] = Σ softplus(t) - x t` (stable for
-///   any finite `t`; no `log(0)`),
-/// - overwrites `a` with the gradient with respect to `t`: `z - x`,
-/// - writes `z` into `z_out` when given,
-/// - writes the column sums of the gradient (the bias gradient) into `bias_grad` when given.
-pub fn sigmoid_xent(
-    a: &mut [f32],
-    x: &[f32],
-    rows: usize,
-    cols: usize,
-    bias: Option<&[f32]>,
-    z_out: Option<&mut [f32]>,
-    bias_grad: Option<&mut [f32]>,
-) -> f64 {
-    let out = (z_out, bias_grad);
-    sigmoid_loss(Loss::CrossEntropy, a, x, (rows, cols), bias, out)
-}
-
-/// Kernel 2b — sigmoid output with squared error `L = Σ (z - x)^2`, same contract as
-/// [`sigmoid_xent`]; the gradient written into `a` is `dL/dt = 2 (z - x) z (1 - z)`.
-pub fn sigmoid_sqerr(
-    a: &mut [f32],
-    x: &[f32],
-    rows: usize,
-    cols: usize,
-    bias: Option<&[f32]>,
-    z_out: Option<&mut [f32]>,
-    bias_grad: Option<&mut [f32]>,
-) -> f64 {
-    let out = (z_out, bias_grad);
-    sigmoid_loss(Loss::SquaredError, a, x, (rows, cols), bias, out)
-}
-
-/// Kernels 2 and 2b: the loss of `z = s(t)` against `x` and its gradient with respect to `t`,
-/// `z - x` (cross-entropy) or `2 (z - x) z (1 - z)` (squared error); `out` = (`z_out`,
-/// `bias_grad`).
-fn sigmoid_loss(
+/// With `t = a[r,c] + bias[c]` (bias optional), `z = s(t)` and targets `x` in `[0,1]`, `a` and
+/// `x` of `rows x cols`:
+/// - returns the summed loss: cross-entropy `Σ -[x log z + (1-x) log(1-z)] = Σ softplus(t) -
+///   x t` (stable for any finite `t`; no `log(0)`), or squared error `Σ (z - x)^2`,
+/// - overwrites `a` with the gradient with respect to `t`: `z - x` (cross-entropy) or
+///   `2 (z - x) z (1 - z)` (squared error),
+/// - writes `z` into `z_out` when given (`out.0`),
+/// - writes the column sums of the gradient (the bias gradient) into `bias_grad` when given
+///   (`out.1`).
+pub fn sigmoid_loss(
     loss: Loss,
     a: &mut [f32],
     x: &[f32],
@@ -356,13 +328,7 @@ pub fn dot_axpy_rows(
 /// back-propagated `dY` before the sigmoid derivative, and the decoder half of the weight
 /// update, in one visit of each row.) `w` is `rows x n`, untransposed, any leading dimension.
 pub fn tied_sigmoid_rows(w: MatMut<'_>, pending: Pending<'_>, pass: TiedRows<'_>) -> f64 {
-    assert_eq!(
-        w.trans(),
-        Trans::N,
-        "reference::tied_sigmoid_rows: w transposed"
-    );
-    let (rows, n, ld) = (w.stored_rows(), w.stored_cols(), w.ld());
-    let w = w.into_data();
+    let (w, rows, n, ld) = stored_rows(w, "tied_sigmoid_rows");
     let Pending { pend, u } = pending;
     let (y, c, x, g, acc) = (pass.y, pass.c, pass.x, pass.g, pass.acc);
     let (loss, lr) = (pass.loss, pass.lr);
@@ -371,12 +337,7 @@ pub fn tied_sigmoid_rows(w: MatMut<'_>, pending: Pending<'_>, pass: TiedRows<'_>
     let mut total = 0.0;
     for i in 0..rows {
         let row = &mut w[i * ld..i * ld + n];
-        if pend[i] != 0.0 {
-            for (wj, &uj) in row.iter_mut().zip(u) {
-                *wj = (*wj as f64 - pend[i] as f64 * uj as f64) as f32;
-            }
-            pend[i] = 0.0;
-        }
+        apply_pending(row, &mut pend[i], u);
         let t = c[i] as f64
             + row
                 .iter()
@@ -403,18 +364,29 @@ pub fn tied_sigmoid_rows(w: MatMut<'_>, pending: Pending<'_>, pass: TiedRows<'_>
     total
 }
 
+/// An untransposed row-pass matrix as stored: (data, rows, row length, leading dimension).
+fn stored_rows<'a>(w: MatMut<'a>, kernel: &str) -> (&'a mut [f32], usize, usize, usize) {
+    assert_eq!(w.trans(), Trans::N, "reference::{kernel}: w transposed");
+    let (rows, n, ld) = (w.stored_rows(), w.stored_cols(), w.ld());
+    (w.into_data(), rows, n, ld)
+}
+
+/// A row's pending update: if `pend != 0`, `row -= pend * u` and `pend = 0`.
+fn apply_pending(row: &mut [f32], pend: &mut f32, u: &[f32]) {
+    if *pend != 0.0 {
+        for (wj, &uj) in row.iter_mut().zip(u) {
+            *wj = (*wj as f64 - *pend as f64 * uj as f64) as f32;
+        }
+        *pend = 0.0;
+    }
+}
+
 /// Kernel R2 — a sparse combination of rows of the row-major `w` (`rows` rows of `n` values,
 /// leading dimension `ld`): for each row `i` with `coef[i] != 0`, in order: if `pend[i] != 0`,
 /// `w_i -= pend[i] * u` and `pend[i] = 0`; then `acc += coef[i] * w_i`. Rows with
 /// `coef[i] == 0` are neither read nor written. (The forward pass `x W` of a sparse input.)
 pub fn sparse_row_combine(w: MatMut<'_>, coef: &[f32], pending: Pending<'_>, acc: &mut [f32]) {
-    assert_eq!(
-        w.trans(),
-        Trans::N,
-        "reference::sparse_row_combine: w transposed"
-    );
-    let (rows, n, ld) = (w.stored_rows(), w.stored_cols(), w.ld());
-    let w = w.into_data();
+    let (w, rows, n, ld) = stored_rows(w, "sparse_row_combine");
     let Pending { pend, u } = pending;
     assert!(u.len() == n && acc.len() == n);
     assert!(coef.len() == rows && pend.len() == rows);
@@ -423,12 +395,7 @@ pub fn sparse_row_combine(w: MatMut<'_>, coef: &[f32], pending: Pending<'_>, acc
             continue;
         }
         let row = &mut w[i * ld..i * ld + n];
-        if pend[i] != 0.0 {
-            for (wj, &uj) in row.iter_mut().zip(u) {
-                *wj = (*wj as f64 - pend[i] as f64 * uj as f64) as f32;
-            }
-            pend[i] = 0.0;
-        }
+        apply_pending(row, &mut pend[i], u);
         for (aj, &wj) in acc.iter_mut().zip(row.iter()) {
             *aj = (*aj as f64 + coef[i] as f64 * wj as f64) as f32;
         }

@@ -9,7 +9,9 @@
 
 mod fused_util;
 
-use fused_util::{assert_close, mm, mr, on_every_isa, Gen, COLS, EPS, ROWS};
+use fused_util::{
+    assert_close, mm, mr, on_every_isa, on_every_isa_and_shape, Gen, COLS, EPS, ROWS,
+};
 use rand_xoshiro::rand_core::{Rng, SeedableRng};
 use sdae_kernels::{random, reference, Isa, Kernels, Loss, MatMut, MatRef, Xoshiro256PlusPlus};
 
@@ -43,23 +45,19 @@ fn targets(g: &mut Gen, n: usize) -> Vec<f32> {
 #[test]
 fn sigmoid_bias_inplace_matches_reference() {
     let mut g = Gen::new(1);
-    on_every_isa(|k| {
-        for &rows in &ROWS {
-            for &cols in &COLS {
-                let y0 = logits(&mut g, rows * cols);
-                let bias = g.vec(cols, -2.0, 2.0);
-                let mut want = y0.clone();
-                reference::sigmoid_bias_inplace(&mut want, rows, cols, &bias);
-                let mut got = y0.clone();
-                k.sigmoid_bias_inplace(mm(&mut got, rows, cols), &bias)
-                    .unwrap();
-                for i in 0..rows * cols {
-                    let t = (y0[i] + bias[i % cols]).abs() as f64;
-                    let tol = (8.0 + t) * EPS * want[i] as f64 + 1.2e-38;
-                    let what = format!("{} sigmoid_bias {rows}x{cols} [{i}]", k.isa());
-                    assert_close(&what, got[i] as f64, want[i] as f64, tol);
-                }
-            }
+    on_every_isa_and_shape(&ROWS, &COLS, |k, rows, cols| {
+        let y0 = logits(&mut g, rows * cols);
+        let bias = g.vec(cols, -2.0, 2.0);
+        let mut want = y0.clone();
+        reference::sigmoid_bias_inplace(&mut want, rows, cols, &bias);
+        let mut got = y0.clone();
+        k.sigmoid_bias_inplace(mm(&mut got, rows, cols), &bias)
+            .unwrap();
+        for i in 0..rows * cols {
+            let t = (y0[i] + bias[i % cols]).abs() as f64;
+            let tol = (8.0 + t) * EPS * want[i] as f64 + 1.2e-38;
+            let what = format!("{} sigmoid_bias {rows}x{cols} [{i}]", k.isa());
+            assert_close(&what, got[i] as f64, want[i] as f64, tol);
         }
     });
 }
@@ -67,19 +65,10 @@ fn sigmoid_bias_inplace_matches_reference() {
 /// Run a sigmoid-loss kernel (xent or sqerr) on `k` and the reference on every shape and
 /// option combination, and compare.
 fn check_sigmoid_loss(k: &Kernels, name: &str, g: &mut Gen, sqerr: bool) {
-    type Rfn = fn(
-        &mut [f32],
-        &[f32],
-        usize,
-        usize,
-        Option<&[f32]>,
-        Option<&mut [f32]>,
-        Option<&mut [f32]>,
-    ) -> f64;
-    let (loss, rf): (Loss, Rfn) = if sqerr {
-        (Loss::SquaredError, reference::sigmoid_sqerr)
+    let loss = if sqerr {
+        Loss::SquaredError
     } else {
-        (Loss::CrossEntropy, reference::sigmoid_xent)
+        Loss::CrossEntropy
     };
     for &rows in &ROWS {
         for &cols in &COLS {
@@ -91,7 +80,8 @@ fn check_sigmoid_loss(k: &Kernels, name: &str, g: &mut Gen, sqerr: bool) {
                 let bias = g.vec(cols, -1.0, 1.0);
                 let bias = with_bias.then_some(&bias[..]);
                 let (mut wa, mut wz, mut wbg) = (a0.clone(), vec![0.0; n], vec![0.0; cols]);
-                let wl = rf(&mut wa, &x, rows, cols, bias, Some(&mut wz), Some(&mut wbg));
+                let out = (Some(&mut wz[..]), Some(&mut wbg[..]));
+                let wl = reference::sigmoid_loss(loss, &mut wa, &x, (rows, cols), bias, out);
                 let (mut ga, mut gz, mut gbg) =
                     (a0.clone(), vec![f32::NAN; n], vec![f32::NAN; cols]);
                 let z_out = with_z.then(|| mm(&mut gz, rows, cols));
@@ -221,30 +211,26 @@ fn sigmoid_xent_extreme_logits_give_finite_exact_loss() {
 #[test]
 fn sigmoid_backward_matches_reference() {
     let mut g = Gen::new(4);
-    on_every_isa(|k| {
-        for &rows in &ROWS {
-            for &cols in &COLS {
-                let n = rows * cols;
-                let d0 = g.vec(n, -3.0, 3.0);
-                let h = targets(&mut g, n);
-                let (mut wd, mut wbg) = (d0.clone(), vec![0.0; cols]);
-                reference::sigmoid_backward(&mut wd, &h, rows, cols, &mut wbg);
-                let (mut gd, mut gbg) = (d0.clone(), vec![f32::NAN; cols]);
-                k.sigmoid_backward(mm(&mut gd, rows, cols), mr(&h, rows, cols), &mut gbg)
-                    .unwrap();
-                let what = format!("{} sigmoid_backward {rows}x{cols}", k.isa());
-                let mut col_tol = vec![0.0f64; cols];
-                for i in 0..n {
-                    let w = wd[i] as f64;
-                    let tol = 4.0 * EPS * w.abs();
-                    assert_close(&format!("{what} d[{i}]"), gd[i] as f64, w, tol);
-                    col_tol[i % cols] += (rows as f64 + 6.0) * EPS * w.abs();
-                }
-                for c in 0..cols {
-                    let what = format!("{what} bias_grad[{c}]");
-                    assert_close(&what, gbg[c] as f64, wbg[c] as f64, col_tol[c] + 1e-37);
-                }
-            }
+    on_every_isa_and_shape(&ROWS, &COLS, |k, rows, cols| {
+        let n = rows * cols;
+        let d0 = g.vec(n, -3.0, 3.0);
+        let h = targets(&mut g, n);
+        let (mut wd, mut wbg) = (d0.clone(), vec![0.0; cols]);
+        reference::sigmoid_backward(&mut wd, &h, rows, cols, &mut wbg);
+        let (mut gd, mut gbg) = (d0.clone(), vec![f32::NAN; cols]);
+        k.sigmoid_backward(mm(&mut gd, rows, cols), mr(&h, rows, cols), &mut gbg)
+            .unwrap();
+        let what = format!("{} sigmoid_backward {rows}x{cols}", k.isa());
+        let mut col_tol = vec![0.0f64; cols];
+        for i in 0..n {
+            let w = wd[i] as f64;
+            let tol = 4.0 * EPS * w.abs();
+            assert_close(&format!("{what} d[{i}]"), gd[i] as f64, w, tol);
+            col_tol[i % cols] += (rows as f64 + 6.0) * EPS * w.abs();
+        }
+        for c in 0..cols {
+            let what = format!("{what} bias_grad[{c}]");
+            assert_close(&what, gbg[c] as f64, wbg[c] as f64, col_tol[c] + 1e-37);
         }
     });
 }
@@ -252,68 +238,62 @@ fn sigmoid_backward_matches_reference() {
 #[test]
 fn softmax_nll_matches_reference() {
     let mut g = Gen::new(5);
-    on_every_isa(|k| {
-        for &rows in &ROWS {
-            for &cols in &COLS {
-                for with_bias in [false, true] {
-                    let n = rows * cols;
-                    let mut l0 = g.vec(n, -8.0, 8.0);
-                    // One extreme row: a logit of ±1e4.
-                    if rows > 1 {
-                        l0[cols + g.below(cols as u64) as usize] =
-                            if g.below(2) == 0 { 1e4 } else { -1e4 };
-                    }
-                    let labels: Vec<u32> = (0..rows).map(|_| g.below(cols as u64) as u32).collect();
-                    let bias = g.vec(cols, -1.0, 1.0);
-                    let bias = with_bias.then_some(&bias[..]);
-                    let (mut wl, mut wbg, mut wp) = (l0.clone(), vec![0.0; cols], vec![0u32; rows]);
-                    let ws = reference::softmax_nll(
-                        &mut wl,
-                        rows,
-                        cols,
-                        bias,
-                        &labels,
-                        Some(&mut wbg),
-                        Some(&mut wp),
-                    );
-                    let (mut gl, mut gbg, mut gp) =
-                        (l0.clone(), vec![f32::NAN; cols], vec![u32::MAX; rows]);
-                    let gs = k
-                        .softmax_nll(
-                            mm(&mut gl, rows, cols),
-                            &labels,
-                            bias,
-                            Some(&mut gbg),
-                            Some(&mut gp),
-                        )
-                        .unwrap();
-                    let what = format!("{} softmax_nll {rows}x{cols} bias={with_bias}", k.isa());
-                    assert_eq!(gp, wp, "{what}: arg-max");
-                    assert_eq!(gs.correct, ws.correct, "{what}: correct count");
-                    let mut loss_tol = 0.0;
-                    let mut col_tol = vec![0.0f64; cols];
-                    for r in 0..rows {
-                        let t = |c: usize| (l0[r * cols + c] + bias.map_or(0.0, |b| b[c])) as f64;
-                        let tmax = (0..cols).map(|c| t(c).abs()).fold(0.0, f64::max);
-                        loss_tol += (16.0 + 4.0 * tmax) * EPS;
-                        for c in 0..cols {
-                            let i = r * cols + c;
-                            let w = wl[i] as f64;
-                            let p = w + (labels[r] as usize == c) as u32 as f64;
-                            let tol = (16.0 + 2.0 * (t(c).abs() + tmax)) * EPS * p
-                                + 2.0 * EPS * w.abs()
-                                + 1e-37;
-                            assert_close(&format!("{what} grad[{i}]"), gl[i] as f64, w, tol);
-                            col_tol[c] += tol + (rows as f64 + 2.0) * EPS * w.abs();
-                        }
-                    }
-                    assert!(gs.loss.is_finite(), "{what}: loss {}", gs.loss);
-                    assert_close(&format!("{what} loss"), gs.loss, ws.loss, loss_tol);
-                    for c in 0..cols {
-                        let what = format!("{what} bias_grad[{c}]");
-                        assert_close(&what, gbg[c] as f64, wbg[c] as f64, col_tol[c]);
-                    }
+    on_every_isa_and_shape(&ROWS, &COLS, |k, rows, cols| {
+        for with_bias in [false, true] {
+            let n = rows * cols;
+            let mut l0 = g.vec(n, -8.0, 8.0);
+            // One extreme row: a logit of ±1e4.
+            if rows > 1 {
+                l0[cols + g.below(cols as u64) as usize] = if g.below(2) == 0 { 1e4 } else { -1e4 };
+            }
+            let labels: Vec<u32> = (0..rows).map(|_| g.below(cols as u64) as u32).collect();
+            let bias = g.vec(cols, -1.0, 1.0);
+            let bias = with_bias.then_some(&bias[..]);
+            let (mut wl, mut wbg, mut wp) = (l0.clone(), vec![0.0; cols], vec![0u32; rows]);
+            let ws = reference::softmax_nll(
+                &mut wl,
+                rows,
+                cols,
+                bias,
+                &labels,
+                Some(&mut wbg),
+                Some(&mut wp),
+            );
+            let (mut gl, mut gbg, mut gp) =
+                (l0.clone(), vec![f32::NAN; cols], vec![u32::MAX; rows]);
+            let gs = k
+                .softmax_nll(
+                    mm(&mut gl, rows, cols),
+                    &labels,
+                    bias,
+                    Some(&mut gbg),
+                    Some(&mut gp),
+                )
+                .unwrap();
+            let what = format!("{} softmax_nll {rows}x{cols} bias={with_bias}", k.isa());
+            assert_eq!(gp, wp, "{what}: arg-max");
+            assert_eq!(gs.correct, ws.correct, "{what}: correct count");
+            let mut loss_tol = 0.0;
+            let mut col_tol = vec![0.0f64; cols];
+            for r in 0..rows {
+                let t = |c: usize| (l0[r * cols + c] + bias.map_or(0.0, |b| b[c])) as f64;
+                let tmax = (0..cols).map(|c| t(c).abs()).fold(0.0, f64::max);
+                loss_tol += (16.0 + 4.0 * tmax) * EPS;
+                for c in 0..cols {
+                    let i = r * cols + c;
+                    let w = wl[i] as f64;
+                    let p = w + (labels[r] as usize == c) as u32 as f64;
+                    let tol =
+                        (16.0 + 2.0 * (t(c).abs() + tmax)) * EPS * p + 2.0 * EPS * w.abs() + 1e-37;
+                    assert_close(&format!("{what} grad[{i}]"), gl[i] as f64, w, tol);
+                    col_tol[c] += tol + (rows as f64 + 2.0) * EPS * w.abs();
                 }
+            }
+            assert!(gs.loss.is_finite(), "{what}: loss {}", gs.loss);
+            assert_close(&format!("{what} loss"), gs.loss, ws.loss, loss_tol);
+            for c in 0..cols {
+                let what = format!("{what} bias_grad[{c}]");
+                assert_close(&what, gbg[c] as f64, wbg[c] as f64, col_tol[c]);
             }
         }
     });
@@ -346,6 +326,29 @@ fn assert_same_mask(
     assert_eq!(gr.next_u64(), want_next, "{what}: rng consumed differently");
 }
 
+/// `k.mask_fixed` of `x` (`rows x cols`, `count` zeros a row) drawing from `rng`, into an
+/// output pre-filled with NaN (so a value it failed to write shows).
+fn mask_fixed_of(
+    k: &Kernels,
+    x: &[f32],
+    rows: usize,
+    cols: usize,
+    count: usize,
+    rng: &mut Xoshiro256PlusPlus,
+    scratch: &mut [u32],
+) -> Vec<f32> {
+    let mut out = vec![f32::NAN; rows * cols];
+    k.mask_fixed(
+        mr(x, rows, cols),
+        mm(&mut out, rows, cols),
+        count,
+        rng,
+        scratch,
+    )
+    .unwrap();
+    out
+}
+
 #[test]
 fn mask_fixed_is_bit_identical_and_exact() {
     let mut g = Gen::new(6);
@@ -361,15 +364,7 @@ fn mask_fixed_is_bit_identical_and_exact() {
                     let mut want = vec![f32::NAN; rows * cols];
                     reference::mask_fixed(&x, &mut want, rows, cols, count, &mut wr, &mut scratch);
                     let mut gr = Xoshiro256PlusPlus::seed_from_u64(seed);
-                    let mut got = vec![f32::NAN; rows * cols];
-                    k.mask_fixed(
-                        mr(&x, rows, cols),
-                        mm(&mut got, rows, cols),
-                        count,
-                        &mut gr,
-                        &mut scratch,
-                    )
-                    .unwrap();
+                    let got = mask_fixed_of(k, &x, rows, cols, count, &mut gr, &mut scratch);
                     let what = format!("{} mask_fixed {rows}x{cols} nu={nu}", k.isa());
                     assert_same_mask(&got, &want, &mut gr, wr.next_u64(), &what);
                     let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
@@ -382,16 +377,8 @@ fn mask_fixed_is_bit_identical_and_exact() {
                         }
                     }
                     // Deterministic per seed.
-                    let mut again = vec![0.0; rows * cols];
                     let mut ar = Xoshiro256PlusPlus::seed_from_u64(seed);
-                    k.mask_fixed(
-                        mr(&x, rows, cols),
-                        mm(&mut again, rows, cols),
-                        count,
-                        &mut ar,
-                        &mut scratch,
-                    )
-                    .unwrap();
+                    let again = mask_fixed_of(k, &x, rows, cols, count, &mut ar, &mut scratch);
                     assert_eq!(bits(&again), bits(&got), "{what}: not deterministic");
                 }
             }
@@ -399,21 +386,11 @@ fn mask_fixed_is_bit_identical_and_exact() {
         // A different seed gives a different mask (1000 choose 250 patterns).
         let x = vec![1.0f32; 1000];
         let mut scratch = vec![0u32; 1000];
-        let run = |seed| {
-            let mut out = vec![0.0; 1000];
+        let mut run = |seed| {
             let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
-            k.mask_fixed(
-                mr(&x, 1, 1000),
-                mm(&mut out, 1, 1000),
-                250,
-                &mut rng,
-                &mut scratch.clone(),
-            )
-            .unwrap();
-            out
+            mask_fixed_of(k, &x, 1, 1000, 250, &mut rng, &mut scratch)
         };
         assert_ne!(run(1), run(2), "{}: mask ignores the seed", k.isa());
-        scratch.clear();
     });
 }
 
@@ -468,15 +445,7 @@ fn mask_fixed_wide_rows_take_the_rare_paths_bit_identically() {
     let after = wr.next_u64();
     on_every_isa(|k| {
         let mut gr = Xoshiro256PlusPlus::seed_from_u64(5);
-        let mut got = vec![f32::NAN; rows * cols];
-        k.mask_fixed(
-            mr(&x, rows, cols),
-            mm(&mut got, rows, cols),
-            count,
-            &mut gr,
-            &mut scratch,
-        )
-        .unwrap();
+        let got = mask_fixed_of(k, &x, rows, cols, count, &mut gr, &mut scratch);
         let what = format!("{} wide mask_fixed", k.isa());
         assert_same_mask(&got, &want, &mut gr, after, &what);
         for r in 0..rows {
@@ -498,15 +467,7 @@ fn mask_fixed_zeroes_every_position_equally_often() {
     let x = vec![1.0f32; rows * cols];
     on_every_isa(|k| {
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(99);
-        let mut out = vec![0.0f32; rows * cols];
-        k.mask_fixed(
-            mr(&x, rows, cols),
-            mm(&mut out, rows, cols),
-            count,
-            &mut rng,
-            &mut [0u32; 20],
-        )
-        .unwrap();
+        let out = mask_fixed_of(k, &x, rows, cols, count, &mut rng, &mut [0u32; 20]);
         let mut hits = [0u64; 20];
         let mut first_two = [[0u64; 2]; 2];
         for row in out.chunks(cols) {
@@ -680,47 +641,34 @@ fn bad_shapes_are_errors_naming_the_argument() {
         assert!(e.contains("y has leading dimension 3"), "{e}");
         let e = msg(k.sigmoid_bias_inplace(mm(&mut y, 2, 3).t(), &[0.0; 2]));
         assert!(e.contains("y is a transposed view"), "{e}");
-        let mut z = [0.0; 6];
-        let (xent, sqerr) = (Loss::CrossEntropy, Loss::SquaredError);
-        let e = k
-            .sigmoid_loss(
-                xent,
-                mm(&mut y, 2, 3),
-                mr(&[0.0; 6], 2, 3),
+        // sigmoid_loss of a 2 x 3 batch: (loss, x's shape, z_out's shape, bias_grad's length,
+        // what the error says).
+        let cases = [
+            (
+                Loss::CrossEntropy,
+                (2, 3),
+                Some((3, 2)),
                 None,
-                Some(mm(&mut z, 3, 2)),
-                None,
-            )
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("z_out is 3 x 2, expected 2 x 3"), "{e}");
-        let e = k
-            .sigmoid_loss(
-                sqerr,
-                mm(&mut y, 2, 3),
-                mr(&[0.0; 6], 3, 2),
+                "z_out is 3 x 2, expected 2 x 3",
+            ),
+            (
+                Loss::SquaredError,
+                (3, 2),
                 None,
                 None,
-                None,
-            )
-            .unwrap_err()
-            .to_string();
-        assert!(
-            e.contains("sigmoid_sqerr: x is 3 x 2, expected 2 x 3"),
-            "{e}"
-        );
-        let e = k
-            .sigmoid_loss(
-                sqerr,
-                mm(&mut y, 2, 3),
-                mr(&[0.0; 6], 2, 3),
-                None,
-                None,
-                Some(&mut [0.0; 2]),
-            )
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("bias_grad has 2"), "{e}");
+                "sigmoid_sqerr: x is 3 x 2, expected 2 x 3",
+            ),
+            (Loss::SquaredError, (2, 3), None, Some(2), "bias_grad has 2"),
+        ];
+        for (loss, (xr, xc), z_shape, grad_len, want) in cases {
+            let (mut z, mut grad) = ([0.0; 6], vec![0.0; grad_len.unwrap_or(0)]);
+            let z_out = z_shape.map(|(r, c)| mm(&mut z, r, c));
+            let bias_grad = grad_len.map(|_| &mut grad[..]);
+            let x = mr(&[0.0; 6], xr, xc);
+            let got = k.sigmoid_loss(loss, mm(&mut y, 2, 3), x, None, z_out, bias_grad);
+            let e = got.unwrap_err().to_string();
+            assert!(e.contains(want), "{e}");
+        }
         let e = msg(k.sigmoid_backward(mm(&mut y, 2, 3), mr(&[0.0; 6], 1, 6), &mut [0.0; 3]));
         assert!(e.contains("h is 1 x 6"), "{e}");
         let e = k
@@ -809,38 +757,28 @@ fn loss_relative_error_on_a_training_batch_is_small() {
     let a0 = g.vec(rows * cols, -6.0, 6.0);
     let x = g.vec(rows * cols, 0.0, 1.0);
     let bias = g.vec(cols, -0.5, 0.5);
-    let want_x = reference::sigmoid_xent(&mut a0.clone(), &x, rows, cols, Some(&bias), None, None);
-    let want_s = reference::sigmoid_sqerr(&mut a0.clone(), &x, rows, cols, Some(&bias), None, None);
+    let want = |loss| {
+        let shape = (rows, cols);
+        reference::sigmoid_loss(loss, &mut a0.clone(), &x, shape, Some(&bias), (None, None))
+    };
+    let (want_x, want_s) = (want(Loss::CrossEntropy), want(Loss::SquaredError));
     let l0 = g.vec(rows * 10, -5.0, 5.0);
     let labels: Vec<u32> = (0..rows).map(|_| g.below(10) as u32).collect();
     let want_m = reference::softmax_nll(&mut l0.clone(), rows, 10, None, &labels, None, None);
     on_every_isa(|k| {
-        let xv = mr(&x, rows, cols);
-        let lx = k
-            .sigmoid_loss(
-                Loss::CrossEntropy,
-                mm(&mut a0.clone(), rows, cols),
-                xv,
-                Some(&bias),
-                None,
-                None,
-            )
-            .unwrap();
-        let ls = k
-            .sigmoid_loss(
-                Loss::SquaredError,
-                mm(&mut a0.clone(), rows, cols),
-                xv,
-                Some(&bias),
-                None,
-                None,
-            )
-            .unwrap();
+        let rel = |got: f64, want: f64| ((got - want) / want).abs();
+        let sigmoid_rel = |loss, want| {
+            let mut a = a0.clone();
+            let (av, xv) = (mm(&mut a, rows, cols), mr(&x, rows, cols));
+            let got = k.sigmoid_loss(loss, av, xv, Some(&bias), None, None);
+            rel(got.unwrap(), want)
+        };
+        let ex = sigmoid_rel(Loss::CrossEntropy, want_x);
+        let es = sigmoid_rel(Loss::SquaredError, want_s);
         let lm = k
             .softmax_nll(mm(&mut l0.clone(), rows, 10), &labels, None, None, None)
             .unwrap();
-        let rel = |got: f64, want: f64| ((got - want) / want).abs();
-        let (ex, es, em) = (rel(lx, want_x), rel(ls, want_s), rel(lm.loss, want_m.loss));
+        let em = rel(lm.loss, want_m.loss);
         println!(
             "{}: loss rel error xent {ex:.2e} sqerr {es:.2e} softmax {em:.2e}",
             k.isa()

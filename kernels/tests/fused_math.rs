@@ -5,7 +5,7 @@
 mod fused_util;
 
 use fused_util::on_every_isa;
-use sdae_kernels::reference;
+use sdae_kernels::{reference, Isa};
 
 /// Every `f32` on `[lo, hi]` at a step of `step` (a dense grid), plus the end points.
 fn grid(lo: f32, hi: f32, step: f64) -> Vec<f32> {
@@ -28,6 +28,37 @@ fn log_grid(hi: f64, n: usize) -> Vec<f32> {
     v
 }
 
+/// The points `(x, got, want(x))` of inputs `xs` and the kernel's outputs `got`.
+fn against<'a>(
+    xs: &'a [f32],
+    got: &'a [f32],
+    want: fn(f64) -> f64,
+) -> impl Iterator<Item = (f32, f32, f64)> + Clone + 'a {
+    xs.iter()
+        .zip(got)
+        .map(move |(&x, &g)| (x, g, want(x as f64)))
+}
+
+/// The largest relative error of `got` against `want` over the points `(x, got, want)`:
+/// printed, and asserted below `bound`.
+fn check_rel_error(
+    isa: Isa,
+    what: &str,
+    points: impl IntoIterator<Item = (f32, f32, f64)>,
+    bound: f64,
+) {
+    let mut worst = (0.0f64, 0.0f32);
+    for (x, got, want) in points {
+        let rel = ((got as f64 - want) / want).abs();
+        if rel > worst.0 {
+            worst = (rel, x);
+        }
+    }
+    let (rel, x) = worst;
+    println!("{isa}: {what} max rel error {rel:.3e} at {x}");
+    assert!(rel < bound, "{isa}: {what} rel error {rel:e} at {x}");
+}
+
 #[test]
 fn exp_relative_error_on_the_whole_range() {
     // ~1.75M points on [-87, 88]: every ISA's vector body and its remainder.
@@ -35,27 +66,8 @@ fn exp_relative_error_on_the_whole_range() {
     on_every_isa(|k| {
         let mut y = xs.clone();
         k.exp_inplace(&mut y);
-        let mut worst = (0.0f64, 0.0f32);
-        for (&x, &got) in xs.iter().zip(&y) {
-            let want = (x as f64).exp();
-            let rel = ((got as f64 - want) / want).abs();
-            if rel > worst.0 {
-                worst = (rel, x);
-            }
-        }
-        println!(
-            "{}: exp max rel error {:.3e} at x = {}",
-            k.isa(),
-            worst.0,
-            worst.1
-        );
-        assert!(
-            worst.0 < 1.5e-7,
-            "{}: exp rel error {:e} at {}",
-            k.isa(),
-            worst.0,
-            worst.1
-        );
+        let points = against(&xs, &y, f64::exp);
+        check_rel_error(k.isa(), "exp", points, 1.5e-7);
     });
 }
 
@@ -82,41 +94,21 @@ fn sigmoid_relative_error_on_the_whole_range() {
     on_every_isa(|k| {
         let mut y = xs.clone();
         k.sigmoid_inplace(&mut y);
-        let mut worst = (0.0f64, 0.0f32);
-        for (&t, &got) in xs.iter().zip(&y) {
-            let want = reference::sigmoid(t as f64);
+        let points = against(&xs, &y, reference::sigmoid);
+        for (t, got, want) in points.clone() {
             assert!(
                 got.is_finite() && (0.0..=1.0).contains(&got),
                 "{}: s({t}) = {got}",
                 k.isa()
             );
-            if t >= -87.0 {
-                let rel = ((got as f64 - want) / want).abs();
-                if rel > worst.0 {
-                    worst = (rel, t);
-                }
-            } else {
-                // Exact value below FLT_MIN: only an absolute bound.
-                assert!(
-                    (got as f64 - want).abs() < 1.2e-38,
-                    "{}: s({t}) = {got:e}",
-                    k.isa()
-                );
-            }
+            // Exact value below FLT_MIN: only an absolute bound.
+            assert!(
+                t >= -87.0 || (got as f64 - want).abs() < 1.2e-38,
+                "{}: s({t}) = {got:e}",
+                k.isa()
+            );
         }
-        println!(
-            "{}: sigmoid max rel error {:.3e} at t = {}",
-            k.isa(),
-            worst.0,
-            worst.1
-        );
-        assert!(
-            worst.0 < 3e-7,
-            "{}: sigmoid rel error {:e} at {}",
-            k.isa(),
-            worst.0,
-            worst.1
-        );
+        check_rel_error(k.isa(), "sigmoid", points.filter(|p| p.0 >= -87.0), 3e-7);
     });
 }
 
@@ -127,27 +119,8 @@ fn softplus_relative_error_on_the_whole_range() {
     on_every_isa(|k| {
         let mut y = xs.clone();
         k.softplus_inplace(&mut y);
-        let mut worst = (0.0f64, 0.0f32);
-        for (&t, &got) in xs.iter().zip(&y) {
-            let want = reference::softplus(t as f64);
-            let rel = ((got as f64 - want) / want).abs();
-            if rel > worst.0 {
-                worst = (rel, t);
-            }
-        }
-        println!(
-            "{}: softplus max rel error {:.3e} at t = {}",
-            k.isa(),
-            worst.0,
-            worst.1
-        );
-        assert!(
-            worst.0 < 3e-7,
-            "{}: softplus rel error {:e} at {}",
-            k.isa(),
-            worst.0,
-            worst.1
-        );
+        let points = against(&xs, &y, reference::softplus);
+        check_rel_error(k.isa(), "softplus", points, 3e-7);
         // Extreme logits: finite, never NaN.
         let mut e = vec![-1e4f32, -1e3, -200.0, 200.0, 1e3, 1e4];
         k.softplus_inplace(&mut e);

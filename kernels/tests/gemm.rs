@@ -4,7 +4,7 @@
 //! C is pre-filled with NaN when beta = 0 (proof it is never read) and NaN canaries surround the
 //! output view (columns beyond n inside ldc, rows before and after) and must survive bit-exact.
 
-use sdae_kernels::{reference, Isa, Kernels, MatMut, MatRef, Trans};
+use sdae_kernels::{reference, GemmBlocking, Isa, Kernels, MatMut, MatRef, Trans};
 
 /// The ISAs this run must exercise: `SDAE_EXPECT_ISAS` (comma list) if set, else all the CPU has.
 fn expected_isas() -> Vec<Isa> {
@@ -23,6 +23,17 @@ fn expected_isas() -> Vec<Isa> {
 /// The ISAs the tests below run on.
 fn isas() -> Vec<Isa> {
     Isa::supported()
+}
+
+/// Every supported ISA with its kernel table and GEMM blocking.
+fn isa_tables() -> Vec<(Isa, &'static Kernels, GemmBlocking)> {
+    isas()
+        .into_iter()
+        .map(|isa| {
+            let kern = Kernels::for_isa(isa).unwrap();
+            (isa, kern, kern.gemm_blocking())
+        })
+        .collect()
 }
 
 const CANARY: u32 = 0x7fc0_dead;
@@ -52,6 +63,28 @@ struct Case {
     pad: usize,
     alpha: f32,
     beta: f32,
+}
+
+impl Case {
+    /// `op(A)`, `op(B)` as `(ta, tb)`, the product `(m, n, k)`, the padding of every leading
+    /// dimension, `(alpha, beta)`.
+    fn new(
+        (ta, tb): (Trans, Trans),
+        (m, n, k): (usize, usize, usize),
+        pad: usize,
+        (alpha, beta): (f32, f32),
+    ) -> Case {
+        Case {
+            ta,
+            tb,
+            m,
+            n,
+            k,
+            pad,
+            alpha,
+            beta,
+        }
+    }
 }
 
 /// Run `case` on `kern` with `parts` pieces and check it against the reference. Returns C's view.
@@ -170,16 +203,12 @@ fn every_expected_isa_is_exercised() {
         let bl = kern.gemm_blocking();
         check(
             kern,
-            Case {
-                ta: Trans::N,
-                tb: Trans::N,
-                m: 2 * bl.mr + 1,
-                n: 2 * bl.nr + 1,
-                k: 33,
-                pad: 1,
-                alpha: 1.0,
-                beta: 0.0,
-            },
+            Case::new(
+                (Trans::N, Trans::N),
+                (2 * bl.mr + 1, 2 * bl.nr + 1, 33),
+                1,
+                (1.0, 0.0),
+            ),
             1,
             1,
         );
@@ -189,25 +218,14 @@ fn every_expected_isa_is_exercised() {
 /// m in 0..=2MR, n in 0..=2NR, k in a small set, every transpose pair; alpha/beta cycled.
 #[test]
 fn exhaustive_small_sizes() {
-    for isa in isas() {
-        let kern = Kernels::for_isa(isa).unwrap();
-        let bl = kern.gemm_blocking();
+    for (_, kern, bl) in isa_tables() {
         let mut idx = 0usize;
         for m in 0..=2 * bl.mr {
             for n in 0..=2 * bl.nr {
                 for k in [0usize, 1, 2, 3, 5, 8, 16, 17, 33] {
                     for (ta, tb) in TRANS {
                         let (alpha, beta) = ALPHA_BETA[idx % ALPHA_BETA.len()];
-                        let case = Case {
-                            ta,
-                            tb,
-                            m,
-                            n,
-                            k,
-                            pad: idx % 3,
-                            alpha,
-                            beta,
-                        };
+                        let case = Case::new((ta, tb), (m, n, k), idx % 3, (alpha, beta));
                         check(kern, case, 1, idx as u64);
                         idx += 1;
                     }
@@ -220,21 +238,15 @@ fn exhaustive_small_sizes() {
 /// k swept 0..=40 (and around the unroll) on a tile with edges in both m and n.
 #[test]
 fn k_sweep() {
-    for isa in isas() {
-        let kern = Kernels::for_isa(isa).unwrap();
-        let bl = kern.gemm_blocking();
+    for (_, kern, bl) in isa_tables() {
         for k in 0..=40 {
             for (t, &(ta, tb)) in TRANS.iter().enumerate() {
-                let case = Case {
-                    ta,
-                    tb,
-                    m: bl.mr + 3,
-                    n: bl.nr + 5,
-                    k,
-                    pad: 2,
-                    alpha: 1.0,
-                    beta: if t % 2 == 0 { 0.0 } else { 0.5 },
-                };
+                let case = Case::new(
+                    (ta, tb),
+                    (bl.mr + 3, bl.nr + 5, k),
+                    2,
+                    (1.0, if t % 2 == 0 { 0.0 } else { 0.5 }),
+                );
                 check(kern, case, 1, k as u64);
             }
         }
@@ -244,9 +256,7 @@ fn k_sweep() {
 /// Sizes around the KC / MC / NC block boundaries, and odd large sizes.
 #[test]
 fn block_boundaries_and_odd_large() {
-    for isa in isas() {
-        let kern = Kernels::for_isa(isa).unwrap();
-        let bl = kern.gemm_blocking();
+    for (isa, kern, bl) in isa_tables() {
         let mut cases = Vec::new();
         for &(ta, tb) in &TRANS {
             for k in [bl.kc - 1, bl.kc, bl.kc + 1, 2 * bl.kc + 3] {
@@ -267,16 +277,7 @@ fn block_boundaries_and_odd_large() {
             cases.push((Trans::T, Trans::N, 211, 157, 1001, 1.0, 0.5));
         }
         for (i, &(ta, tb, m, n, k, alpha, beta)) in cases.iter().enumerate() {
-            let case = Case {
-                ta,
-                tb,
-                m,
-                n,
-                k,
-                pad: i % 2 * 3,
-                alpha,
-                beta,
-            };
+            let case = Case::new((ta, tb), (m, n, k), i % 2 * 3, (alpha, beta));
             check(kern, case, 1, i as u64);
         }
     }
@@ -285,9 +286,7 @@ fn block_boundaries_and_odd_large() {
 /// Splitting the product across threads (1, 2 or 3 pieces, m or n) gives bit-identical C.
 #[test]
 fn thread_split_is_bit_identical() {
-    for isa in isas() {
-        let kern = Kernels::for_isa(isa).unwrap();
-        let bl = kern.gemm_blocking();
+    for (isa, kern, bl) in isa_tables() {
         let shapes = [
             (bl.mr * 3 + 1, bl.nr * 5 + 3, 37),    // n split
             (bl.mr * 9 + 5, bl.nr + 1, bl.kc + 9), // m split
@@ -295,16 +294,12 @@ fn thread_split_is_bit_identical() {
         ];
         for (s, &(m, n, k)) in shapes.iter().enumerate() {
             for &(ta, tb) in &TRANS {
-                let case = Case {
-                    ta,
-                    tb,
-                    m,
-                    n,
-                    k,
-                    pad: 1,
-                    alpha: 0.75,
-                    beta: if s == 1 { 0.5 } else { 0.0 },
-                };
+                let case = Case::new(
+                    (ta, tb),
+                    (m, n, k),
+                    1,
+                    (0.75, if s == 1 { 0.5 } else { 0.0 }),
+                );
                 let one = check(kern, case, 1, 7);
                 for parts in [2, 3] {
                     let more = check(kern, case, parts, 7);
@@ -377,35 +372,34 @@ fn bad_arguments_are_errors() {
     // The GEMM checks that the views agree: inner dimensions, then the shape of C.
     let a23 = MatRef::new(&a, 2, 3).unwrap();
     let b32 = MatRef::new(&b, 3, 2).unwrap();
-    let e = kern
-        .sgemm(
-            1.0,
+    // (op(A), op(B), C's shape, through matrixmultiply's entry point, what the error says)
+    let cases = [
+        (
             a23,
             MatRef::new(&b[..4], 2, 2).unwrap(),
-            0.0,
-            MatMut::new(&mut c, 2, 2).unwrap(),
-        )
-        .unwrap_err();
-    assert!(
-        e.message().contains("op(A) is 2 x 3 but op(B) is 2 x 2"),
-        "{e}"
-    );
-    let e = kern
-        .sgemm(1.0, a23, b32, 0.0, MatMut::new(&mut c, 4, 1).unwrap())
-        .unwrap_err();
-    assert!(e.message().contains("C is 4 x 1, expected 2 x 2"), "{e}");
-    let e = sdae_kernels::gemm::baseline::matrixmultiply_sgemm(
-        1.0,
-        a23.t(),
-        b32,
-        0.0,
-        MatMut::new(&mut c, 2, 2).unwrap(),
-    )
-    .unwrap_err();
-    assert!(
-        e.message().contains("matrixmultiply_sgemm: op(A) is 3 x 2"),
-        "{e}"
-    );
+            (2, 2),
+            false,
+            "op(A) is 2 x 3 but op(B) is 2 x 2",
+        ),
+        (a23, b32, (4, 1), false, "C is 4 x 1, expected 2 x 2"),
+        (
+            a23.t(),
+            b32,
+            (2, 2),
+            true,
+            "matrixmultiply_sgemm: op(A) is 3 x 2",
+        ),
+    ];
+    for (av, bv, (rows, cols), baseline, want) in cases {
+        let cv = MatMut::new(&mut c, rows, cols).unwrap();
+        let e = if baseline {
+            sdae_kernels::gemm::baseline::matrixmultiply_sgemm(1.0, av, bv, 0.0, cv)
+        } else {
+            kern.sgemm(1.0, av, bv, 0.0, cv)
+        };
+        let e = e.unwrap_err();
+        assert!(e.message().contains(want), "{e}");
+    }
     // The good call works and leaves zeros.
     kern.sgemm(1.0, a23, b32, 0.0, MatMut::new(&mut c, 2, 2).unwrap())
         .unwrap();
@@ -525,16 +519,7 @@ fn every_candidate_plan_matches_the_reference() {
                                         if m == 0 || n == 0 {
                                             continue;
                                         }
-                                        let case = Case {
-                                            ta,
-                                            tb,
-                                            m,
-                                            n,
-                                            k,
-                                            pad: 3,
-                                            alpha,
-                                            beta,
-                                        };
+                                        let case = Case::new((ta, tb), (m, n, k), 3, (alpha, beta));
                                         check(&kern, case, 1, seed);
                                         seed += 1;
                                     }
@@ -543,16 +528,12 @@ fn every_candidate_plan_matches_the_reference() {
                         }
                     }
                     // A split run is bit-identical to the single one under this plan too.
-                    let case = Case {
-                        ta: Trans::N,
-                        tb: Trans::N,
-                        m: 3 * mr + 1,
-                        n: 3 * nr + 2,
-                        k: 2 * kc + 1,
-                        pad: 1,
-                        alpha: 1.0,
-                        beta: 0.5,
-                    };
+                    let case = Case::new(
+                        (Trans::N, Trans::N),
+                        (3 * mr + 1, 3 * nr + 2, 2 * kc + 1),
+                        1,
+                        (1.0, 0.5),
+                    );
                     let one = check(&kern, case, 1, 99);
                     let two = check(&kern, case, 3, 99);
                     assert!(one

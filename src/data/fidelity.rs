@@ -149,12 +149,7 @@ pub fn fidelity_text(v: &Value) -> String {
             .iter()
             .map(|sp| t["splits"][*sp]["rows"].to_string())
             .collect();
-        let publ: Vec<String> = t["published_sizes"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|x| x.to_string())
-            .collect();
+        let publ = items(&t["published_sizes"]);
         let same = sizes == publ;
         s.push_str(&format!(
             "  sizes {} (published {}){}\n",
@@ -164,12 +159,7 @@ pub fn fidelity_text(v: &Value) -> String {
         ));
         for sp in SPLITS {
             let st = &t["splits"][sp];
-            let labels: Vec<String> = st["labels"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|x| x.to_string())
-                .collect();
+            let labels = items(&st["labels"]);
             let mut line = format!(
                 "  {sp:5}  labels {}  pixels mean {:.4} std {:.4} [{:.4}, {:.4}]",
                 labels.join(":"),
@@ -216,4 +206,13 @@ pub fn fidelity_text(v: &Value) -> String {
         ));
     }
     s
+}
+
+/// The items of a JSON array as text (none when `v` is not an array).
+fn items(v: &serde_json::Value) -> Vec<String> {
+    v.as_array()
+        .into_iter()
+        .flatten()
+        .map(|x| x.to_string())
+        .collect()
 }

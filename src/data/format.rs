@@ -342,20 +342,26 @@ impl Dataset {
         &self.path
     }
 
+    /// The error of a payload that hashes to `got`, not to the header's checksum (the field at
+    /// byte 56); `advice` ends the message.
+    fn checksum_mismatch(&self, got: u64, advice: &str) -> DataError {
+        DataError::at_offset(
+            &self.path,
+            56,
+            format!(
+                "checksum mismatch: header says {:016x}, payload hashes to {got:016x}{advice}",
+                self.header.checksum
+            ),
+        )
+    }
+
     /// Recompute the payload checksum and compare it with the header's, then check every label is
     /// below `classes`. Reads the whole file (several GB/s).
     pub fn verify_checksum(&self) -> Result<(), DataError> {
         let payload = &self.map[self.header.features_offset as usize..];
         let got = xxh64(payload, 0);
         if got != self.header.checksum {
-            return Err(DataError::at_offset(
-                &self.path,
-                56,
-                format!(
-                    "checksum mismatch: header says {:016x}, payload hashes to {got:016x} (file corrupt)",
-                    self.header.checksum
-                ),
-            ));
+            return Err(self.checksum_mismatch(got, " (file corrupt)"));
         }
         if let Some((i, &l)) = self
             .labels()
@@ -445,13 +451,9 @@ impl Dataset {
         h.update(&self.map[fend..]);
         let got = h.finish();
         if got != self.header.checksum {
-            return Err(DataError::at_offset(
-                &self.path,
-                56,
-                format!(
-                    "checksum mismatch: header says {:016x}, payload hashes to {got:016x}; every value is in range, so the damage is elsewhere in the payload (file corrupt: regenerate or re-import it)",
-                    self.header.checksum
-                ),
+            return Err(self.checksum_mismatch(
+                got,
+                "; every value is in range, so the damage is elsewhere in the payload (file corrupt: regenerate or re-import it)",
             ));
         }
         Ok(())

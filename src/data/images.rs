@@ -174,15 +174,22 @@ fn parse_pgm(path: &Path, b: &[u8]) -> Result<Gray, DataError> {
         .iter()
         .map(|&p| f32::from(p) / maxval as f32)
         .collect();
-    Ok(Gray {
-        name: path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default(),
-        width: w,
-        height: h,
-        data,
-    })
+    Ok(Gray::named(path, w, h, data))
+}
+
+impl Gray {
+    /// A `w x h` image read from `path`, named by its file name.
+    fn named(path: &Path, w: usize, h: usize, data: Vec<f32>) -> Gray {
+        Gray {
+            name: path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            width: w,
+            height: h,
+            data,
+        }
+    }
 }
 
 fn parse_png(path: &Path, b: &[u8]) -> Result<Gray, DataError> {
@@ -211,15 +218,7 @@ fn parse_png(path: &Path, b: &[u8]) -> Result<Gray, DataError> {
             }
         })
         .collect();
-    Ok(Gray {
-        name: path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default(),
-        width: w,
-        height: h,
-        data,
-    })
+    Ok(Gray::named(path, w, h, data))
 }
 
 /// Standard deviation below which a 28x28 patch is rejected as textureless (pixels in [0,1]).

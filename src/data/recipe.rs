@@ -190,20 +190,23 @@ impl Recipe {
         let bad = |expected: &str| format!("--set {k}={v:?}: expected {expected}");
         match k {
             "rotation" => {
-                self.rotation = match v {
-                    "nearest" => Interp::Nearest,
-                    "bilinear" => Interp::Bilinear,
-                    "bicubic" => Interp::Bicubic,
-                    _ => return Err(bad("nearest, bilinear or bicubic")),
-                }
+                self.rotation = choose(
+                    v,
+                    &[
+                        ("nearest", Interp::Nearest),
+                        ("bilinear", Interp::Bilinear),
+                        ("bicubic", Interp::Bicubic),
+                    ],
+                )
+                .map_err(|e| bad(&e))?
             }
             "combine-rand" | "combine-image" => {
-                let c = match v {
-                    "max" => Combine::Max,
-                    "replace" => Combine::Replace,
-                    "add" => Combine::AddClip,
-                    _ => return Err(bad("max, replace or add")),
-                };
+                let choices = [
+                    ("max", Combine::Max),
+                    ("replace", Combine::Replace),
+                    ("add", Combine::AddClip),
+                ];
+                let c = choose(v, &choices).map_err(|e| bad(&e))?;
                 if k == "combine-rand" {
                     self.combine_rand = c
                 } else {
@@ -229,18 +232,15 @@ impl Recipe {
                 }
             }
             "convex-geometric" => {
-                self.convex_geometric = match v {
-                    "trials" => Geometric::Trials,
-                    "failures" => Geometric::Failures,
-                    _ => return Err(bad("trials or failures")),
-                }
+                let choices = [
+                    ("trials", Geometric::Trials),
+                    ("failures", Geometric::Failures),
+                ];
+                self.convex_geometric = choose(v, &choices).map_err(|e| bad(&e))?
             }
             "convex-area-match" => {
-                self.convex_area_match = match v {
-                    "on" => true,
-                    "off" => false,
-                    _ => return Err(bad("on or off")),
-                }
+                self.convex_area_match =
+                    choose(v, &[("on", true), ("off", false)]).map_err(|e| bad(&e))?
             }
             "convex-test" => {
                 self.convex_test = match v {
@@ -263,11 +263,8 @@ impl Recipe {
                 }
             }
             "rect-corner" => {
-                self.rect_corner = match v {
-                    "fit" => Corner::Fit,
-                    "corner-first" => Corner::CornerFirst,
-                    _ => return Err(bad("fit or corner-first")),
-                }
+                let choices = [("fit", Corner::Fit), ("corner-first", Corner::CornerFirst)];
+                self.rect_corner = choose(v, &choices).map_err(|e| bad(&e))?
             }
             _ => {
                 return Err(format!(
@@ -381,3 +378,17 @@ pub const KEYS: [&str; 11] = [
     "convex-parts",
     "rect-corner",
 ];
+
+/// The value named `v` among `choices`, or what was expected: their names, "a, b or c".
+fn choose<T: Copy>(v: &str, choices: &[(&str, T)]) -> Result<T, String> {
+    if let Some(&(_, t)) = choices.iter().find(|(name, _)| *name == v) {
+        return Ok(t);
+    }
+    let names: Vec<&str> = choices.iter().map(|(name, _)| *name).collect();
+    let (last, rest) = names.split_last().expect("at least one choice");
+    Err(if rest.is_empty() {
+        last.to_string()
+    } else {
+        format!("{} or {last}", rest.join(", "))
+    })
+}

@@ -297,6 +297,25 @@ pub fn train_command(a: TrainArgs, phases: Phases) -> Result<(), Error> {
     Ok(())
 }
 
+/// That the dataset at `data_path` has as many columns as the model at `model_path` inputs.
+fn fits_model(
+    data_path: &Path,
+    ds: &Dataset,
+    model_path: &Path,
+    model: &Model,
+) -> Result<(), Error> {
+    if ds.cols() != model.input_dim() {
+        return Err(Error::Usage(format!(
+            "{}: {} columns, but the model {} takes {} inputs",
+            data_path.display(),
+            ds.cols(),
+            model_path.display(),
+            model.input_dim()
+        )));
+    }
+    Ok(())
+}
+
 /// `sdae eval MODEL DATASET`.
 pub fn eval_command(a: EvalArgs) -> Result<(), Error> {
     if a.robustness {
@@ -304,15 +323,7 @@ pub fn eval_command(a: EvalArgs) -> Result<(), Error> {
     }
     let model = Model::load(&a.model)?;
     let ds = open(&a.dataset)?;
-    if ds.cols() != model.input_dim() {
-        return Err(Error::Usage(format!(
-            "{}: {} columns, but the model {} takes {} inputs",
-            a.dataset.display(),
-            ds.cols(),
-            a.model.display(),
-            model.input_dim()
-        )));
-    }
+    fits_model(&a.dataset, &ds, &a.model, &model)?;
     let classes = model.output.as_ref().map_or(0, |o| o.k);
     if classes == 0 {
         return Err(Error::Usage(format!(
@@ -360,15 +371,7 @@ pub fn encode_command(a: EncodeArgs) -> Result<(), Error> {
             a.model.display()
         )));
     }
-    if ds.cols() != model.input_dim() {
-        return Err(Error::Usage(format!(
-            "{}: {} columns, but the model {} takes {} inputs",
-            a.dataset.display(),
-            ds.cols(),
-            a.model.display(),
-            model.input_dim()
-        )));
-    }
+    fits_model(&a.dataset, &ds, &a.model, &model)?;
     let rep = encode_all(kernels(), &model, layer, ds.features(), ds.rows())?;
     let h = model.layers[layer - 1].h();
     write_dataset(&a.out, &rep, ds.labels(), h, ds.classes())?;

@@ -3,61 +3,53 @@
 
 use std::time::Instant;
 
-use rand_xoshiro::Xoshiro256PlusPlus;
 use sdae_kernels::{Kernels, MatRef};
 
 use super::checkpoint::{Phase, TrainState};
 use super::finetune::{evaluate, FinetuneStep, Forward};
-use super::run::{end_epoch, nan_error, EpochReport, RunOptions};
+use super::run::{end_epoch, nan_error, EpochReport, RunInputs, RunOptions};
 use super::streams::Stream;
-use super::{batch_count, shuffle_blocks, SplitView, TrainError};
-use crate::config::Config;
+use super::{batch_count, EpochOrder, SplitView, TrainError};
 use crate::model::{Model, OutputLayer};
 
-/// One fine-tuning epoch. Allocates nothing. Returns (summed NLL, correct).
-#[allow(clippy::too_many_arguments)]
+/// One fine-tuning epoch over the batches of `epoch`. Allocates nothing. Returns (summed
+/// NLL, correct).
 pub fn finetune_epoch(
     k: &Kernels,
     step: &mut FinetuneStep,
     model: &mut Model,
     train: &SplitView,
-    batch: usize,
     lr: f32,
     weight_decay: f32,
-    order: &mut [u32],
-    shuffle_rng: &mut Xoshiro256PlusPlus,
-    progress: &mut dyn FnMut(usize, usize),
+    epoch: &mut EpochOrder<'_>,
 ) -> Result<(f64, usize), TrainError> {
     let d = train.cols;
-    let nb = batch_count(train.rows, batch);
-    let order = &mut order[..nb];
-    shuffle_blocks(order, shuffle_rng);
     let (mut total, mut correct) = (0.0, 0);
-    for (i, &b) in order.iter().enumerate() {
-        let start = b as usize * batch;
-        let r = batch.min(train.rows - start);
+    epoch.for_each_batch(train.rows, |start, r| {
         let xb = MatRef::new(&train.x[start * d..(start + r) * d], r, d)?;
         let st = step.step(k, model, xb, &train.y[start..start + r], lr, weight_decay)?;
         total += st.loss;
         correct += st.correct;
-        progress(i + 1, nb);
-    }
+        Ok(())
+    })?;
     Ok((total, correct))
 }
 
 /// Fine-tune `model` from `state` (phase `Finetune`) until the patience or the epochs run
 /// out; returns the model of the best validation error (`best`: the best so far when resuming).
-#[allow(clippy::too_many_arguments)]
 pub(super) fn finetune(
-    k: &Kernels,
-    cfg: &Config,
-    train: &SplitView,
-    valid: Option<&SplitView>,
+    run: &RunInputs<'_>,
     mut model: Model,
     best: Option<Model>,
     state: &mut TrainState,
     opts: &mut RunOptions,
 ) -> Result<Model, TrainError> {
+    let RunInputs {
+        k,
+        cfg,
+        train,
+        valid,
+    } = *run;
     let fc = &cfg.finetune;
     let valid = valid.ok_or_else(|| TrainError::new("fine-tuning needs a validation split"))?;
     if train.classes < 2 {
@@ -90,17 +82,16 @@ pub(super) fn finetune(
         let t0 = Instant::now();
         let obs = &mut *opts.observer;
         let mut progress = |done, total| obs.batches(done, total, "finetune", 0, e + 1);
+        let mut epoch =
+            EpochOrder::new(fc.batch, &mut order, &mut state.shuffle_rng, &mut progress);
         let (total, _) = finetune_epoch(
             k,
             &mut step,
             &mut model,
             train,
-            fc.batch,
             fc.lr,
             cfg.weight_decay,
-            &mut order,
-            &mut state.shuffle_rng,
-            &mut progress,
+            &mut epoch,
         )?;
         let secs = t0.elapsed().as_secs_f64();
         if !total.is_finite() || !model.all_finite() {

@@ -223,3 +223,48 @@ pub fn shuffle_blocks(order: &mut [u32], rng: &mut Xoshiro256PlusPlus) {
 pub fn batch_count(rows: usize, batch: usize) -> usize {
     rows.div_ceil(batch)
 }
+
+/// How one epoch of either phase walks its split: blocks of `batch` rows (the last may be short)
+/// in an order reshuffled from `shuffle_rng` into the run's buffer `order` (at least
+/// [`batch_count`] long, allocated once), with `progress(done, total)` after every batch.
+pub struct EpochOrder<'a> {
+    pub batch: usize,
+    pub order: &'a mut [u32],
+    pub shuffle_rng: &'a mut Xoshiro256PlusPlus,
+    pub progress: &'a mut dyn FnMut(usize, usize),
+}
+
+impl<'a> EpochOrder<'a> {
+    /// Batches of `batch` rows, ordered in `order` from `shuffle_rng`, reported to `progress`.
+    pub fn new(
+        batch: usize,
+        order: &'a mut [u32],
+        shuffle_rng: &'a mut Xoshiro256PlusPlus,
+        progress: &'a mut dyn FnMut(usize, usize),
+    ) -> EpochOrder<'a> {
+        EpochOrder {
+            batch,
+            order,
+            shuffle_rng,
+            progress,
+        }
+    }
+
+    /// Shuffle the blocks of `rows` rows, then call `f(start, r)` for each block (rows
+    /// `start..start + r`) in the shuffled order. Allocates nothing.
+    pub fn for_each_batch(
+        &mut self,
+        rows: usize,
+        mut f: impl FnMut(usize, usize) -> Result<(), TrainError>,
+    ) -> Result<(), TrainError> {
+        let nb = batch_count(rows, self.batch);
+        let order = &mut self.order[..nb];
+        shuffle_blocks(order, self.shuffle_rng);
+        for (i, &b) in order.iter().enumerate() {
+            let start = b as usize * self.batch;
+            f(start, self.batch.min(rows - start))?;
+            (self.progress)(i + 1, nb);
+        }
+        Ok(())
+    }
+}

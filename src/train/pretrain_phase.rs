@@ -8,65 +8,58 @@ use sdae_kernels::{Kernels, MatRef};
 
 use super::checkpoint::{Phase, TrainState};
 use super::layer::{new_layer, trainer_for, LayerTrainer};
-use super::run::{encode_all, end_epoch, fresh_state, nan_error, plan_of, EpochReport, RunOptions};
+use super::run::{
+    encode_all, end_epoch, fresh_state, nan_error, plan_of, EpochReport, RunInputs, RunOptions,
+};
 use super::streams::Stream;
-use super::{batch_count, shuffle_blocks, SplitView, TrainError};
-use crate::config::Config;
+use super::{batch_count, EpochOrder, TrainError};
 use crate::model::{Layer, Model};
 
-/// One pre-training epoch of `layer` over `input` (`rows x d`): shuffled contiguous batches,
-/// one trainer step each, or one online session when `batch == 1`. Allocates nothing.
-/// Returns the summed loss.
-#[allow(clippy::too_many_arguments)]
+/// One pre-training epoch of `layer` over `input` (`rows x d`, contiguous): the batches of
+/// `epoch`, one trainer step each, or one online session when `epoch.batch == 1`. Allocates
+/// nothing. Returns the summed loss.
 pub fn pretrain_epoch(
     k: &Kernels,
     trainer: &mut dyn LayerTrainer,
     layer: &mut Layer,
-    input: &[f32],
-    rows: usize,
-    batch: usize,
-    order: &mut [u32],
+    input: MatRef<'_>,
     noise_rng: &mut Xoshiro256PlusPlus,
-    shuffle_rng: &mut Xoshiro256PlusPlus,
-    progress: &mut dyn FnMut(usize, usize),
+    epoch: &mut EpochOrder<'_>,
 ) -> Result<f64, TrainError> {
-    let d = layer.d();
-    let nb = batch_count(rows, batch);
-    let order = &mut order[..nb];
-    shuffle_blocks(order, shuffle_rng);
-    if batch == 1 {
+    let (x, rows, d) = (
+        input.contiguous("pretrain_epoch", "input")?,
+        input.nrows(),
+        input.ncols(),
+    );
+    debug_assert_eq!(d, layer.d(), "the input's width is the layer's");
+    let mut total = 0.0;
+    if epoch.batch == 1 {
         // Online SGD: one session per epoch, so the layer is exact at the epoch's end.
         return trainer.online(k, layer, &mut |session| {
-            let mut total = 0.0;
-            for (i, &b) in order.iter().enumerate() {
-                let x = &input[b as usize * d..(b as usize + 1) * d];
-                total += session.step(x, noise_rng)?;
-                progress(i + 1, nb);
-            }
+            epoch.for_each_batch(rows, |start, _| {
+                total += session.step(&x[start * d..(start + 1) * d], noise_rng)?;
+                Ok(())
+            })?;
             Ok(total)
         });
     }
-    let mut total = 0.0;
-    for (i, &b) in order.iter().enumerate() {
-        let start = b as usize * batch;
-        let r = batch.min(rows - start);
-        let xb = MatRef::new(&input[start * d..(start + r) * d], r, d)?;
+    epoch.for_each_batch(rows, |start, r| {
+        let xb = MatRef::new(&x[start * d..(start + r) * d], r, d)?;
         total += trainer.step(k, layer, xb, noise_rng)?;
-        progress(i + 1, nb);
-    }
+        Ok(())
+    })?;
     Ok(total)
 }
 
 /// Pre-train from `state.phase == Pretrain(l)` on: every layer from `l` up, each for its
 /// epochs; then hand over to fine-tuning (or finish) in `state`.
 pub(super) fn pretrain_layers(
-    k: &Kernels,
-    cfg: &Config,
-    train: &SplitView,
+    run: &RunInputs<'_>,
     model: &mut Model,
     state: &mut TrainState,
     opts: &mut RunOptions,
 ) -> Result<(), TrainError> {
+    let RunInputs { k, cfg, train, .. } = *run;
     let plan_hash = plan_of(k).1;
     while let Phase::Pretrain(l) = state.phase {
         if !opts.pretrain || l >= cfg.layers.len() {
@@ -100,6 +93,7 @@ pub(super) fn pretrain_layers(
             rep = encode_all(k, model, l, train.x, train.rows)?;
             &rep
         };
+        let input = MatRef::new(input, train.rows, model.layers[l].d())?;
         let mut trainer = trainer_for(cfg, l, &model.layers[l]);
         let mut order = vec![0u32; batch_count(train.rows, lc.batch)];
         opts.observer.layer_start(l + 1, lc.epochs);
@@ -108,17 +102,15 @@ pub(super) fn pretrain_layers(
             let t0 = Instant::now();
             let obs = &mut *opts.observer;
             let mut progress = |done, total| obs.batches(done, total, "pretrain", l + 1, e + 1);
+            let mut epoch =
+                EpochOrder::new(lc.batch, &mut order, &mut state.shuffle_rng, &mut progress);
             let total = pretrain_epoch(
                 k,
                 trainer.as_mut(),
                 &mut model.layers[l],
                 input,
-                train.rows,
-                lc.batch,
-                &mut order,
                 &mut state.noise_rng,
-                &mut state.shuffle_rng,
-                &mut progress,
+                &mut epoch,
             )?;
             let secs = t0.elapsed().as_secs_f64();
             if !total.is_finite()

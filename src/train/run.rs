@@ -69,6 +69,16 @@ pub struct RunOptions<'o> {
     pub observer: &'o mut dyn Observer,
 }
 
+/// What a run trains on, fixed for its whole length: the kernels, the config and the splits
+/// the phases read.
+#[derive(Clone, Copy)]
+pub(super) struct RunInputs<'a> {
+    pub k: &'a Kernels,
+    pub cfg: &'a Config,
+    pub train: &'a SplitView<'a>,
+    pub valid: Option<&'a SplitView<'a>>,
+}
+
 /// What a finished run reports.
 #[derive(Clone, Debug)]
 pub struct RunResult {
@@ -211,9 +221,15 @@ pub fn run(
             train.cols
         )));
     }
-    pretrain_phase::pretrain_layers(k, cfg, train, &mut model, &mut state, opts)?;
+    let inputs = RunInputs {
+        k,
+        cfg,
+        train,
+        valid,
+    };
+    pretrain_phase::pretrain_layers(&inputs, &mut model, &mut state, opts)?;
     if state.phase == Phase::Finetune {
-        model = finetune_phase::finetune(k, cfg, train, valid, model, best, &mut state, opts)?;
+        model = finetune_phase::finetune(&inputs, model, best, &mut state, opts)?;
     } else if let Some(b) = best {
         model = b;
     }

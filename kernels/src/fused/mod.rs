@@ -81,17 +81,7 @@ impl FusedTable {
     /// The table of `isa`. Only called by [`Kernels::for_isa`] after checking that the CPU
     /// supports `isa`: that check is what makes calling these function pointers sound.
     pub(crate) fn for_supported_isa(isa: Isa) -> FusedTable {
-        let fns = match isa {
-            Isa::Scalar => scalar::FNS,
-            #[cfg(target_arch = "x86_64")]
-            Isa::Avx2 => avx2::FNS,
-            #[cfg(target_arch = "x86_64")]
-            Isa::Avx512 => avx512::FNS,
-            #[cfg(target_arch = "aarch64")]
-            Isa::Neon => neon::FNS,
-            #[allow(unreachable_patterns)]
-            other => unreachable!("ISA {other} is never supported on this architecture"),
-        };
+        let fns = crate::isa::fns_of_isa!(isa);
         FusedTable { fns }
     }
 }
@@ -142,7 +132,7 @@ impl Kernels {
     /// `a` (+ `bias`, one per column): returns the summed loss and overwrites `a` with the
     /// gradient with respect to the logits; writes `z = s(a + bias)` into `z_out` and the
     /// gradient's column sums into `bias_grad` when given. See
-    /// [`crate::reference::sigmoid_xent`] and [`crate::reference::sigmoid_sqerr`].
+    /// [`crate::reference::sigmoid_loss`].
     pub fn sigmoid_loss(
         &self,
         loss: Loss,

@@ -30,9 +30,23 @@
 use crate::simd::scalar::Scalar;
 use crate::simd::Simd;
 
-/// A micro-kernel entry point: `(k, alpha, a, b, ldb, beta, c, ldc)`, see the module contract.
-pub(crate) type MicroKernel =
-    unsafe fn(usize, f32, *const f32, *const f32, usize, f32, *mut f32, usize);
+/// The operands of one micro-kernel call (see the module contract): `k` steps of the packed A
+/// panel at `a` and of B at `b` (row stride `ldb`), the tile of C at `c` (row stride `ldc`),
+/// `alpha` and `beta`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct TileCall {
+    pub k: usize,
+    pub alpha: f32,
+    pub a: *const f32,
+    pub b: *const f32,
+    pub ldb: usize,
+    pub beta: f32,
+    pub c: *mut f32,
+    pub ldc: usize,
+}
+
+/// A micro-kernel entry point: one [`TileCall`], see the module contract.
+pub(crate) type MicroKernel = unsafe fn(&TileCall);
 
 /// One register tile: the entry point together with the shape its code was instantiated for.
 ///
@@ -60,11 +74,11 @@ pub(crate) struct Tile {
 ///
 /// # Safety
 ///
-/// The ISA of `S` must be available; `a` must be readable for `k*MR` floats, `b` for `k` rows
-/// of `NV*LANES` floats at stride `ldb` (`a` as `k` steps of `ASTEP >= MR` floats), and `c` readable (unless `beta == 0`) and writable for
-/// `MR` rows of `NV*LANES` floats at stride `ldc`.
+/// The ISA of `S` must be available; of `t`, `a` must be readable for `k` steps of
+/// `ASTEP >= MR` floats, `b` for `k` rows of `NV*LANES` floats at stride `ldb`, and `c`
+/// readable (unless `beta == 0`) and writable for `MR` rows of `NV*LANES` floats at stride
+/// `ldc`.
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
 pub(crate) unsafe fn kernel_body<
     S: Simd,
     const MR: usize,
@@ -72,15 +86,18 @@ pub(crate) unsafe fn kernel_body<
     const ASTEP: usize,
     const PF: usize,
 >(
-    k: usize,
-    alpha: f32,
-    a: *const f32,
-    b: *const f32,
-    ldb: usize,
-    beta: f32,
-    c: *mut f32,
-    ldc: usize,
+    t: &TileCall,
 ) {
+    let TileCall {
+        k,
+        alpha,
+        a,
+        b,
+        ldb,
+        beta,
+        c,
+        ldc,
+    } = *t;
     // SAFETY (whole body): the caller guarantees the ISA and the extents stated above; every
     // pointer offset below stays inside them (p < k, i < MR, v < NV).
     unsafe {
@@ -212,23 +229,11 @@ macro_rules! tile_family {
         /// The CPU must have this ISA's target features; the pointers must satisfy the
         /// micro-kernel contract (see `microkernel.rs`) for this tile.
         $(#[$attr])*
-        #[allow(clippy::too_many_arguments)]
         unsafe fn $shim<const MR: usize, const NV: usize, const ASTEP: usize, const PF: usize>(
-            k: usize,
-            alpha: f32,
-            a: *const f32,
-            b: *const f32,
-            ldb: usize,
-            beta: f32,
-            c: *mut f32,
-            ldc: usize,
+            t: &$crate::gemm::microkernel::TileCall,
         ) {
             // SAFETY: the features are enabled on this function; pointer contract forwarded.
-            unsafe {
-                $crate::gemm::microkernel::kernel_body::<$simd, MR, NV, ASTEP, PF>(
-                    k, alpha, a, b, ldb, beta, c, ldc,
-                )
-            }
+            unsafe { $crate::gemm::microkernel::kernel_body::<$simd, MR, NV, ASTEP, PF>(t) }
         }
 
         /// The tile `MR x (NV * LANES)` reading A panels of `ASTEP` rows, prefetching `PF`

@@ -46,7 +46,7 @@ pub(crate) mod x86;
 use std::cell::RefCell;
 
 pub use blocking::{CacheSizes, GemmBlocking};
-use microkernel::{MicroKernel, Tile};
+use microkernel::{MicroKernel, Tile, TileCall};
 use pack::{pack_a_block, pack_b_panel, Operand};
 pub use plan::{GemmPlan, LoopOrder};
 use registry::KernelSpec;
@@ -75,10 +75,21 @@ pub const MIN_FLOPS_PER_THREAD: usize = 8_000_000;
 /// Largest micro-tile of any ISA (for the stack buffer of partial tiles).
 const MAX_TILE: usize = 16 * 64;
 
-/// A small-m `A * B^T` routine over a whole rectangle: `(m, n, k, alpha, a, lda, b, ldb, beta,
-/// c, ldc)`; both operands are read with k contiguous, nothing is packed.
-pub(crate) type NtDot =
-    unsafe fn(usize, usize, usize, f32, *const f32, usize, *const f32, usize, f32, *mut f32, usize);
+/// A small-m `A * B^T` routine over a whole rectangle ([`NtDotCall`]); both operands are read
+/// with k contiguous, nothing is packed.
+pub(crate) type NtDot = unsafe fn(&NtDotCall);
+
+/// One small-m `A * B^T` call: `C = alpha * A * B^T + beta * C` over `k`, C of
+/// `a.rows x b.rows` at `c`.
+#[derive(Clone, Copy)]
+pub(crate) struct NtDotCall {
+    pub k: usize,
+    pub alpha: f32,
+    pub a: DotRows,
+    pub b: DotRows,
+    pub beta: f32,
+    pub c: COut,
+}
 
 /// The ISA's small-m NT routine, if it has one.
 fn nt_dot_for(isa: Isa) -> Option<NtDot> {
@@ -178,9 +189,9 @@ thread_local! {
 
 /// The output matrix as a raw pointer, shared by the threads of one product.
 #[derive(Clone, Copy)]
-struct COut {
-    ptr: *mut f32,
-    ldc: usize,
+pub(crate) struct COut {
+    pub ptr: *mut f32,
+    pub ldc: usize,
 }
 
 // SAFETY: the threads of one product write disjoint rectangles of C (split_work), all inside
@@ -188,6 +199,32 @@ struct COut {
 unsafe impl Send for COut {}
 // SAFETY: as above; no two threads touch the same element.
 unsafe impl Sync for COut {}
+
+/// Rows of one operand of the dot-product path: `rows` rows of `k` contiguous floats, row `i`
+/// at `ptr + i * ld`.
+#[derive(Clone, Copy)]
+pub(crate) struct DotRows {
+    pub ptr: *const f32,
+    pub rows: usize,
+    pub ld: usize,
+}
+
+impl DotRows {
+    /// The rows from row `i` on.
+    ///
+    /// # Safety
+    ///
+    /// `i <= self.rows`.
+    #[inline(always)]
+    pub(crate) unsafe fn rows_from(self, i: usize) -> DotRows {
+        DotRows {
+            // SAFETY: row i lies inside (or one past) the rows (caller).
+            ptr: unsafe { self.ptr.add(i * self.ld) },
+            rows: self.rows - i,
+            ld: self.ld,
+        }
+    }
+}
 
 /// Everything one thread needs to compute a rectangle of C.
 #[derive(Clone, Copy)]
@@ -349,22 +386,22 @@ fn run_tile(job: &Job<'_>, at: &TileAt, abuf: &[f32], bbuf: &[f32], ir: usize, j
         tile.astep, mr,
         "an edge tile reads the panels of its main tile"
     );
+    let call = TileCall {
+        k: kcur,
+        alpha: job.alpha,
+        a: aptr,
+        b: bptr,
+        ldb: bstride,
+        beta: at.beta,
+        // SAFETY: (row, col) lies inside C (the tile's valid part starts there).
+        c: unsafe { job.c.ptr.add(row * ldc + col) },
+        ldc,
+    };
     if mrc == tile.rows && nrc == tile.cols {
         // SAFETY: the table's ISA is supported (Kernels invariant); A and B panels hold kcur
         // full rows (packed or validated stride, at least tile.cols wide); the tile at
         // (row, col) lies inside C (it is exactly the valid part).
-        unsafe {
-            (tile.kernel)(
-                kcur,
-                job.alpha,
-                aptr,
-                bptr,
-                bstride,
-                at.beta,
-                job.c.ptr.add(row * ldc + col),
-                ldc,
-            )
-        }
+        unsafe { (tile.kernel)(&call) }
     } else {
         let edge = EdgeTile {
             kernel: tile.kernel,
@@ -372,7 +409,7 @@ fn run_tile(job: &Job<'_>, at: &TileAt, abuf: &[f32], bbuf: &[f32], ir: usize, j
             rows: mrc,
             valid_cols: nrc,
         };
-        edge_tile(job, edge, kcur, aptr, bptr, bstride, at.beta, row, col);
+        edge_tile(edge, &call);
     }
 }
 
@@ -383,19 +420,28 @@ fn run_nt_dot(job: &Job<'_>, f: NtDot, m0: usize, m1: usize, n0: usize, n1: usiz
     // floats at stride lda; op(B) = T: rows n0..n1 of B hold k floats at stride ldb (both
     // validated by their views); this thread owns rows m0..m1 x columns n0..n1 of C.
     unsafe {
-        f(
-            m1 - m0,
-            n1 - n0,
-            job.k,
-            job.alpha,
-            a.data.as_ptr().add(m0 * a.ld),
-            a.ld,
-            b.data.as_ptr().add(n0 * b.ld),
-            b.ld,
-            job.beta,
-            job.c.ptr.add(m0 * job.c.ldc + n0),
-            job.c.ldc,
-        )
+        let a = DotRows {
+            ptr: a.data.as_ptr().add(m0 * a.ld),
+            rows: m1 - m0,
+            ld: a.ld,
+        };
+        let b = DotRows {
+            ptr: b.data.as_ptr().add(n0 * b.ld),
+            rows: n1 - n0,
+            ld: b.ld,
+        };
+        let c = COut {
+            ptr: job.c.ptr.add(m0 * job.c.ldc + n0),
+            ldc: job.c.ldc,
+        };
+        f(&NtDotCall {
+            k: job.k,
+            alpha: job.alpha,
+            a,
+            b,
+            beta: job.beta,
+            c,
+        })
     }
 }
 
@@ -408,51 +454,29 @@ struct EdgeTile {
 }
 
 /// A partial tile: the kernel computes its full tile into a stack buffer (C copied in first
-/// unless beta == 0), and only the valid part is copied back. Same arithmetic per element as a
-/// full tile.
-#[allow(clippy::too_many_arguments)]
-fn edge_tile(
-    job: &Job<'_>,
-    t: EdgeTile,
-    kcur: usize,
-    aptr: *const f32,
-    bptr: *const f32,
-    bstride: usize,
-    beta: f32,
-    row: usize,
-    col: usize,
-) {
+/// unless beta == 0), and only the valid part (`t.rows x t.valid_cols` at `call.c`) is copied
+/// back. Same arithmetic per element as a full tile.
+fn edge_tile(t: EdgeTile, call: &TileCall) {
     let (w, nrc) = (t.cols, t.valid_cols);
-    let ldc = job.c.ldc;
     let mut tile = [0.0f32; MAX_TILE];
-    for i in 0..t.rows {
-        // SAFETY: rows row..row+rows, columns col..col+nrc lie inside the validated C, and this
-        // thread owns that rectangle.
-        let crow =
-            unsafe { std::slice::from_raw_parts_mut(job.c.ptr.add((row + i) * ldc + col), nrc) };
-        if beta != 0.0 {
-            tile[i * w..i * w + nrc].copy_from_slice(crow);
+    // SAFETY: rows 0..t.rows, columns 0..nrc from call.c lie inside the validated C, and this
+    // thread owns that rectangle (the caller's tile).
+    let crow = |i: usize| unsafe { std::slice::from_raw_parts_mut(call.c.add(i * call.ldc), nrc) };
+    if call.beta != 0.0 {
+        for i in 0..t.rows {
+            tile[i * w..i * w + nrc].copy_from_slice(crow(i));
         }
     }
+    let into_buffer = TileCall {
+        c: tile.as_mut_ptr(),
+        ldc: w,
+        ..*call
+    };
     // SAFETY: supported ISA (Kernels invariant); A/B panels as for a full tile; the stack
     // tile holds the kernel's tile (at most MR x NR <= MAX_TILE floats) at row stride w.
-    unsafe {
-        (t.kernel)(
-            kcur,
-            job.alpha,
-            aptr,
-            bptr,
-            bstride,
-            beta,
-            tile.as_mut_ptr(),
-            w,
-        )
-    };
+    unsafe { (t.kernel)(&into_buffer) };
     for i in 0..t.rows {
-        // SAFETY: as above.
-        let crow =
-            unsafe { std::slice::from_raw_parts_mut(job.c.ptr.add((row + i) * ldc + col), nrc) };
-        crow.copy_from_slice(&tile[i * w..i * w + nrc]);
+        crow(i).copy_from_slice(&tile[i * w..i * w + nrc]);
     }
 }
 
@@ -620,17 +644,6 @@ impl Kernels {
     pub fn gemm_plan(&self) -> &GemmPlan {
         &self.gemm.plan
     }
-}
-
-/// [`Kernels::sgemm`] on the process-wide kernel table.
-pub fn sgemm(
-    alpha: f32,
-    a: MatRef<'_>,
-    b: MatRef<'_>,
-    beta: f32,
-    c: MatMut<'_>,
-) -> Result<(), KernelError> {
-    crate::kernels().sgemm(alpha, a, b, beta, c)
 }
 
 /// The machine's measured single-thread FMA peak on `isa`, in GFLOP/s: a register-only loop of

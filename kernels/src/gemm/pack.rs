@@ -63,7 +63,6 @@ pub(crate) fn pack_a_block(
 }
 
 /// Pack rows `p0..p0+kc`, columns `j0..j0+nc` of `op(B)` into `dst` (NR-column micro-panels).
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn pack_b_panel(
     b: Operand<'_>,
     p0: usize,

@@ -4,6 +4,7 @@
 use std::arch::x86_64::*;
 
 use super::microkernel::fma_loop_body;
+use super::{COut, NtDotCall};
 use crate::simd::avx2::Avx2;
 use crate::simd::avx512::Avx512;
 use crate::simd::Simd;
@@ -91,22 +92,21 @@ unsafe impl DotSimd for Avx2 {
 ///
 /// # Safety
 ///
-/// The ISA of `S` available; rows `0..MI` of `a` (stride `lda`) and `0..NJ` of `b` (stride
-/// `ldb`) readable for `k` floats; C rows `0..MI` (stride `ldc`) readable (unless `beta == 0`)
-/// and writable for `NJ` floats.
+/// The ISA of `S` available; of `t`, rows `0..MI` of `a` and `0..NJ` of `b` readable for `k`
+/// floats; C rows `0..MI` readable (unless `beta == 0`) and writable for `NJ` floats.
 #[inline(always)]
-#[allow(clippy::too_many_arguments, clippy::needless_range_loop)] // tile indices read clearer
-unsafe fn nt_dot_tile<S: DotSimd, const MI: usize, const NJ: usize>(
-    k: usize,
-    alpha: f32,
-    a: *const f32,
-    lda: usize,
-    b: *const f32,
-    ldb: usize,
-    beta: f32,
-    c: *mut f32,
-    ldc: usize,
-) {
+#[allow(clippy::needless_range_loop)] // tile indices read clearer
+unsafe fn nt_dot_tile<S: DotSimd, const MI: usize, const NJ: usize>(t: &NtDotCall) {
+    let NtDotCall {
+        k,
+        alpha,
+        a,
+        b,
+        beta,
+        c,
+    } = *t;
+    let (a, lda, b, ldb) = (a.ptr, a.ld, b.ptr, b.ld);
+    debug_assert!(lda >= k && ldb >= k, "rows of k contiguous floats");
     // SAFETY (whole body): the caller guarantees the ISA and the extents above; loads cover
     // p < k only (full vectors while p + LANES <= k, then a partial tail).
     unsafe {
@@ -134,7 +134,7 @@ unsafe fn nt_dot_tile<S: DotSimd, const MI: usize, const NJ: usize>(
         }
         for (i, row) in acc.iter().enumerate() {
             for (j, &v) in row.iter().enumerate() {
-                let cp = c.add(i * ldc + j);
+                let cp = c.ptr.add(i * c.ldc + j);
                 let r = alpha * S::hsum(v);
                 *cp = if beta == 0.0 { r } else { beta.mul_add(*cp, r) };
             }
@@ -142,53 +142,40 @@ unsafe fn nt_dot_tile<S: DotSimd, const MI: usize, const NJ: usize>(
     }
 }
 
-/// Small-m `A * B^T` (see [`nt_dot_tile`]) over rows `0..m`, columns `0..n` of C: `MI x NJ`
-/// tiles, remainders one row / one column at a time.
+/// Small-m `A * B^T` (see [`nt_dot_tile`]) over C's `t.a.rows x t.b.rows`: `MI x NJ` tiles,
+/// remainders one row / one column at a time.
 ///
 /// # Safety
 ///
-/// The ISA of `S` available; `a` holds `m` rows of `k` floats at stride `lda`, `b` holds `n`
-/// rows of `k` floats at stride `ldb`, `c` holds `m` rows of `n` floats at stride `ldc`,
-/// uniquely ours.
+/// The ISA of `S` available; `a` and `b` hold their rows of `k` floats; `c` holds `a.rows`
+/// rows of `b.rows` floats, uniquely ours.
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
-unsafe fn nt_dot_body<S: DotSimd, const MI: usize, const NJ: usize>(
-    m: usize,
-    n: usize,
-    k: usize,
-    alpha: f32,
-    a: *const f32,
-    lda: usize,
-    b: *const f32,
-    ldb: usize,
-    beta: f32,
-    c: *mut f32,
-    ldc: usize,
-) {
+unsafe fn nt_dot_body<S: DotSimd, const MI: usize, const NJ: usize>(t: &NtDotCall) {
+    let (a, b, c) = (t.a, t.b, t.c);
+    let (m, n) = (a.rows, b.rows);
     // SAFETY: every tile below addresses rows/columns inside 0..m x 0..n (the caller's extents).
     unsafe {
         let mut j = 0;
         while j < n {
             let nj = if j + NJ <= n { NJ } else { 1 };
-            let bj = b.add(j * ldb);
+            let bj = b.rows_from(j);
             let mut i = 0;
             while i < m {
                 let mi = if i + MI <= m { MI } else { 1 };
-                let ai = a.add(i * lda);
-                let cij = c.add(i * ldc + j);
+                let tile = NtDotCall {
+                    a: a.rows_from(i),
+                    b: bj,
+                    c: COut {
+                        ptr: c.ptr.add(i * c.ldc + j),
+                        ldc: c.ldc,
+                    },
+                    ..*t
+                };
                 match (mi == MI, nj == NJ) {
-                    (true, true) => {
-                        nt_dot_tile::<S, MI, NJ>(k, alpha, ai, lda, bj, ldb, beta, cij, ldc)
-                    }
-                    (true, false) => {
-                        nt_dot_tile::<S, MI, 1>(k, alpha, ai, lda, bj, ldb, beta, cij, ldc)
-                    }
-                    (false, true) => {
-                        nt_dot_tile::<S, 1, NJ>(k, alpha, ai, lda, bj, ldb, beta, cij, ldc)
-                    }
-                    (false, false) => {
-                        nt_dot_tile::<S, 1, 1>(k, alpha, ai, lda, bj, ldb, beta, cij, ldc)
-                    }
+                    (true, true) => nt_dot_tile::<S, MI, NJ>(&tile),
+                    (true, false) => nt_dot_tile::<S, MI, 1>(&tile),
+                    (false, true) => nt_dot_tile::<S, 1, NJ>(&tile),
+                    (false, false) => nt_dot_tile::<S, 1, 1>(&tile),
                 }
                 i += mi;
             }
@@ -204,30 +191,15 @@ macro_rules! nt_dot_shim {
         ///
         /// # Safety
         ///
-        /// The CPU must have the shim's target features; `a` holds `m` rows of `k` floats at
-        /// stride `lda`, `b` holds `n` rows of `k` floats at stride `ldb`, `c` holds `m` rows
-        /// of `n` floats at stride `ldc`, uniquely ours.
+        /// The CPU must have the shim's target features; `a` and `b` hold their rows of `k`
+        /// floats; `c` holds `a.rows` rows of `b.rows` floats, uniquely ours.
         #[target_feature(enable = $feat)]
-        #[allow(clippy::too_many_arguments)]
-        pub(crate) unsafe fn $name(
-            m: usize,
-            n: usize,
-            k: usize,
-            alpha: f32,
-            a: *const f32,
-            lda: usize,
-            b: *const f32,
-            ldb: usize,
-            beta: f32,
-            c: *mut f32,
-            ldc: usize,
-        ) {
+        pub(crate) unsafe fn $name(t: &NtDotCall) {
             // SAFETY: features enabled on this function; extents forwarded.
-            unsafe { nt_dot_body::<$simd, $mi, $nj>(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) }
+            unsafe { nt_dot_body::<$simd, $mi, $nj>(t) }
         }
     };
 }
-
 // AVX-512: 24 accumulators + 4 A vectors + 1 B vector of 32 registers.
 nt_dot_shim!(
     avx512_nt_dot,

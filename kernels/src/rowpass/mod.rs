@@ -119,17 +119,7 @@ impl RowPassTable {
     /// The table of `isa`. Only called by [`Kernels::for_isa`] after checking that the CPU
     /// supports `isa`: that check is what makes calling these function pointers sound.
     pub(crate) fn for_supported_isa(isa: Isa) -> RowPassTable {
-        let fns = match isa {
-            Isa::Scalar => scalar::FNS,
-            #[cfg(target_arch = "x86_64")]
-            Isa::Avx2 => avx2::FNS,
-            #[cfg(target_arch = "x86_64")]
-            Isa::Avx512 => avx512::FNS,
-            #[cfg(target_arch = "aarch64")]
-            Isa::Neon => neon::FNS,
-            #[allow(unreachable_patterns)]
-            other => unreachable!("ISA {other} is never supported on this architecture"),
-        };
+        let fns = crate::isa::fns_of_isa!(isa);
         RowPassTable { fns }
     }
 }

@@ -21,6 +21,25 @@ unsafe fn prefix_mask(n: usize) -> __m256i {
     }
 }
 
+/// Defines `reduce_add` and `reduce_max` from their 128-bit and scalar instructions: the two
+/// halves combined, then lanes (0, 2) and (1, 3), then the two: the fixed order of the sum.
+macro_rules! fold_lanes {
+    ($($name:ident = $ps:ident, $ss:ident;)+) => {
+        $(
+            #[inline(always)]
+            unsafe fn $name(a: __m256) -> f32 {
+                // SAFETY: AVX available.
+                unsafe {
+                    let s = $ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps::<1>(a));
+                    let s = $ps(s, _mm_movehl_ps(s, s));
+                    let s = $ss(s, _mm_movehdup_ps(s));
+                    _mm_cvtss_f32(s)
+                }
+            }
+        )+
+    };
+}
+
 // SAFETY: every method uses AVX/AVX2/FMA only; callers hold the Avx2 table, built only after
 // run-time detection of avx2 and fma.
 unsafe impl Simd for Avx2 {
@@ -28,16 +47,12 @@ unsafe impl Simd for Avx2 {
     type V = __m256;
     type M = __m256;
 
-    #[inline(always)]
-    unsafe fn splat(x: f32) -> __m256 {
-        // SAFETY: AVX available.
-        unsafe { _mm256_set1_ps(x) }
-    }
-    #[inline(always)]
-    unsafe fn load(p: *const f32) -> __m256 {
-        // SAFETY: `p..p+8` readable (caller).
-        unsafe { _mm256_loadu_ps(p) }
-    }
+    super::one_instruction_ops!(__m256;
+        memory { splat = _mm256_set1_ps, load = _mm256_loadu_ps, store = _mm256_storeu_ps }
+        binary { add = _mm256_add_ps, sub = _mm256_sub_ps, mul = _mm256_mul_ps,
+                 div = _mm256_div_ps, max = _mm256_max_ps, min = _mm256_min_ps }
+        ternary { mul_add = _mm256_fmadd_ps, neg_mul_add = _mm256_fnmadd_ps });
+
     #[inline(always)]
     unsafe fn load_partial(p: *const f32, n: usize, fill: f32) -> __m256 {
         // SAFETY: maskload does not touch masked-off lanes; `p..p+n` readable (caller).
@@ -48,56 +63,11 @@ unsafe impl Simd for Avx2 {
         }
     }
     #[inline(always)]
-    unsafe fn store(p: *mut f32, v: __m256) {
-        // SAFETY: `p..p+8` writable (caller).
-        unsafe { _mm256_storeu_ps(p, v) }
-    }
-    #[inline(always)]
     unsafe fn store_partial(p: *mut f32, v: __m256, n: usize) {
         // SAFETY: maskstore does not touch masked-off lanes; `p..p+n` writable (caller).
         unsafe { _mm256_maskstore_ps(p, prefix_mask(n), v) }
     }
 
-    #[inline(always)]
-    unsafe fn add(a: __m256, b: __m256) -> __m256 {
-        // SAFETY: AVX available.
-        unsafe { _mm256_add_ps(a, b) }
-    }
-    #[inline(always)]
-    unsafe fn sub(a: __m256, b: __m256) -> __m256 {
-        // SAFETY: AVX available.
-        unsafe { _mm256_sub_ps(a, b) }
-    }
-    #[inline(always)]
-    unsafe fn mul(a: __m256, b: __m256) -> __m256 {
-        // SAFETY: AVX available.
-        unsafe { _mm256_mul_ps(a, b) }
-    }
-    #[inline(always)]
-    unsafe fn div(a: __m256, b: __m256) -> __m256 {
-        // SAFETY: AVX available.
-        unsafe { _mm256_div_ps(a, b) }
-    }
-    #[inline(always)]
-    unsafe fn mul_add(a: __m256, b: __m256, c: __m256) -> __m256 {
-        // SAFETY: FMA available.
-        unsafe { _mm256_fmadd_ps(a, b, c) }
-    }
-    #[inline(always)]
-    unsafe fn neg_mul_add(a: __m256, b: __m256, c: __m256) -> __m256 {
-        // SAFETY: FMA available.
-        unsafe { _mm256_fnmadd_ps(a, b, c) }
-    }
-    #[inline(always)]
-    unsafe fn max(a: __m256, b: __m256) -> __m256 {
-        // SAFETY: AVX available.
-        unsafe { _mm256_max_ps(a, b) }
-    }
-    #[inline(always)]
-    unsafe fn min(a: __m256, b: __m256) -> __m256 {
-        // SAFETY: AVX available.
-        unsafe { _mm256_min_ps(a, b) }
-    }
     #[inline(always)]
     unsafe fn abs(a: __m256) -> __m256 {
         // SAFETY: AVX available.
@@ -181,24 +151,8 @@ unsafe impl Simd for Avx2 {
         // SAFETY: a prefetch is a hint and never faults, whatever the address.
         unsafe { _mm_prefetch::<_MM_HINT_T0>(p as *const i8) }
     }
-    #[inline(always)]
-    unsafe fn reduce_add(a: __m256) -> f32 {
-        // SAFETY: AVX available.
-        unsafe {
-            let s = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps::<1>(a));
-            let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-            let s = _mm_add_ss(s, _mm_movehdup_ps(s));
-            _mm_cvtss_f32(s)
-        }
-    }
-    #[inline(always)]
-    unsafe fn reduce_max(a: __m256) -> f32 {
-        // SAFETY: AVX available.
-        unsafe {
-            let s = _mm_max_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps::<1>(a));
-            let s = _mm_max_ps(s, _mm_movehl_ps(s, s));
-            let s = _mm_max_ss(s, _mm_movehdup_ps(s));
-            _mm_cvtss_f32(s)
-        }
+    fold_lanes! {
+        reduce_add = _mm_add_ps, _mm_add_ss;
+        reduce_max = _mm_max_ps, _mm_max_ss;
     }
 }

@@ -2,6 +2,7 @@
 
 use std::arch::x86_64::*;
 
+use super::avx2::Avx2;
 use super::Simd;
 
 /// The AVX-512 token.
@@ -13,6 +14,20 @@ fn prefix(n: usize) -> __mmask16 {
     ((1u32 << n) - 1) as __mmask16
 }
 
+/// Lanes 0..8 of `a`.
+#[inline(always)]
+unsafe fn lower(a: __m512) -> __m256 {
+    // SAFETY: AVX-512F available (caller).
+    unsafe { _mm512_castps512_ps256(a) }
+}
+
+/// Lanes 8..16 of `a`.
+#[inline(always)]
+unsafe fn upper(a: __m512) -> __m256 {
+    // SAFETY: AVX-512F available (caller).
+    unsafe { _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(a))) }
+}
+
 // SAFETY: every method uses AVX-512F/DQ (and FMA) only; callers hold the Avx512 table, built only
 // after run-time detection of avx512f/bw/dq/vl and fma.
 unsafe impl Simd for Avx512 {
@@ -20,25 +35,16 @@ unsafe impl Simd for Avx512 {
     type V = __m512;
     type M = __mmask16;
 
-    #[inline(always)]
-    unsafe fn splat(x: f32) -> __m512 {
-        // SAFETY: AVX-512F available.
-        unsafe { _mm512_set1_ps(x) }
-    }
-    #[inline(always)]
-    unsafe fn load(p: *const f32) -> __m512 {
-        // SAFETY: `p..p+16` readable (caller).
-        unsafe { _mm512_loadu_ps(p) }
-    }
+    super::one_instruction_ops!(__m512;
+        memory { splat = _mm512_set1_ps, load = _mm512_loadu_ps, store = _mm512_storeu_ps }
+        binary { add = _mm512_add_ps, sub = _mm512_sub_ps, mul = _mm512_mul_ps,
+                 div = _mm512_div_ps, max = _mm512_max_ps, min = _mm512_min_ps }
+        ternary { mul_add = _mm512_fmadd_ps, neg_mul_add = _mm512_fnmadd_ps });
+
     #[inline(always)]
     unsafe fn load_partial(p: *const f32, n: usize, fill: f32) -> __m512 {
         // SAFETY: masked-off lanes are not touched; `p..p+n` readable (caller).
         unsafe { _mm512_mask_loadu_ps(_mm512_set1_ps(fill), prefix(n), p) }
-    }
-    #[inline(always)]
-    unsafe fn store(p: *mut f32, v: __m512) {
-        // SAFETY: `p..p+16` writable (caller).
-        unsafe { _mm512_storeu_ps(p, v) }
     }
     #[inline(always)]
     unsafe fn store_partial(p: *mut f32, v: __m512, n: usize) {
@@ -46,46 +52,6 @@ unsafe impl Simd for Avx512 {
         unsafe { _mm512_mask_storeu_ps(p, prefix(n), v) }
     }
 
-    #[inline(always)]
-    unsafe fn add(a: __m512, b: __m512) -> __m512 {
-        // SAFETY: AVX-512F available.
-        unsafe { _mm512_add_ps(a, b) }
-    }
-    #[inline(always)]
-    unsafe fn sub(a: __m512, b: __m512) -> __m512 {
-        // SAFETY: AVX-512F available.
-        unsafe { _mm512_sub_ps(a, b) }
-    }
-    #[inline(always)]
-    unsafe fn mul(a: __m512, b: __m512) -> __m512 {
-        // SAFETY: AVX-512F available.
-        unsafe { _mm512_mul_ps(a, b) }
-    }
-    #[inline(always)]
-    unsafe fn div(a: __m512, b: __m512) -> __m512 {
-        // SAFETY: AVX-512F available.
-        unsafe { _mm512_div_ps(a, b) }
-    }
-    #[inline(always)]
-    unsafe fn mul_add(a: __m512, b: __m512, c: __m512) -> __m512 {
-        // SAFETY: AVX-512F available.
-        unsafe { _mm512_fmadd_ps(a, b, c) }
-    }
-    #[inline(always)]
-    unsafe fn neg_mul_add(a: __m512, b: __m512, c: __m512) -> __m512 {
-        // SAFETY: AVX-512F available.
-        unsafe { _mm512_fnmadd_ps(a, b, c) }
-    }
-    #[inline(always)]
-    unsafe fn max(a: __m512, b: __m512) -> __m512 {
-        // SAFETY: AVX-512F available.
-        unsafe { _mm512_max_ps(a, b) }
-    }
-    #[inline(always)]
-    unsafe fn min(a: __m512, b: __m512) -> __m512 {
-        // SAFETY: AVX-512F available.
-        unsafe { _mm512_min_ps(a, b) }
-    }
     #[inline(always)]
     unsafe fn abs(a: __m512) -> __m512 {
         // SAFETY: AVX-512F available.
@@ -164,30 +130,12 @@ unsafe impl Simd for Avx512 {
     }
     #[inline(always)]
     unsafe fn reduce_add(a: __m512) -> f32 {
-        // SAFETY: AVX-512F available.
-        unsafe {
-            let s = _mm256_add_ps(
-                _mm512_castps512_ps256(a),
-                _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(a))),
-            );
-            let s = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps::<1>(s));
-            let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-            let s = _mm_add_ss(s, _mm_movehdup_ps(s));
-            _mm_cvtss_f32(s)
-        }
+        // SAFETY: AVX-512F available, and with it AVX2: the halves added, then AVX2's sum.
+        unsafe { Avx2::reduce_add(_mm256_add_ps(lower(a), upper(a))) }
     }
     #[inline(always)]
     unsafe fn reduce_max(a: __m512) -> f32 {
-        // SAFETY: AVX-512F available.
-        unsafe {
-            let s = _mm256_max_ps(
-                _mm512_castps512_ps256(a),
-                _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(a))),
-            );
-            let s = _mm_max_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps::<1>(s));
-            let s = _mm_max_ps(s, _mm_movehl_ps(s, s));
-            let s = _mm_max_ss(s, _mm_movehdup_ps(s));
-            _mm_cvtss_f32(s)
-        }
+        // SAFETY: AVX-512F available, and with it AVX2: the halves' maximum, then AVX2's.
+        unsafe { Avx2::reduce_max(_mm256_max_ps(lower(a), upper(a))) }
     }
 }

@@ -185,6 +185,55 @@ pub unsafe trait Simd: Copy {
     unsafe fn prefetch(_p: *const f32) {}
 }
 
+/// Defines the methods of [`Simd`] that a vector ISA does in one instruction each, from a table
+/// of that ISA's intrinsics on its vector type `$v`, by group: `memory` (`splat(x: f32)`,
+/// `load(p)`, `store(p, v)`: whole vectors, unaligned), `binary` (`add`, `sub`, `mul`, `div`,
+/// `max`, `min`: `(a, b)`) and `ternary` (`mul_add`, `neg_mul_add`: `(a, b, c)`, fused), the
+/// arguments passed through in order. An ISA lists its instructions; the signatures and the
+/// safety argument are written here once.
+macro_rules! one_instruction_ops {
+    ($v:ty; $($group:ident { $($name:ident = $f:path),+ })+) => {
+        $($($crate::simd::one_instruction_ops!(@$group $v, $name, $f);)+)+
+    };
+    (@memory $v:ty, splat, $f:path) => {
+        #[inline(always)]
+        unsafe fn splat(x: f32) -> $v {
+            // SAFETY: the ISA is available (the `Simd` contract).
+            unsafe { $f(x) }
+        }
+    };
+    (@memory $v:ty, load, $f:path) => {
+        #[inline(always)]
+        unsafe fn load(p: *const f32) -> $v {
+            // SAFETY: `p..p+LANES` readable (caller); the ISA is available.
+            unsafe { $f(p) }
+        }
+    };
+    (@memory $v:ty, store, $f:path) => {
+        #[inline(always)]
+        unsafe fn store(p: *mut f32, v: $v) {
+            // SAFETY: `p..p+LANES` writable (caller); the ISA is available.
+            unsafe { $f(p, v) }
+        }
+    };
+    (@binary $v:ty, $name:ident, $f:path) => {
+        #[inline(always)]
+        unsafe fn $name(a: $v, b: $v) -> $v {
+            // SAFETY: the ISA is available (the `Simd` contract).
+            unsafe { $f(a, b) }
+        }
+    };
+    (@ternary $v:ty, $name:ident, $f:path) => {
+        #[inline(always)]
+        unsafe fn $name(a: $v, b: $v, c: $v) -> $v {
+            // SAFETY: the ISA is available (the `Simd` contract).
+            unsafe { $f(a, b, c) }
+        }
+    };
+}
+#[allow(unused_imports)] // not used on an architecture whose only vocabulary is scalar
+pub(crate) use one_instruction_ops;
+
 /// Load `n <= LANES` values: a full vector, or a partial one padded with `fill`.
 ///
 /// # Safety

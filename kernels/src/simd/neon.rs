@@ -16,16 +16,11 @@ unsafe impl Simd for Neon {
     type V = float32x4_t;
     type M = uint32x4_t;
 
-    #[inline(always)]
-    unsafe fn splat(x: f32) -> float32x4_t {
-        // SAFETY: NEON available.
-        unsafe { vdupq_n_f32(x) }
-    }
-    #[inline(always)]
-    unsafe fn load(p: *const f32) -> float32x4_t {
-        // SAFETY: `p..p+4` readable (caller).
-        unsafe { vld1q_f32(p) }
-    }
+    super::one_instruction_ops!(float32x4_t;
+        memory { splat = vdupq_n_f32, load = vld1q_f32, store = vst1q_f32 }
+        binary { add = vaddq_f32, sub = vsubq_f32, mul = vmulq_f32, div = vdivq_f32,
+                 max = vmaxq_f32, min = vminq_f32 });
+
     #[inline(always)]
     unsafe fn load_partial(p: *const f32, n: usize, fill: f32) -> float32x4_t {
         // NEON has no masked load: go through a stack buffer.
@@ -35,11 +30,6 @@ unsafe impl Simd for Neon {
             std::ptr::copy_nonoverlapping(p, buf.as_mut_ptr(), n);
             vld1q_f32(buf.as_ptr())
         }
-    }
-    #[inline(always)]
-    unsafe fn store(p: *mut f32, v: float32x4_t) {
-        // SAFETY: `p..p+4` writable (caller).
-        unsafe { vst1q_f32(p, v) }
     }
     #[inline(always)]
     unsafe fn store_partial(p: *mut f32, v: float32x4_t, n: usize) {
@@ -52,26 +42,6 @@ unsafe impl Simd for Neon {
     }
 
     #[inline(always)]
-    unsafe fn add(a: float32x4_t, b: float32x4_t) -> float32x4_t {
-        // SAFETY: NEON available.
-        unsafe { vaddq_f32(a, b) }
-    }
-    #[inline(always)]
-    unsafe fn sub(a: float32x4_t, b: float32x4_t) -> float32x4_t {
-        // SAFETY: NEON available.
-        unsafe { vsubq_f32(a, b) }
-    }
-    #[inline(always)]
-    unsafe fn mul(a: float32x4_t, b: float32x4_t) -> float32x4_t {
-        // SAFETY: NEON available.
-        unsafe { vmulq_f32(a, b) }
-    }
-    #[inline(always)]
-    unsafe fn div(a: float32x4_t, b: float32x4_t) -> float32x4_t {
-        // SAFETY: NEON available.
-        unsafe { vdivq_f32(a, b) }
-    }
-    #[inline(always)]
     unsafe fn mul_add(a: float32x4_t, b: float32x4_t, c: float32x4_t) -> float32x4_t {
         // SAFETY: NEON available (vfmaq: c + a*b, fused).
         unsafe { vfmaq_f32(c, a, b) }
@@ -80,16 +50,6 @@ unsafe impl Simd for Neon {
     unsafe fn neg_mul_add(a: float32x4_t, b: float32x4_t, c: float32x4_t) -> float32x4_t {
         // SAFETY: NEON available (vfmsq: c - a*b, fused).
         unsafe { vfmsq_f32(c, a, b) }
-    }
-    #[inline(always)]
-    unsafe fn max(a: float32x4_t, b: float32x4_t) -> float32x4_t {
-        // SAFETY: NEON available.
-        unsafe { vmaxq_f32(a, b) }
-    }
-    #[inline(always)]
-    unsafe fn min(a: float32x4_t, b: float32x4_t) -> float32x4_t {
-        // SAFETY: NEON available.
-        unsafe { vminq_f32(a, b) }
     }
     #[inline(always)]
     unsafe fn abs(a: float32x4_t) -> float32x4_t {

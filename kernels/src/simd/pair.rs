@@ -14,6 +14,22 @@
 
 use super::Simd;
 
+/// Defines methods of [`Simd`] for [`Pair`] that apply `S`'s method of the same name to each
+/// half, grouped by signature: `(arg: T, ...) -> Out: name, ...;` where each `T` and `Out` is
+/// `V` (a pair of vectors) or `M` (a pair of masks).
+macro_rules! each_half {
+    ($($args:tt -> $out:ident: $($name:ident),+;)+) => {
+        $($(each_half!(@one $name $args $out);)+)+
+    };
+    (@one $name:ident ($($arg:ident: $t:ident),+) $out:ident) => {
+        #[inline(always)]
+        unsafe fn $name($($arg: Self::$t),+) -> Self::$out {
+            // SAFETY: forwarded contract.
+            unsafe { (S::$name($($arg.0),+), S::$name($($arg.1),+)) }
+        }
+    };
+}
+
 /// Two `S` vectors processed in lock step (see the module doc).
 #[derive(Clone, Copy, Debug)]
 pub struct Pair<S>(std::marker::PhantomData<S>);
@@ -70,77 +86,14 @@ unsafe impl<S: Simd> Simd for Pair<S> {
         }
     }
 
-    #[inline(always)]
-    unsafe fn add(a: Self::V, b: Self::V) -> Self::V {
-        // SAFETY: forwarded contract.
-        unsafe { (S::add(a.0, b.0), S::add(a.1, b.1)) }
-    }
-    #[inline(always)]
-    unsafe fn sub(a: Self::V, b: Self::V) -> Self::V {
-        // SAFETY: forwarded contract.
-        unsafe { (S::sub(a.0, b.0), S::sub(a.1, b.1)) }
-    }
-    #[inline(always)]
-    unsafe fn mul(a: Self::V, b: Self::V) -> Self::V {
-        // SAFETY: forwarded contract.
-        unsafe { (S::mul(a.0, b.0), S::mul(a.1, b.1)) }
-    }
-    #[inline(always)]
-    unsafe fn div(a: Self::V, b: Self::V) -> Self::V {
-        // SAFETY: forwarded contract.
-        unsafe { (S::div(a.0, b.0), S::div(a.1, b.1)) }
-    }
-    #[inline(always)]
-    unsafe fn mul_add(a: Self::V, b: Self::V, c: Self::V) -> Self::V {
-        // SAFETY: forwarded contract.
-        unsafe { (S::mul_add(a.0, b.0, c.0), S::mul_add(a.1, b.1, c.1)) }
-    }
-    #[inline(always)]
-    unsafe fn neg_mul_add(a: Self::V, b: Self::V, c: Self::V) -> Self::V {
-        // SAFETY: forwarded contract.
-        unsafe { (S::neg_mul_add(a.0, b.0, c.0), S::neg_mul_add(a.1, b.1, c.1)) }
-    }
-    #[inline(always)]
-    unsafe fn max(a: Self::V, b: Self::V) -> Self::V {
-        // SAFETY: forwarded contract.
-        unsafe { (S::max(a.0, b.0), S::max(a.1, b.1)) }
-    }
-    #[inline(always)]
-    unsafe fn min(a: Self::V, b: Self::V) -> Self::V {
-        // SAFETY: forwarded contract.
-        unsafe { (S::min(a.0, b.0), S::min(a.1, b.1)) }
-    }
-    #[inline(always)]
-    unsafe fn abs(a: Self::V) -> Self::V {
-        // SAFETY: forwarded contract.
-        unsafe { (S::abs(a.0), S::abs(a.1)) }
-    }
-    #[inline(always)]
-    unsafe fn neg_abs(a: Self::V) -> Self::V {
-        // SAFETY: forwarded contract.
-        unsafe { (S::neg_abs(a.0), S::neg_abs(a.1)) }
-    }
-    #[inline(always)]
-    unsafe fn round(a: Self::V) -> Self::V {
-        // SAFETY: forwarded contract.
-        unsafe { (S::round(a.0), S::round(a.1)) }
-    }
-    #[inline(always)]
-    unsafe fn ldexp(y: Self::V, n: Self::V) -> Self::V {
-        // SAFETY: forwarded contract.
-        unsafe { (S::ldexp(y.0, n.0), S::ldexp(y.1, n.1)) }
+    each_half! {
+        (a: V, b: V) -> V: add, sub, mul, div, max, min, ldexp;
+        (a: V, b: V, c: V) -> V: mul_add, neg_mul_add;
+        (a: V) -> V: abs, neg_abs, round;
+        (a: V, b: V) -> M: lt, ge;
+        (m: M, a: V, b: V) -> V: select;
     }
 
-    #[inline(always)]
-    unsafe fn lt(a: Self::V, b: Self::V) -> Self::M {
-        // SAFETY: forwarded contract.
-        unsafe { (S::lt(a.0, b.0), S::lt(a.1, b.1)) }
-    }
-    #[inline(always)]
-    unsafe fn ge(a: Self::V, b: Self::V) -> Self::M {
-        // SAFETY: forwarded contract.
-        unsafe { (S::ge(a.0, b.0), S::ge(a.1, b.1)) }
-    }
     #[inline(always)]
     unsafe fn first_lanes(n: usize) -> Self::M {
         // SAFETY: forwarded contract; each half's count is at most S::LANES.
@@ -150,11 +103,6 @@ unsafe impl<S: Simd> Simd for Pair<S> {
                 S::first_lanes(n.saturating_sub(S::LANES)),
             )
         }
-    }
-    #[inline(always)]
-    unsafe fn select(m: Self::M, a: Self::V, b: Self::V) -> Self::V {
-        // SAFETY: forwarded contract.
-        unsafe { (S::select(m.0, a.0, b.0), S::select(m.1, a.1, b.1)) }
     }
     #[inline(always)]
     unsafe fn eq_bits(a: Self::V, b: Self::V) -> u64 {

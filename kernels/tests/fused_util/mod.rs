@@ -41,6 +41,22 @@ pub fn on_every_isa(mut check: impl FnMut(&'static Kernels)) {
     assert!(!ran.is_empty(), "no ISA exercised");
 }
 
+/// [`on_every_isa`] over every batch shape `rows x cols` (rows outer), the sweep most kernel
+/// tests make.
+pub fn on_every_isa_and_shape(
+    rows: &[usize],
+    cols: &[usize],
+    mut check: impl FnMut(&'static Kernels, usize, usize),
+) {
+    on_every_isa(|k| {
+        for &r in rows {
+            for &c in cols {
+                check(k, r, c);
+            }
+        }
+    });
+}
+
 /// A small deterministic generator of test data (SplitMix64).
 pub struct Gen(u64);
 
