@@ -25,7 +25,8 @@ pub const MODEL_VERSION: u32 = 2;
 pub mod layer;
 
 pub use layer::{
-    DaeLayer, Decoder, DecoderWeights, Encoder, EncoderMut, Layer, LayerKind, StackLayer,
+    DaeLayer, Decoder, DecoderWeights, Encoder, EncoderMut, Layer, LayerKind, RbmInit, RbmLayer,
+    StackLayer,
 };
 
 /// An error about a model: a file that cannot be read or written, bytes that are not a model
