@@ -19,6 +19,11 @@
 //! width = 1000
 //! nu = 0.1
 //!
+//! [model]              # optional: the kind of every hidden layer
+//! layer_kind = "dae"     # or "rbm" (DBN-1 / DBN-3): CD-1 pre-training, see train/rbm.rs
+//! rbm_init = "inv-sqrt-max"   # or "glorot" (±4 sqrt(6/(n_v+n_h)), the tutorial's)
+//! rbm_sample_visible = true   # CD-1 samples v1 (false: uses its mean)
+//!
 //! [finetune]
 //! lr = 0.1
 //! max_epochs = 100
@@ -52,6 +57,14 @@ struct RawFinetune {
 
 #[derive(Clone, Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
+struct RawModel {
+    layer_kind: Option<String>,
+    rbm_init: Option<String>,
+    rbm_sample_visible: Option<bool>,
+}
+
+#[derive(Clone, Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
 struct RawConfig {
     seed: Option<u64>,
     tied: Option<bool>,
@@ -59,6 +72,7 @@ struct RawConfig {
     noise: Option<String>,
     weight_decay: Option<f64>,
     pretrain: Option<RawLayer>,
+    model: Option<RawModel>,
     #[serde(default)]
     layers: Vec<RawLayer>,
     finetune: Option<RawFinetune>,
@@ -107,6 +121,57 @@ pub struct FinetuneConfig {
     pub batch: usize,
 }
 
+/// How an RBM's weights are drawn (biases start at 0).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RbmInit {
+    /// Uniform in `±1/sqrt(max(n_v, n_h))`, as the lab's PLearn RBMs of 2007.
+    InvSqrtMax,
+    /// Uniform in `±4·sqrt(6/(n_v + n_h))`, the Deep Learning Tutorial's (and the DAE's) range.
+    Glorot,
+}
+
+impl RbmInit {
+    pub const ALL: [RbmInit; 2] = [RbmInit::InvSqrtMax, RbmInit::Glorot];
+
+    /// The name in a config (`[model] rbm_init`).
+    pub fn name(self) -> &'static str {
+        match self {
+            RbmInit::InvSqrtMax => "inv-sqrt-max",
+            RbmInit::Glorot => "glorot",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<RbmInit> {
+        RbmInit::ALL.into_iter().find(|k| k.name() == s)
+    }
+
+    /// The half-width of the uniform range for `d` visible and `h` hidden units.
+    pub fn range(self, d: usize, h: usize) -> f32 {
+        match self {
+            RbmInit::InvSqrtMax => (1.0 / (d.max(h) as f64).sqrt()) as f32,
+            RbmInit::Glorot => (4.0 * (6.0 / (d + h) as f64).sqrt()) as f32,
+        }
+    }
+}
+
+/// How RBM layers are built and trained (`[model] layer_kind = "rbm"`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RbmConfig {
+    pub init: RbmInit,
+    /// CD-1 samples the reconstruction `v1 ~ P(v | h0~)` (true, the default) or uses its mean.
+    pub sample_visible: bool,
+}
+
+impl Default for RbmConfig {
+    /// PLearn's: weights in `±1/sqrt(max(n_v, n_h))`, `v1` sampled.
+    fn default() -> RbmConfig {
+        RbmConfig {
+            init: RbmInit::InvSqrtMax,
+            sample_visible: true,
+        }
+    }
+}
+
 /// A validated configuration.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Config {
@@ -115,6 +180,8 @@ pub struct Config {
     pub loss: Loss,
     pub noise_kind: String,
     pub weight_decay: f32,
+    /// `Some`: every hidden layer is an RBM (a DBN); `None`: denoising autoencoders.
+    pub rbm: Option<RbmConfig>,
     pub layers: Vec<LayerConfig>,
     pub finetune: FinetuneConfig,
 }
@@ -131,6 +198,8 @@ pub struct Overrides {
     pub noise: Option<String>,
     pub loss: Option<String>,
     pub untied: bool,
+    /// `dae` or `rbm` (`--layer-kind`).
+    pub layer_kind: Option<String>,
     pub finetune_lr: Option<f64>,
     pub max_epochs: Option<usize>,
     pub patience: Option<usize>,
@@ -196,8 +265,17 @@ impl Config {
             noise: &'a str,
             #[serde(skip_serializing_if = "is_zero")]
             weight_decay: f32,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            model: Option<CanonModel>,
             finetune: &'a FinetuneConfig,
             layers: &'a [LayerConfig],
+        }
+        /// Only for RBM layers: DAE configurations keep the text of older builds.
+        #[derive(Serialize)]
+        struct CanonModel {
+            layer_kind: &'static str,
+            rbm_init: &'static str,
+            rbm_sample_visible: bool,
         }
         fn is_zero(v: &f32) -> bool {
             *v == 0.0
@@ -208,6 +286,11 @@ impl Config {
             loss: self.loss.name(),
             noise: &self.noise_kind,
             weight_decay: self.weight_decay,
+            model: self.rbm.map(|r| CanonModel {
+                layer_kind: "rbm",
+                rbm_init: r.init.name(),
+                rbm_sample_visible: r.sample_visible,
+            }),
             finetune: &self.finetune,
             layers: &self.layers,
         })
@@ -311,15 +394,53 @@ fn build(raw: RawConfig, ov: &Overrides) -> Result<Config, String> {
     if !(wd.is_finite() && wd >= 0.0) {
         return Err(format!("weight_decay = {wd}: expected a finite value >= 0"));
     }
+    let rbm = build_model(raw.model.unwrap_or_default(), ov)?;
     Ok(Config {
         seed: ov.seed.or(raw.seed).unwrap_or(1),
         tied: raw.tied.unwrap_or(true) && !ov.untied,
         loss,
         noise_kind,
         weight_decay: wd as f32,
+        rbm,
         layers,
         finetune,
     })
+}
+
+/// The `[model]` table (with `--layer-kind`): `Some` for RBM layers.
+fn build_model(m: RawModel, ov: &Overrides) -> Result<Option<RbmConfig>, String> {
+    let kind = ov
+        .layer_kind
+        .as_deref()
+        .or(m.layer_kind.as_deref())
+        .unwrap_or("dae");
+    match kind {
+        "dae" => {
+            if m.rbm_init.is_some() || m.rbm_sample_visible.is_some() {
+                return Err(
+                    "[model] rbm_init / rbm_sample_visible given, but layer_kind is \"dae\": \
+                     expected layer_kind = \"rbm\""
+                        .into(),
+                );
+            }
+            Ok(None)
+        }
+        "rbm" => {
+            let init = match m.rbm_init.as_deref() {
+                None => RbmInit::InvSqrtMax,
+                Some(s) => RbmInit::parse(s).ok_or_else(|| {
+                    format!("[model] rbm_init = \"{s}\": expected \"inv-sqrt-max\" or \"glorot\"")
+                })?,
+            };
+            Ok(Some(RbmConfig {
+                init,
+                sample_visible: m.rbm_sample_visible.unwrap_or(true),
+            }))
+        }
+        other => Err(format!(
+            "layer_kind = \"{other}\": expected \"dae\" or \"rbm\""
+        )),
+    }
 }
 
 /// Reconstruction loss of a DAE layer: the kernels' [`sdae_kernels::Loss`] (cross-entropy,

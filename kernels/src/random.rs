@@ -195,3 +195,94 @@ pub fn mask_bernoulli_groups(x: &[f32], out: &mut [f32], p: f32, rng: &mut Xoshi
         }
     }
 }
+
+/// The uniform of one `u32` draw of the Bernoulli sampling stream: its top 24 bits times
+/// `2^-24`, a value in `[0, 1 - 2^-24]` that `f32` holds exactly (so the conversion is the
+/// same on every ISA).
+#[inline(always)]
+pub fn unit24(w: u32) -> f32 {
+    (w >> 8) as f32 * (1.0 / 16_777_216.0)
+}
+
+/// Uniforms per refill of [`SampleUniforms`]: 32 `next_u64`, two uniforms each.
+pub const SAMPLE_REFILL: usize = 64;
+
+/// The uniform stream of the Bernoulli sampling kernels (`Kernels::bernoulli_sample`,
+/// `Kernels::sigmoid_bias_bernoulli`), handed out a few at a time.
+///
+/// The stream of one call over `n` components: component `i` (row-major) takes
+/// `u_i = `[`unit24`]`(w_i)`, `w_i` the `i`-th `u32` of the generator's output read as in
+/// [`HalfDraws`] (both halves of every `next_u64`, the low 32 bits first), and is sampled
+/// `1` when `u_i < p_i`, else `0`: `P(1) = p` to within `2^-24`. The call draws exactly
+/// `ceil(n / 2)` `next_u64` (a high half left over when `n` is odd is discarded), so the
+/// generator's state afterwards does not depend on how a kernel walks the components.
+///
+/// The buffer holds the uniforms not handed out yet (at most [`SAMPLE_REFILL`]` + 15`), so a
+/// kernel can take a vector's worth (`n <= 16`) at any position.
+pub struct SampleUniforms {
+    rng: Xoshiro256PlusPlus,
+    /// Uniforms still to draw from the generator in this call.
+    left: usize,
+    buf: [f32; 2 * SAMPLE_REFILL],
+    pos: usize,
+    len: usize,
+}
+
+impl SampleUniforms {
+    /// A stream of `n` uniforms starting at `rng`'s state.
+    #[inline]
+    pub fn new(rng: &Xoshiro256PlusPlus, n: usize) -> SampleUniforms {
+        SampleUniforms {
+            rng: rng.clone(),
+            left: n,
+            buf: [0.0; 2 * SAMPLE_REFILL],
+            pos: 0,
+            len: 0,
+        }
+    }
+
+    /// The next `n` uniforms (`n <= 16`, and no more than the stream has left), contiguous.
+    #[inline(always)]
+    pub fn take(&mut self, n: usize) -> &[f32] {
+        debug_assert!(n <= 16);
+        if self.len - self.pos < n {
+            self.refill();
+        }
+        debug_assert!(self.len - self.pos >= n, "stream overdrawn");
+        let s = &self.buf[self.pos..self.pos + n];
+        self.pos += n;
+        s
+    }
+
+    /// Move the unused uniforms to the front and draw up to [`SAMPLE_REFILL`] more.
+    ///
+    /// Not inlined: inside an AVX-512 function LLVM would vectorize the generator's serial
+    /// steps (see `fill_u64` in the masking kernels), which is slower.
+    #[inline(never)]
+    fn refill(&mut self) {
+        self.buf.copy_within(self.pos..self.len, 0);
+        self.len -= self.pos;
+        self.pos = 0;
+        let n = self.left.min(SAMPLE_REFILL);
+        let mut i = 0;
+        while i < n {
+            let v = self.rng.next_u64();
+            self.buf[self.len] = unit24(v as u32);
+            self.len += 1;
+            if i + 1 < n {
+                self.buf[self.len] = unit24((v >> 32) as u32);
+                self.len += 1;
+            }
+            i += 2;
+        }
+        self.left -= n;
+    }
+
+    /// End the stream: `rng` takes the state after its last `next_u64`. Every uniform must
+    /// have been drawn (the kernels take exactly `n`).
+    #[inline]
+    pub fn finish(self, rng: &mut Xoshiro256PlusPlus) {
+        debug_assert_eq!(self.left, 0);
+        *rng = self.rng;
+    }
+}

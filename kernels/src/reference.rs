@@ -401,3 +401,40 @@ pub fn sparse_row_combine(w: MatMut<'_>, coef: &[f32], pending: Pending<'_>, acc
         }
     }
 }
+
+/// Kernel 8b — Bernoulli sampling from probabilities: `sample[i] = 1` when `u_i < p[i]`, else
+/// `0`, where `u_i = (w_i >> 8) / 2^24` and `w_i` is the `i`-th `u32` of the generator's output
+/// taken as both halves of every `next_u64`, the low 32 bits first. Exactly `ceil(len / 2)`
+/// `next_u64` are drawn (the high half of the last one is dropped when `len` is odd).
+pub fn bernoulli_sample(p: &[f32], sample: &mut [f32], rng: &mut Xoshiro256PlusPlus) {
+    use rand_xoshiro::rand_core::Rng;
+    assert_eq!(p.len(), sample.len());
+    let mut high: Option<u32> = None;
+    for (s, &pi) in sample.iter_mut().zip(p) {
+        let w = match high.take() {
+            Some(h) => h,
+            None => {
+                let v = rng.next_u64();
+                high = Some((v >> 32) as u32);
+                v as u32
+            }
+        };
+        let u = (w >> 8) as f64 / 16_777_216.0;
+        *s = if u < pi as f64 { 1.0 } else { 0.0 };
+    }
+}
+
+/// Kernel 8 — the binary units of a Gibbs step: `t[r,c] = p = s(t[r,c] + bias[c])` (as
+/// [`sigmoid_bias_inplace`]), then [`bernoulli_sample`] of the batch `p`, row-major, into
+/// `sample`.
+pub fn sigmoid_bias_bernoulli(
+    t: &mut [f32],
+    rows: usize,
+    cols: usize,
+    bias: &[f32],
+    sample: &mut [f32],
+    rng: &mut Xoshiro256PlusPlus,
+) {
+    sigmoid_bias_inplace(t, rows, cols, bias);
+    bernoulli_sample(t, sample, rng);
+}

@@ -47,7 +47,8 @@ pub enum Command {
     /// Measure the GEMM plans of every supported ISA on this machine and keep the fastest as
     /// its wisdom (loaded by every command at start-up; `sdae info` says which plan is in force).
     Tune(bench::TuneArgs),
-    /// Greedy layer-wise pre-training of the DAE stack; writes a model without output layer.
+    /// Greedy layer-wise pre-training of the stack (DAEs, or RBMs by CD-1 with --layer-kind
+    /// rbm); writes a model without output layer.
     Pretrain(train::TrainArgs),
     /// Supervised fine-tuning of a pre-trained model (--model) with early stopping.
     Finetune(train::TrainArgs),

@@ -75,6 +75,11 @@ pub struct TrainArgs {
     /// Untied decoder weights.
     #[arg(long)]
     pub untied: bool,
+    /// Kind of every hidden layer: dae (denoising autoencoders: SdA / SAA) or rbm (RBMs
+    /// trained by CD-1: a DBN). Overrides the config's [model] layer_kind. RBM layers ignore
+    /// --nu, --noise, --loss and --untied.
+    #[arg(long, value_name = "KIND", value_parser = ["dae", "rbm"])]
+    pub layer_kind: Option<String>,
     /// Fine-tuning learning rate.
     #[arg(long)]
     pub finetune_lr: Option<f64>,

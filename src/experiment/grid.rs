@@ -23,8 +23,10 @@
 //!
 //! A run belongs to the family whose every listed axis takes one of the listed values; exactly
 //! one family must match each run (an error names the run otherwise). A grid without
-//! `[families]` uses the paper's definition: SAA-3 (stacked basic autoencoders) when every
-//! layer has ν = 0, SdA-3 otherwise.
+//! `[families]` uses the paper's definition: RBM layers (`[model] layer_kind = "rbm"`) are a
+//! DBN, DBN-1 with one layer and DBN-3 with more; otherwise SAA-3 (stacked basic autoencoders)
+//! when every layer has ν = 0, SdA-3 otherwise. A declared family of RBM runs names the kind as
+//! an axis, e.g. `"DBN-3" = { "model.layer_kind" = ["rbm"] }`.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -54,16 +56,24 @@ pub enum Family {
     /// Stacked basic autoencoders (ν = 0 everywhere).
     #[serde(rename = "SAA-3")]
     Saa,
+    /// A deep belief net of one RBM (`[model] layer_kind = "rbm"`, one layer).
+    #[serde(rename = "DBN-1")]
+    Dbn1,
+    /// A deep belief net of stacked RBMs (`layer_kind = "rbm"`, more than one layer).
+    #[serde(rename = "DBN-3")]
+    Dbn3,
 }
 
 impl Family {
     /// Every family, in the results table's column order.
-    pub const ALL: [Family; 2] = [Family::Sda, Family::Saa];
+    pub const ALL: [Family; 4] = [Family::Sda, Family::Saa, Family::Dbn1, Family::Dbn3];
 
     pub fn name(self) -> &'static str {
         match self {
             Family::Sda => "SdA-3",
             Family::Saa => "SAA-3",
+            Family::Dbn1 => "DBN-1",
+            Family::Dbn3 => "DBN-3",
         }
     }
 
@@ -289,7 +299,13 @@ impl Grid {
                 let parsed = Config::from_toml(&text, &what, &Overrides::default())
                     .map_err(|e| e.to_string())?;
                 let family = if self.families.is_empty() {
-                    if parsed.layers.iter().all(|l| l.nu == 0.0) {
+                    if parsed.rbm.is_some() {
+                        if parsed.layers.len() == 1 {
+                            Family::Dbn1
+                        } else {
+                            Family::Dbn3
+                        }
+                    } else if parsed.layers.iter().all(|l| l.nu == 0.0) {
                         Family::Saa
                     } else {
                         Family::Sda
@@ -571,5 +587,50 @@ set = { "finetune.lr" = 0.05 }
         let e = Grid::parse("[base]\n[axes]\nx = 3\n", "g").err().unwrap();
         assert!(e.contains("non-empty list"), "{e}");
         assert!(Grid::load("no-such-grid").is_err());
+    }
+
+    #[test]
+    fn rbm_runs_are_dbn_families() {
+        // Without [families]: RBM layers are DBN-1 (one layer) or DBN-3 (more), whatever ν.
+        let rbm = G.replace(
+            "[base.pretrain]",
+            "[base.model]\nlayer_kind = \"rbm\"\n[base.pretrain]",
+        );
+        let runs = Grid::parse(&rbm, "t")
+            .unwrap()
+            .expand(&["mnist-basic".into()])
+            .unwrap();
+        assert_eq!(runs.len(), 4);
+        assert!(runs.iter().all(|r| r.family == Family::Dbn3), "{runs:?}");
+        let one = rbm.replace("widths = [[8, 8], [16, 8]]", "widths = [[8]]");
+        let runs = Grid::parse(&one, "t")
+            .unwrap()
+            .expand(&["mnist-basic".into()])
+            .unwrap();
+        assert!(runs.iter().all(|r| r.family == Family::Dbn1), "{runs:?}");
+        // Declared: the kind as an axis puts DAE and RBM runs of one grid in their columns.
+        let mixed = G.replace(
+            "widths = [[8, 8], [16, 8]]",
+            "widths = [[8, 8], [16, 8]]\n\"model.layer_kind\" = [\"dae\", \"rbm\"]",
+        ) + "[families]\n\
+             \"DBN-3\" = { \"model.layer_kind\" = [\"rbm\"] }\n\
+             \"SAA-3\" = { \"model.layer_kind\" = [\"dae\"], \"pretrain.nu\" = [0.0] }\n\
+             \"SdA-3\" = { \"model.layer_kind\" = [\"dae\"], \"pretrain.nu\" = [0.25] }\n";
+        let runs = Grid::parse(&mixed, "t")
+            .unwrap()
+            .expand(&["mnist-basic".into()])
+            .unwrap();
+        assert_eq!(runs.len(), 8);
+        for r in &runs {
+            let cfg = Config::from_toml(&r.config, "r", &Overrides::default()).unwrap();
+            let want = match (cfg.rbm.is_some(), cfg.layers[0].nu == 0.0) {
+                (true, _) => Family::Dbn3,
+                (false, true) => Family::Saa,
+                (false, false) => Family::Sda,
+            };
+            assert_eq!(r.family, want, "{}", r.label);
+        }
+        assert_eq!(Family::parse("DBN-1"), Some(Family::Dbn1));
+        assert_eq!(Family::parse("DBN-3"), Some(Family::Dbn3));
     }
 }

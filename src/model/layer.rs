@@ -14,6 +14,7 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 use sdae_kernels::{KernelError, Kernels, MatMut, MatRef};
 
 use super::uniform01;
+pub use crate::config::RbmInit;
 use crate::util::bytes::{put_f32s, put_u32, Reader};
 
 /// The kind of a layer; its tag is what a model file (version 2) stores before each layer.
@@ -21,16 +22,19 @@ use crate::util::bytes::{put_f32s, put_u32, Reader};
 pub enum LayerKind {
     /// A denoising autoencoder ([`DaeLayer`]).
     Dae,
+    /// A restricted Boltzmann machine with binary units ([`RbmLayer`]).
+    Rbm,
 }
 
 impl LayerKind {
     /// Every kind this build knows.
-    pub const ALL: [LayerKind; 1] = [LayerKind::Dae];
+    pub const ALL: [LayerKind; 2] = [LayerKind::Dae, LayerKind::Rbm];
 
     /// The tag in the model file.
     pub fn tag(self) -> u32 {
         match self {
             LayerKind::Dae => 1,
+            LayerKind::Rbm => 2,
         }
     }
 
@@ -41,7 +45,13 @@ impl LayerKind {
     pub fn name(self) -> &'static str {
         match self {
             LayerKind::Dae => "dae",
+            LayerKind::Rbm => "rbm",
         }
+    }
+
+    /// The kind named `s` (`dae` or `rbm`, as in a config's `layer_kind`).
+    pub fn parse(s: &str) -> Option<LayerKind> {
+        LayerKind::ALL.into_iter().find(|k| k.name() == s)
     }
 }
 
@@ -321,6 +331,7 @@ impl StackLayer for DaeLayer {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Layer {
     Dae(DaeLayer),
+    Rbm(RbmLayer),
 }
 
 impl Layer {
@@ -333,6 +344,7 @@ impl Layer {
     ) -> Result<Layer, String> {
         Ok(match kind {
             LayerKind::Dae => Layer::Dae(DaeLayer::read(d, h, r)?),
+            LayerKind::Rbm => Layer::Rbm(RbmLayer::read(d, h, r)?),
         })
     }
 
@@ -340,6 +352,7 @@ impl Layer {
     pub fn as_dae(&self) -> Option<&DaeLayer> {
         match self {
             Layer::Dae(l) => Some(l),
+            _ => None,
         }
     }
 
@@ -347,6 +360,23 @@ impl Layer {
     pub fn as_dae_mut(&mut self) -> Option<&mut DaeLayer> {
         match self {
             Layer::Dae(l) => Some(l),
+            _ => None,
+        }
+    }
+
+    /// The RBM inside, if this is one.
+    pub fn as_rbm(&self) -> Option<&RbmLayer> {
+        match self {
+            Layer::Rbm(l) => Some(l),
+            _ => None,
+        }
+    }
+
+    /// The RBM inside, mutable, if this is one.
+    pub fn as_rbm_mut(&mut self) -> Option<&mut RbmLayer> {
+        match self {
+            Layer::Rbm(l) => Some(l),
+            _ => None,
         }
     }
 }
@@ -356,6 +386,7 @@ impl Deref for Layer {
     fn deref(&self) -> &(dyn StackLayer + 'static) {
         match self {
             Layer::Dae(l) => l,
+            Layer::Rbm(l) => l,
         }
     }
 }
@@ -364,6 +395,7 @@ impl DerefMut for Layer {
     fn deref_mut(&mut self) -> &mut (dyn StackLayer + 'static) {
         match self {
             Layer::Dae(l) => l,
+            Layer::Rbm(l) => l,
         }
     }
 }
@@ -371,5 +403,114 @@ impl DerefMut for Layer {
 impl From<DaeLayer> for Layer {
     fn from(l: DaeLayer) -> Layer {
         Layer::Dae(l)
+    }
+}
+
+impl From<RbmLayer> for Layer {
+    fn from(l: RbmLayer) -> Layer {
+        Layer::Rbm(l)
+    }
+}
+
+/// A restricted Boltzmann machine with binary visible and hidden units, energy
+/// `E(v, h) = -v W h^T - h b - v c` (`v`: `1 x d`, `h`: `1 x h`). Its conditionals are the
+/// stack's sigmoid layers: `P(h = 1 | v) = s(v W + b)` is the encoder (what the layers above,
+/// fine-tuning, `encode` and `viz filters` use: the mean-field up pass) and
+/// `P(v = 1 | h) = s(h W^T + c)` the tied decoder. Trained by CD-1 (`train::rbm`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct RbmLayer {
+    /// Visible units (input width).
+    pub d: usize,
+    /// Hidden units.
+    pub h: usize,
+    /// Weights, `d x h` row-major.
+    pub w: Vec<f32>,
+    /// Hidden bias, `h`.
+    pub b: Vec<f32>,
+    /// Visible bias, `d`.
+    pub c: Vec<f32>,
+}
+
+impl RbmLayer {
+    /// Weights uniform in `±init.range(d, h)`, biases 0.
+    pub fn new(d: usize, h: usize, init: RbmInit, rng: &mut Xoshiro256PlusPlus) -> RbmLayer {
+        let r = init.range(d, h);
+        let w = (0..d * h)
+            .map(|_| (2.0 * uniform01(rng) - 1.0) * r)
+            .collect();
+        RbmLayer {
+            d,
+            h,
+            w,
+            b: vec![0.0; h],
+            c: vec![0.0; d],
+        }
+    }
+
+    /// The RBM record (`W`, `b`, `c`) of a `d x h` layer.
+    fn read(d: usize, h: usize, r: &mut Reader) -> Result<RbmLayer, String> {
+        let n = d
+            .checked_mul(h)
+            .ok_or_else(|| format!("layer {d} x {h} overflows"))?;
+        let w = r.f32s(n)?;
+        let b = r.f32s(h)?;
+        let c = r.f32s(d)?;
+        Ok(RbmLayer { d, h, w, b, c })
+    }
+}
+
+impl StackLayer for RbmLayer {
+    fn kind(&self) -> LayerKind {
+        LayerKind::Rbm
+    }
+    fn d(&self) -> usize {
+        self.d
+    }
+    fn h(&self) -> usize {
+        self.h
+    }
+    fn encoder(&self) -> Encoder<'_> {
+        Encoder {
+            d: self.d,
+            h: self.h,
+            w: &self.w,
+            b: &self.b,
+        }
+    }
+    fn encoder_mut(&mut self) -> EncoderMut<'_> {
+        EncoderMut {
+            d: self.d,
+            h: self.h,
+            w: &mut self.w,
+            b: &mut self.b,
+        }
+    }
+    fn decoder(&self) -> Decoder<'_> {
+        Decoder {
+            d: self.d,
+            h: self.h,
+            w: DecoderWeights::Tied(&self.w),
+            c: &self.c,
+        }
+    }
+    fn params(&self) -> Vec<&[f32]> {
+        vec![&self.w, &self.b, &self.c]
+    }
+    fn params_mut(&mut self) -> Vec<&mut [f32]> {
+        vec![&mut self.w, &mut self.b, &mut self.c]
+    }
+    fn write_record(&self, out: &mut Vec<u8>) {
+        for p in self.params() {
+            put_f32s(out, p);
+        }
+    }
+    fn check_sizes(&self) -> Result<(), String> {
+        if self.w.len() != self.d * self.h || self.b.len() != self.h || self.c.len() != self.d {
+            return Err(format!(
+                "parameter sizes do not match {} x {}",
+                self.d, self.h
+            ));
+        }
+        Ok(())
     }
 }

@@ -43,7 +43,8 @@ pub struct Provenance {
 pub mod layer;
 
 pub use layer::{
-    DaeLayer, Decoder, DecoderWeights, Encoder, EncoderMut, Layer, LayerKind, StackLayer,
+    DaeLayer, Decoder, DecoderWeights, Encoder, EncoderMut, Layer, LayerKind, RbmInit, RbmLayer,
+    StackLayer,
 };
 
 /// An error about a model: a file that cannot be read or written, bytes that are not a model

@@ -161,6 +161,7 @@ fn overrides(a: &TrainArgs) -> Overrides {
         noise: a.noise.clone(),
         loss: a.loss.clone(),
         untied: a.untied,
+        layer_kind: a.layer_kind.clone(),
         finetune_lr: a.finetune_lr,
         max_epochs: a.max_epochs,
         patience: a.patience,

@@ -9,10 +9,11 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 use sdae_kernels::{Kernels, MatRef};
 
 use super::dae::{DaeSgd, DaeStep, OnlineDae};
+use super::rbm::{RbmSgd, RbmStep, RbmTrainer};
 use super::streams::Stream;
 use super::TrainError;
 use crate::config::{Config, LayerConfig};
-use crate::model::{DaeLayer, Layer};
+use crate::model::{DaeLayer, Layer, RbmLayer};
 
 /// One step of an online session: train on example `x` (`d` values), return its loss.
 pub trait OnlineStep {
@@ -43,13 +44,15 @@ pub trait LayerTrainer {
     ) -> Result<f64, TrainError>;
 }
 
-/// A new layer `l` (0-based) of `d` inputs as the config says (width, tied decoder), drawn
-/// from its own stream ([`Stream::LayerInit`]). Every layer is a DAE today; a config key for
-/// the kind (issue 13) picks the variant here.
+/// A new layer `l` (0-based) of `d` inputs as the config says (kind, width, tied decoder or
+/// RBM initialisation), drawn from its own stream ([`Stream::LayerInit`]).
 pub fn new_layer(cfg: &Config, l: usize, d: usize) -> Layer {
     let lc = &cfg.layers[l];
     let mut rng = Stream::LayerInit(l).rng(cfg.seed);
-    Layer::Dae(DaeLayer::new(d, lc.width, cfg.tied, &mut rng))
+    match cfg.rbm {
+        None => Layer::Dae(DaeLayer::new(d, lc.width, cfg.tied, &mut rng)),
+        Some(r) => Layer::Rbm(RbmLayer::new(d, lc.width, r.init, &mut rng)),
+    }
 }
 
 /// The trainer of `layer` (layer `l` of `cfg`), its buffers sized for the layer and its batch.
@@ -64,6 +67,10 @@ pub fn trainer_for(cfg: &Config, l: usize, layer: &Layer) -> Box<dyn LayerTraine
                 lr: lc.lr,
                 weight_decay: cfg.weight_decay,
             },
+        }),
+        Layer::Rbm(rbm) => Box::new(RbmTrainer {
+            step: RbmStep::new(rbm.d, rbm.h, lc.batch),
+            sgd: RbmSgd::new(cfg.rbm.unwrap_or_default(), lc.lr, cfg.weight_decay),
         }),
     }
 }

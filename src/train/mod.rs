@@ -13,6 +13,7 @@ pub mod finetune;
 pub mod finetune_phase;
 pub mod layer;
 pub mod pretrain_phase;
+pub mod rbm;
 pub mod robustness;
 pub mod run;
 pub mod streams;

@@ -12,7 +12,7 @@ pub enum Stream {
     Idle,
     /// Initial parameters of layer `l`.
     LayerInit(usize),
-    /// Corruption while pre-training layer `l`.
+    /// Corruption (a DAE) or Gibbs sampling (an RBM) while pre-training layer `l`.
     Noise(usize),
     /// Batch order while pre-training layer `l`.
     Shuffle(usize),

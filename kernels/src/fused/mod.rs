@@ -25,9 +25,11 @@
 //! AVX2, 8 on AVX-512, 2 on NEON and scalar; chosen by measurement in each ISA's module).
 
 use crate::mat::{check_len, MatMut, MatRef};
+use crate::random::SampleUniforms;
 use crate::{Isa, KernelError, Kernels, Loss, Xoshiro256PlusPlus};
 
 pub(crate) mod generic;
+pub(crate) mod sample;
 #[macro_use]
 mod shims;
 
@@ -70,6 +72,7 @@ pub(crate) struct FusedFns {
     sgd_update: unsafe fn(&mut [f32], &[f32], f32, f32),
     dot_axpy_rows: unsafe fn(&mut [f32], Shape, &[f32], &[f32], &mut [f32]),
     math_inplace: unsafe fn(MathFn, &mut [f32]),
+    sample_rows: unsafe fn(*mut f32, Shape, Option<&[f32]>, &mut [f32], &mut SampleUniforms),
 }
 
 /// The fused-kernel part of a kernel table.

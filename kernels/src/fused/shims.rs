@@ -108,6 +108,21 @@ macro_rules! fused_shims {
             unsafe { generic::math_inplace::<$S>(f, x) }
         }
 
+        /// # Safety
+        /// The CPU supports this ISA; pointers and lengths as `fused::sample::sample_rows`
+        /// requires (checked by `Kernels::sigmoid_bias_bernoulli` / `bernoulli_sample`).
+        $(#[$attr])*
+        unsafe fn sample_rows(
+            t: *mut f32,
+            shape: Shape,
+            bias: Option<&[f32]>,
+            sample: &mut [f32],
+            draws: &mut crate::random::SampleUniforms,
+        ) {
+            // SAFETY: forwarded contract.
+            unsafe { crate::fused::sample::sample_rows::<$S, $W>(t, shape, bias, sample, draws) }
+        }
+
         /// This ISA's fused-kernel entry points.
         pub(crate) const FNS: FusedFns = FusedFns {
             lanes: <$S as crate::simd::Simd>::LANES,
@@ -121,6 +136,7 @@ macro_rules! fused_shims {
             sgd_update,
             dot_axpy_rows,
             math_inplace,
+            sample_rows,
         };
     };
 }

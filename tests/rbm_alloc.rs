@@ -1,0 +1,104 @@
+//! The RBM's CD-1 epoch loop allocates nothing after start-up (the DAE's is
+//! `tests/train_alloc.rs`): a counting global allocator over whole pre-training epochs,
+//! minibatch and online.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use rand_xoshiro::rand_core::SeedableRng;
+use rand_xoshiro::Xoshiro256PlusPlus;
+use sdae::config::{RbmConfig, RbmInit};
+use sdae::model::{Layer, RbmLayer};
+use sdae::train::batch_count;
+use sdae::train::rbm::{RbmSgd, RbmStep, RbmTrainer};
+use sdae::train::run::pretrain_epoch;
+use sdae_kernels::kernels;
+
+struct Counting;
+static COUNTING: AtomicBool = AtomicBool::new(false);
+static ALLOCS: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: forwards every call to the system allocator unchanged; only counts.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        if COUNTING.load(Ordering::Relaxed) {
+            ALLOCS.fetch_add(1, Ordering::Relaxed);
+        }
+        // SAFETY: same contract as the caller's.
+        unsafe { System.alloc(l) }
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        // SAFETY: same contract as the caller's.
+        unsafe { System.dealloc(p, l) }
+    }
+    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
+        if COUNTING.load(Ordering::Relaxed) {
+            ALLOCS.fetch_add(1, Ordering::Relaxed);
+        }
+        // SAFETY: same contract as the caller's.
+        unsafe { System.realloc(p, l, n) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn counted<T>(f: impl FnOnce() -> T) -> (T, usize) {
+    ALLOCS.store(0, Ordering::SeqCst);
+    COUNTING.store(true, Ordering::SeqCst);
+    let r = f();
+    COUNTING.store(false, Ordering::SeqCst);
+    (r, ALLOCS.load(Ordering::SeqCst))
+}
+
+// One test function so no other test thread allocates while counting is on.
+#[test]
+fn cd1_epochs_allocate_nothing() {
+    sdae_kernels::threads::set_threads(1).unwrap();
+    // Let the pool's worker start (and allocate) before anything is counted.
+    rayon::broadcast(|_| ());
+    let k = kernels();
+    let (rows, d, h) = (70, 64, 48);
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(1);
+    let x: Vec<f32> = (0..rows * d)
+        .map(|_| sdae::model::uniform01(&mut rng))
+        .collect();
+    for (batch, sample_visible) in [(16, true), (16, false), (1, true)] {
+        let mut layer = Layer::from(RbmLayer::new(d, h, RbmInit::InvSqrtMax, &mut rng));
+        let cfg = RbmConfig {
+            init: RbmInit::InvSqrtMax,
+            sample_visible,
+        };
+        let mut trainer = RbmTrainer {
+            step: RbmStep::new(d, h, batch),
+            sgd: RbmSgd::new(cfg, 0.05, 0.0),
+        };
+        let mut order = vec![0u32; batch_count(rows, batch)];
+        let (mut nr, mut sr) = (
+            Xoshiro256PlusPlus::seed_from_u64(2),
+            Xoshiro256PlusPlus::seed_from_u64(3),
+        );
+        let mut epoch = |layer: &mut Layer| {
+            pretrain_epoch(
+                k,
+                &mut trainer,
+                layer,
+                &x,
+                rows,
+                batch,
+                &mut order,
+                &mut nr,
+                &mut sr,
+                &mut |_, _| {},
+            )
+            .unwrap()
+        };
+        epoch(&mut layer); // warm-up: lazily built kernel tables, thread-locals
+        let (l, n) = counted(|| (0..3).map(|_| epoch(&mut layer)).sum::<f64>());
+        assert!(l.is_finite() && l > 0.0);
+        assert_eq!(
+            n, 0,
+            "CD-1 (batch {batch}, sample_visible {sample_visible}) allocated {n} times in 3 epochs"
+        );
+    }
+}
