@@ -319,11 +319,12 @@ fn rbm_model_file_round_trips() {
             v: (0..12).map(|i| i as f32 * 0.1).collect(),
             bv: vec![0.5, -0.5, 0.0],
         }),
+        provenance: None,
     };
     let bytes = m.to_bytes();
     // The first layer record: kind tag 2 (rbm), d = 20, h = 9, then W, b, c.
     let u32_at = |o: usize| u32::from_le_bytes(bytes[o..o + 4].try_into().unwrap());
-    assert_eq!(u32_at(8), 2, "format version");
+    assert_eq!(u32_at(8), sdae::model::MODEL_VERSION, "format version");
     assert_eq!((u32_at(20), u32_at(24), u32_at(28)), (2, 20, 9));
     let first_w = f32::from_le_bytes(bytes[32..36].try_into().unwrap());
     assert_eq!(first_w.to_bits(), m.layers[0].params()[0][0].to_bits());

@@ -9,10 +9,10 @@ use rand_xoshiro::rand_core::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use sdae::config::{RbmConfig, RbmInit};
 use sdae::model::{Layer, RbmLayer};
-use sdae::train::batch_count;
 use sdae::train::rbm::{RbmSgd, RbmStep, RbmTrainer};
 use sdae::train::run::pretrain_epoch;
-use sdae_kernels::kernels;
+use sdae::train::{batch_count, EpochOrder};
+use sdae_kernels::{kernels, MatRef};
 
 struct Counting;
 static COUNTING: AtomicBool = AtomicBool::new(false);
@@ -78,20 +78,11 @@ fn cd1_epochs_allocate_nothing() {
             Xoshiro256PlusPlus::seed_from_u64(2),
             Xoshiro256PlusPlus::seed_from_u64(3),
         );
+        let input = MatRef::new(&x, rows, d).unwrap();
         let mut epoch = |layer: &mut Layer| {
-            pretrain_epoch(
-                k,
-                &mut trainer,
-                layer,
-                &x,
-                rows,
-                batch,
-                &mut order,
-                &mut nr,
-                &mut sr,
-                &mut |_, _| {},
-            )
-            .unwrap()
+            let mut quiet = |_, _| {};
+            let mut epoch = EpochOrder::new(batch, &mut order, &mut sr, &mut quiet);
+            pretrain_epoch(k, &mut trainer, layer, input, &mut nr, &mut epoch).unwrap()
         };
         epoch(&mut layer); // warm-up: lazily built kernel tables, thread-locals
         let (l, n) = counted(|| (0..3).map(|_| epoch(&mut layer)).sum::<f64>());
