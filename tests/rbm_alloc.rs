@@ -7,13 +7,10 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 use sdae::config::{RbmConfig, RbmInit};
 use sdae::model::{Layer, RbmLayer};
 use sdae::train::rbm::{RbmSgd, RbmStep, RbmTrainer};
-use sdae::train::run::pretrain_epoch;
-use sdae::train::{batch_count, EpochOrder};
-use sdae_kernels::{kernels, MatRef};
 
 #[path = "common/counting.rs"]
 mod counting;
-use counting::counted;
+use counting::pretrain_epoch_allocs;
 
 // One test function so no other test thread allocates while counting is on.
 #[test]
@@ -21,7 +18,6 @@ fn cd1_epochs_allocate_nothing() {
     sdae_kernels::threads::set_threads(1).unwrap();
     // Let the pool's worker start (and allocate) before anything is counted.
     rayon::broadcast(|_| ());
-    let k = kernels();
     let (rows, d, h) = (70, 64, 48);
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(1);
     let x: Vec<f32> = (0..rows * d)
@@ -37,19 +33,7 @@ fn cd1_epochs_allocate_nothing() {
             step: RbmStep::new(d, h, batch),
             sgd: RbmSgd::new(cfg, 0.05, 0.0),
         };
-        let mut order = vec![0u32; batch_count(rows, batch)];
-        let (mut nr, mut sr) = (
-            Xoshiro256PlusPlus::seed_from_u64(2),
-            Xoshiro256PlusPlus::seed_from_u64(3),
-        );
-        let input = MatRef::new(&x, rows, d).unwrap();
-        let mut epoch = |layer: &mut Layer| {
-            let mut quiet = |_, _| {};
-            let mut epoch = EpochOrder::new(batch, &mut order, &mut sr, &mut quiet);
-            pretrain_epoch(k, &mut trainer, layer, input, &mut nr, &mut epoch).unwrap()
-        };
-        epoch(&mut layer); // warm-up: lazily built kernel tables, thread-locals
-        let (l, n) = counted(|| (0..3).map(|_| epoch(&mut layer)).sum::<f64>());
+        let (l, n) = pretrain_epoch_allocs(&mut trainer, &mut layer, &x, (rows, d, batch));
         assert!(l.is_finite() && l > 0.0);
         assert_eq!(
             n, 0,

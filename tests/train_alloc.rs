@@ -6,13 +6,13 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 use sdae::model::{DaeLayer, Layer, Model, OutputLayer};
 use sdae::train::dae::DaeSgd;
 use sdae::train::layer::DaeTrainer;
-use sdae::train::run::{finetune_epoch, pretrain_epoch};
+use sdae::train::run::finetune_epoch;
 use sdae::train::{batch_count, DaeStep, EpochOrder, FinetuneStep, Loss, Noise, SplitView};
 use sdae_kernels::{kernels, MatMut, MatRef};
 
 #[path = "common/counting.rs"]
 mod counting;
-use counting::counted;
+use counting::{counted, pretrain_epoch_allocs};
 
 // One test function so no other test thread allocates while counting is on.
 #[test]
@@ -65,19 +65,7 @@ fn training_epochs_allocate_nothing() {
                 weight_decay: 0.0,
             },
         };
-        let mut order = vec![0u32; batch_count(rows, batch)];
-        let (mut nr, mut sr) = (
-            Xoshiro256PlusPlus::seed_from_u64(2),
-            Xoshiro256PlusPlus::seed_from_u64(3),
-        );
-        let input = MatRef::new(&x, rows, d).unwrap();
-        let mut epoch = |layer: &mut Layer| {
-            let mut quiet = |_, _| {};
-            let mut epoch = EpochOrder::new(batch, &mut order, &mut sr, &mut quiet);
-            pretrain_epoch(k, &mut trainer, layer, input, &mut nr, &mut epoch).unwrap()
-        };
-        epoch(&mut layer); // warm-up: lazily built kernel tables, thread-locals
-        let (l, n) = counted(|| (0..3).map(|_| epoch(&mut layer)).sum::<f64>());
+        let (l, n) = pretrain_epoch_allocs(&mut trainer, &mut layer, &x, (rows, d, batch));
         assert!(l.is_finite() && l > 0.0);
         assert_eq!(
             n, 0,

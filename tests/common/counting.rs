@@ -40,3 +40,29 @@ pub fn counted<T>(f: impl FnOnce() -> T) -> (T, usize) {
     COUNTING.store(false, Ordering::SeqCst);
     (r, ALLOCS.load(Ordering::SeqCst))
 }
+
+/// Three pre-training epochs of `trainer` on `layer` after one warm-up epoch (lazily built
+/// kernel tables, thread-locals): their summed loss and how many allocations they made.
+pub fn pretrain_epoch_allocs(
+    trainer: &mut dyn sdae::train::layer::LayerTrainer,
+    layer: &mut sdae::model::Layer,
+    x: &[f32],
+    (rows, d, batch): (usize, usize, usize),
+) -> (f64, usize) {
+    use rand_xoshiro::rand_core::SeedableRng;
+    use rand_xoshiro::Xoshiro256PlusPlus;
+    let k = sdae_kernels::kernels();
+    let mut order = vec![0u32; sdae::train::batch_count(rows, batch)];
+    let (mut nr, mut sr) = (
+        Xoshiro256PlusPlus::seed_from_u64(2),
+        Xoshiro256PlusPlus::seed_from_u64(3),
+    );
+    let input = sdae_kernels::MatRef::new(x, rows, d).unwrap();
+    let mut epoch = |layer: &mut sdae::model::Layer| {
+        let mut quiet = |_, _| {};
+        let mut epoch = sdae::train::EpochOrder::new(batch, &mut order, &mut sr, &mut quiet);
+        sdae::train::run::pretrain_epoch(k, trainer, layer, input, &mut nr, &mut epoch).unwrap()
+    };
+    epoch(layer);
+    counted(|| (0..3).map(|_| epoch(layer)).sum::<f64>())
+}
