@@ -5,6 +5,10 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+#[path = "common/tiny.rs"]
+mod tiny;
+use tiny::tiny_task;
+
 use rand_xoshiro::rand_core::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use sdae::config::{Config, Overrides, RbmInit};
@@ -195,24 +199,6 @@ fn rbm_init_ranges() {
     }
 }
 
-fn tiny_task(rows: usize, seed: u64) -> (Vec<f32>, Vec<u32>) {
-    let mut prng = Xoshiro256PlusPlus::seed_from_u64(99);
-    let protos: Vec<Vec<f32>> = (0..4)
-        .map(|_| (0..24).map(|_| (prng.next_u32() & 1) as f32).collect())
-        .collect();
-    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
-    let (mut x, mut y) = (Vec::new(), Vec::new());
-    for _ in 0..rows {
-        let c = rng.next_u32() % 4;
-        for &p in &protos[c as usize] {
-            let flip = sdae::model::uniform01(&mut rng) < 0.15;
-            x.push(if flip { 1.0 - p } else { p });
-        }
-        y.push(c);
-    }
-    (x, y)
-}
-
 fn dbn_config(batch: usize) -> Config {
     let text = format!(
         "seed = 5\n[model]\nlayer_kind = \"rbm\"\n[pretrain]\nlr = 0.1\nepochs = 8\nbatch = {batch}\n\
@@ -222,54 +208,11 @@ fn dbn_config(batch: usize) -> Config {
     Config::from_toml(&text, "dbn.toml", &Overrides::default()).unwrap()
 }
 
-struct Recorder(Vec<sdae::train::run::EpochReport>);
-impl sdae::train::run::Observer for Recorder {
-    fn epoch(&mut self, r: &sdae::train::run::EpochReport) {
-        self.0.push(r.clone());
-    }
-}
-
 #[test]
 fn tiny_dbn_learns_and_beats_chance() {
-    let (xt, yt) = tiny_task(400, 1);
-    let (xv, yv) = tiny_task(100, 2);
-    let (xs, ys) = tiny_task(200, 3);
-    let tr = SplitView::new("train", &xt, &yt, 24, 4).unwrap();
-    let va = SplitView::new("valid", &xv, &yv, 24, 4).unwrap();
-    let te = SplitView::new("test", &xs, &ys, 24, 4).unwrap();
     for batch in [1, 8] {
-        let cfg = dbn_config(batch);
-        let mut rec = Recorder(Vec::new());
-        let mut opts = RunOptions {
-            pretrain: true,
-            finetune: true,
-            checkpoint: None,
-            resume: false,
-            observer: &mut rec,
-        };
-        let res = run(
-            sdae_kernels::kernels(),
-            &cfg,
-            None,
-            &tr,
-            Some(&va),
-            Some(&te),
-            &mut opts,
-        )
-        .unwrap();
-        for layer in [1, 2] {
-            let losses: Vec<f64> = rec
-                .0
-                .iter()
-                .filter(|r| r.phase == "pretrain" && r.layer == layer)
-                .map(|r| r.loss)
-                .collect();
-            assert_eq!(losses.len(), 8);
-            assert!(
-                losses[7] < 0.9 * losses[0],
-                "batch {batch} layer {layer}: reconstruction cross-entropy did not fall: {losses:?}"
-            );
-        }
+        let (res, reports) = tiny::train_tiny(&dbn_config(batch), false);
+        tiny::assert_pretrain_losses_fall(&reports, 8, &format!("batch {batch} "));
         assert!(res.model.layers.iter().all(|l| l.kind() == LayerKind::Rbm));
         let err = res.test.unwrap().error_rate();
         assert!(err < 0.15, "batch {batch}: test error {err} (chance 0.75)");
@@ -278,7 +221,7 @@ fn tiny_dbn_learns_and_beats_chance() {
 
 #[test]
 fn dbn_runs_are_bit_identical_for_a_seed() {
-    let (xt, yt) = tiny_task(120, 1);
+    let (xt, yt) = tiny_task(120, 1, false);
     let tr = SplitView::new("train", &xt, &yt, 24, 4).unwrap();
     let once = || {
         let mut opts = RunOptions {

@@ -1,5 +1,9 @@
 //! The training engine on tiny in-memory tasks: gradient checks, learning, determinism, configs.
 
+#[path = "common/tiny.rs"]
+mod tiny;
+use tiny::tiny_task;
+
 use rand_xoshiro::rand_core::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use sdae::config::{Config, ConfigError, Overrides};
@@ -272,37 +276,11 @@ fn finetune_gradcheck(rows: usize) {
 }
 
 /// Four classes of noisy 24-pixel prototypes: easy for a small net, 75% error by chance.
-fn tiny_task(rows: usize, seed: u64) -> (Vec<f32>, Vec<u32>) {
-    let mut prng = Xoshiro256PlusPlus::seed_from_u64(99);
-    let protos: Vec<Vec<f32>> = (0..4)
-        .map(|_| (0..24).map(|_| (prng.next_u32() & 1) as f32).collect())
-        .collect();
-    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
-    let mut x = Vec::new();
-    let mut y = Vec::new();
-    for _ in 0..rows {
-        let c = rng.next_u32() % 4;
-        for &p in &protos[c as usize] {
-            let flip = sdae::model::uniform01(&mut rng) < 0.15;
-            x.push(if flip { 1.0 - p } else { p } * (0.7 + 0.3 * sdae::model::uniform01(&mut rng)));
-        }
-        y.push(c);
-    }
-    (x, y)
-}
-
 fn tiny_config(extra: &str) -> Config {
     let text = format!(
         "seed = 5\n{extra}\n[pretrain]\nnu = 0.2\nlr = 0.1\nepochs = 6\nbatch = 8\n[[layers]]\nwidth = 16\n[[layers]]\nwidth = 12\n[finetune]\nlr = 0.2\nmax_epochs = 30\npatience = 8\nbatch = 4\n"
     );
     Config::from_toml(&text, "tiny.toml", &Overrides::default()).unwrap()
-}
-
-struct Recorder(Vec<sdae::train::run::EpochReport>);
-impl sdae::train::run::Observer for Recorder {
-    fn epoch(&mut self, r: &sdae::train::run::EpochReport) {
-        self.0.push(r.clone());
-    }
 }
 
 fn train_tiny(
@@ -311,39 +289,13 @@ fn train_tiny(
     sdae::train::run::RunResult,
     Vec<sdae::train::run::EpochReport>,
 ) {
-    let (xt, yt) = tiny_task(400, 1);
-    let (xv, yv) = tiny_task(100, 2);
-    let (xs, ys) = tiny_task(200, 3);
-    let tr = SplitView::new("train", &xt, &yt, 24, 4).unwrap();
-    let va = SplitView::new("valid", &xv, &yv, 24, 4).unwrap();
-    let te = SplitView::new("test", &xs, &ys, 24, 4).unwrap();
-    let mut rec = Recorder(Vec::new());
-    let mut opts = RunOptions {
-        pretrain: true,
-        finetune: true,
-        checkpoint: None,
-        resume: false,
-        observer: &mut rec,
-    };
-    let res = run(kernels(), cfg, None, &tr, Some(&va), Some(&te), &mut opts).unwrap();
-    (res, rec.0)
+    tiny::train_tiny(cfg, true)
 }
 
 #[test]
 fn tiny_stack_learns() {
     let (res, reports) = train_tiny(&tiny_config(""));
-    for layer in [1, 2] {
-        let losses: Vec<f64> = reports
-            .iter()
-            .filter(|r| r.phase == "pretrain" && r.layer == layer)
-            .map(|r| r.loss)
-            .collect();
-        assert_eq!(losses.len(), 6);
-        assert!(
-            losses[5] < 0.9 * losses[0],
-            "layer {layer}: reconstruction loss did not fall: {losses:?}"
-        );
-    }
+    tiny::assert_pretrain_losses_fall(&reports, 6, "");
     let test = res.test.unwrap();
     assert_eq!(test.rows, 200);
     assert!(
@@ -430,7 +382,7 @@ fn bad_configs_are_rejected_with_clear_errors() {
 fn width_mismatch_and_nan_are_reported() {
     let k = kernels();
     let cfg = tiny_config("");
-    let (x, y) = tiny_task(40, 1);
+    let (x, y) = tiny_task(40, 1, true);
     let tr = SplitView::new("train", &x, &y, 24, 4).unwrap();
     // A pre-trained model for 30 inputs cannot be fine-tuned on 24 columns.
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(1);
