@@ -9,10 +9,10 @@ use std::process::Command;
 mod tiny;
 use tiny::tiny_task;
 
-use rand_xoshiro::rand_core::{Rng, SeedableRng};
+use rand_xoshiro::rand_core::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use sdae::config::{Config, Overrides, RbmInit};
-use sdae::data::{write_dataset, Dataset};
+use sdae::data::Dataset;
 use sdae::model::{DaeLayer, Layer, LayerKind, Model, OutputLayer, RbmLayer};
 use sdae::train::rbm::{RbmSgd, RbmStep};
 use sdae::train::run::{run, RunOptions};
@@ -351,24 +351,7 @@ fn tmpdir(name: &str) -> PathBuf {
 /// A 3-class task of noisy 28x28 prototypes as `<dir>/tiny/<split>.sdd` (28x28 so that
 /// `viz filters` can tile it).
 fn write_task(dir: &Path, sizes: [usize; 3]) {
-    let cols = 784;
-    let mut prng = Xoshiro256PlusPlus::seed_from_u64(42);
-    let protos: Vec<Vec<f32>> = (0..3)
-        .map(|_| (0..cols).map(|_| (prng.next_u32() & 1) as f32).collect())
-        .collect();
-    for (split, rows) in ["train", "valid", "test"].iter().zip(sizes) {
-        let mut rng = Xoshiro256PlusPlus::seed_from_u64(rows as u64 + split.len() as u64);
-        let (mut x, mut y) = (Vec::new(), Vec::new());
-        for _ in 0..rows {
-            let c = rng.next_u32() % 3;
-            for &p in &protos[c as usize] {
-                let flip = (rng.next_u32() % 100) < 20;
-                x.push(if flip { 1.0 - p } else { p });
-            }
-            y.push(c);
-        }
-        write_dataset(&sdae::data::split_path(dir, "tiny", split), &x, &y, cols, 3).unwrap();
-    }
+    tiny::write_task(dir, 784, sizes);
 }
 
 fn sdae(args: &[&str]) -> std::process::Output {

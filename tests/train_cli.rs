@@ -7,33 +7,13 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
+#[path = "common/tiny.rs"]
+mod tiny;
+use tiny::write_task;
+
 use common::{assert_says, ok, sdae, tiny_run, tmpdir, BIN};
-use rand_xoshiro::rand_core::{Rng, SeedableRng};
-use rand_xoshiro::Xoshiro256PlusPlus;
 use sdae::data::{write_dataset, Dataset};
 use sdae::model::Model;
-
-/// A 3-class task of noisy prototypes, `cols` wide, written as `<dir>/tiny/<split>.sdd`.
-fn write_task(dir: &Path, cols: usize, sizes: [usize; 3]) {
-    let mut prng = Xoshiro256PlusPlus::seed_from_u64(42);
-    let protos: Vec<Vec<f32>> = (0..3)
-        .map(|_| (0..cols).map(|_| (prng.next_u32() & 1) as f32).collect())
-        .collect();
-    for (split, rows) in ["train", "valid", "test"].iter().zip(sizes) {
-        let mut rng = Xoshiro256PlusPlus::seed_from_u64(rows as u64 + split.len() as u64);
-        let mut x = Vec::with_capacity(rows * cols);
-        let mut y = Vec::with_capacity(rows);
-        for _ in 0..rows {
-            let c = rng.next_u32() % 3;
-            for &p in &protos[c as usize] {
-                let flip = (rng.next_u32() % 100) < 20;
-                x.push(if flip { 1.0 - p } else { p });
-            }
-            y.push(c);
-        }
-        write_dataset(&sdae::data::split_path(dir, "tiny", split), &x, &y, cols, 3).unwrap();
-    }
-}
 
 #[test]
 fn resume_after_kill_is_bit_identical() {
