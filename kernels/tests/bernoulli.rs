@@ -5,7 +5,9 @@
 
 mod fused_util;
 
-use fused_util::{assert_close, mm, on_every_isa, Gen, COLS, EPS, ROWS};
+use fused_util::{
+    assert_close, assert_same_mask, mm, on_every_isa, on_every_isa_and_shape, Gen, COLS, EPS, ROWS,
+};
 use rand_xoshiro::rand_core::{Rng, SeedableRng};
 use sdae_kernels::{reference, Xoshiro256PlusPlus};
 
@@ -23,22 +25,7 @@ fn probs(g: &mut Gen, n: usize) -> Vec<f32> {
 }
 
 const LENS: [usize; 16] = [
-    0,
-    1,
-    2,
-    3,
-    7,
-    15,
-    16,
-    17,
-    31,
-    32,
-    33,
-    63,
-    64,
-    65,
-    1000,
-    20 * 1000 + 3,
+    0, 1, 2, 3, 7, 15, 16, 17, 31, 32, 33, 63, 64, 65, 1000, 20_003,
 ];
 
 #[test]
@@ -55,14 +42,7 @@ fn bernoulli_sample_is_bit_identical() {
             let mut got = vec![f32::NAN; len];
             k.bernoulli_sample(&p, &mut got, &mut gr).unwrap();
             let what = format!("{} bernoulli_sample len={len}", k.isa());
-            for i in 0..len {
-                assert_eq!(got[i].to_bits(), want[i].to_bits(), "{what} [{i}]");
-            }
-            assert_eq!(
-                gr.next_u64(),
-                wr.next_u64(),
-                "{what}: generator state after"
-            );
+            assert_same_mask(&got, &want, &mut gr, wr.next_u64(), &what);
             for (i, &pi) in p.iter().enumerate() {
                 if pi == 0.0 {
                     assert_eq!(got[i], 0.0, "{what} [{i}] p = 0");
@@ -109,72 +89,54 @@ fn bernoulli_sample_has_the_right_law() {
 #[test]
 fn sigmoid_bias_bernoulli_matches_reference() {
     let mut g = Gen::new(32);
-    on_every_isa(|k| {
-        for &rows in &ROWS {
-            for &cols in &COLS {
-                let n = rows * cols;
-                let t0: Vec<f32> = (0..n)
-                    .map(|_| {
-                        if g.below(10) == 0 {
-                            [-1e4f32, -100.0, 0.0, 100.0, 1e4][g.below(5) as usize]
-                        } else {
-                            g.f32(-8.0, 8.0)
-                        }
-                    })
-                    .collect();
-                let bias = g.vec(cols, -2.0, 2.0);
-                let seed = g.u64();
-                let mut want = t0.clone();
-                let mut want_s = vec![f32::NAN; n];
-                let mut wr = Xoshiro256PlusPlus::seed_from_u64(seed);
-                reference::sigmoid_bias_bernoulli(
-                    &mut want,
-                    rows,
-                    cols,
-                    &bias,
-                    &mut want_s,
-                    &mut wr,
-                );
-                let mut got = t0.clone();
-                let mut got_s = vec![f32::NAN; n];
-                let mut gr = Xoshiro256PlusPlus::seed_from_u64(seed);
-                k.sigmoid_bias_bernoulli(
-                    mm(&mut got, rows, cols),
-                    &bias,
-                    mm(&mut got_s, rows, cols),
-                    &mut gr,
-                )
-                .unwrap();
-                let what = format!("{} sigmoid_bias_bernoulli {rows}x{cols}", k.isa());
-                for i in 0..n {
-                    let t = (t0[i] + bias[i % cols]).abs() as f64;
-                    let tol = (8.0 + t) * EPS * want[i] as f64 + 1.2e-38;
-                    assert_close(
-                        &format!("{what} p[{i}]"),
-                        got[i] as f64,
-                        want[i] as f64,
-                        tol,
-                    );
+    on_every_isa_and_shape(&ROWS, &COLS, |k, rows, cols| {
+        let n = rows * cols;
+        let t0: Vec<f32> = (0..n)
+            .map(|_| {
+                if g.below(10) == 0 {
+                    [-1e4f32, -100.0, 0.0, 100.0, 1e4][g.below(5) as usize]
+                } else {
+                    g.f32(-8.0, 8.0)
                 }
-                // Given the kernel's own probabilities, the samples are the reference's bit
-                // for bit, and so is the generator afterwards.
-                let mut exact = vec![f32::NAN; n];
-                let mut er = Xoshiro256PlusPlus::seed_from_u64(seed);
-                reference::bernoulli_sample(&got, &mut exact, &mut er);
-                for i in 0..n {
-                    assert_eq!(got_s[i].to_bits(), exact[i].to_bits(), "{what} sample[{i}]");
-                }
-                assert_eq!(
-                    gr.next_u64(),
-                    wr.next_u64(),
-                    "{what}: generator state after"
-                );
-                // Against the reference's own p, a sample may differ only where a uniform lies
-                // between the two roundings: none in these few thousand draws.
-                let differ = (0..n).filter(|&i| got_s[i] != want_s[i]).count();
-                assert_eq!(differ, 0, "{what}: samples differing from the reference");
-            }
+            })
+            .collect();
+        let bias = g.vec(cols, -2.0, 2.0);
+        let seed = g.u64();
+        let mut want = t0.clone();
+        let mut want_s = vec![f32::NAN; n];
+        let mut wr = Xoshiro256PlusPlus::seed_from_u64(seed);
+        reference::sigmoid_bias_bernoulli(&mut want, rows, cols, &bias, &mut want_s, &mut wr);
+        let mut got = t0.clone();
+        let mut got_s = vec![f32::NAN; n];
+        let mut gr = Xoshiro256PlusPlus::seed_from_u64(seed);
+        k.sigmoid_bias_bernoulli(
+            mm(&mut got, rows, cols),
+            &bias,
+            mm(&mut got_s, rows, cols),
+            &mut gr,
+        )
+        .unwrap();
+        let what = format!("{} sigmoid_bias_bernoulli {rows}x{cols}", k.isa());
+        for i in 0..n {
+            let t = (t0[i] + bias[i % cols]).abs() as f64;
+            let tol = (8.0 + t) * EPS * want[i] as f64 + 1.2e-38;
+            assert_close(
+                &format!("{what} p[{i}]"),
+                got[i] as f64,
+                want[i] as f64,
+                tol,
+            );
         }
+        // Given the kernel's own probabilities, the samples are the reference's bit
+        // for bit, and so is the generator afterwards.
+        let mut exact = vec![f32::NAN; n];
+        let mut er = Xoshiro256PlusPlus::seed_from_u64(seed);
+        reference::bernoulli_sample(&got, &mut exact, &mut er);
+        assert_same_mask(&got_s, &exact, &mut gr, wr.next_u64(), &what);
+        // Against the reference's own p, a sample may differ only where a uniform lies
+        // between the two roundings: none in these few thousand draws.
+        let differ = (0..n).filter(|&i| got_s[i] != want_s[i]).count();
+        assert_eq!(differ, 0, "{what}: samples differing from the reference");
     });
 }
 

@@ -10,7 +10,8 @@
 mod fused_util;
 
 use fused_util::{
-    assert_close, mm, mr, on_every_isa, on_every_isa_and_shape, Gen, COLS, EPS, ROWS,
+    assert_close, assert_same_mask, mm, mr, on_every_isa, on_every_isa_and_shape, Gen, COLS, EPS,
+    ROWS,
 };
 use rand_xoshiro::rand_core::{Rng, SeedableRng};
 use sdae_kernels::{random, reference, Isa, Kernels, Loss, MatMut, MatRef, Xoshiro256PlusPlus};
@@ -304,28 +305,6 @@ fn nonzero(g: &mut Gen, n: usize) -> Vec<f32> {
     g.vec(n, 0.5, 1.5)
 }
 
-/// The masking kernels' contract against the reference: `got` equals `want` bit for bit,
-/// and the kernel's generator `gr` stands where the reference's did (`want_next` is the
-/// reference generator's next draw after the call).
-fn assert_same_mask(
-    got: &[f32],
-    want: &[f32],
-    gr: &mut Xoshiro256PlusPlus,
-    want_next: u64,
-    what: &str,
-) {
-    assert_eq!(got.len(), want.len(), "{what}: length");
-    let first_diff = got
-        .iter()
-        .zip(want)
-        .position(|(a, b)| a.to_bits() != b.to_bits());
-    assert!(
-        first_diff.is_none(),
-        "{what}: differs from the reference at {first_diff:?}"
-    );
-    assert_eq!(gr.next_u64(), want_next, "{what}: rng consumed differently");
-}
-
 /// `k.mask_fixed` of `x` (`rows x cols`, `count` zeros a row) drawing from `rng`, into an
 /// output pre-filled with NaN (so a value it failed to write shows).
 fn mask_fixed_of(
@@ -528,21 +507,7 @@ fn mask_bernoulli_resolves_ties_with_full_resolution() {
 fn mask_bernoulli_is_bit_identical() {
     let mut g = Gen::new(7);
     let lens = [
-        0usize,
-        1,
-        2,
-        3,
-        7,
-        15,
-        16,
-        17,
-        31,
-        32,
-        33,
-        47,
-        69,
-        1000,
-        128 * 1000 + 5,
+        0usize, 1, 2, 3, 7, 15, 16, 17, 31, 32, 33, 47, 69, 1000, 128_005,
     ];
     on_every_isa(|k| {
         for &len in &lens {

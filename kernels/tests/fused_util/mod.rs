@@ -3,7 +3,8 @@
 
 #![allow(dead_code)]
 
-use sdae_kernels::{Isa, Kernels, MatMut, MatRef};
+use rand_xoshiro::rand_core::Rng;
+use sdae_kernels::{Isa, Kernels, MatMut, MatRef, Xoshiro256PlusPlus};
 
 /// The ISAs a test must exercise: `SDAE_EXPECT_ISAS` (comma list; the Makefile's aarch64 run
 /// sets `scalar,neon`), else every ISA this CPU supports.
@@ -110,4 +111,26 @@ pub fn mm(v: &mut [f32], rows: usize, cols: usize) -> MatMut<'_> {
 /// `v` as a read-only contiguous `rows x cols` batch view.
 pub fn mr(v: &[f32], rows: usize, cols: usize) -> MatRef<'_> {
     MatRef::new(v, rows, cols).unwrap_or_else(|e| panic!("test batch: {e}"))
+}
+
+/// The masking kernels' contract against the reference: `got` equals `want` bit for bit,
+/// and the kernel's generator `gr` stands where the reference's did (`want_next` is the
+/// reference generator's next draw after the call).
+pub fn assert_same_mask(
+    got: &[f32],
+    want: &[f32],
+    gr: &mut Xoshiro256PlusPlus,
+    want_next: u64,
+    what: &str,
+) {
+    assert_eq!(got.len(), want.len(), "{what}: length");
+    let first_diff = got
+        .iter()
+        .zip(want)
+        .position(|(a, b)| a.to_bits() != b.to_bits());
+    assert!(
+        first_diff.is_none(),
+        "{what}: differs from the reference at {first_diff:?}"
+    );
+    assert_eq!(gr.next_u64(), want_next, "{what}: rng consumed differently");
 }
