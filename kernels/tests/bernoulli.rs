@@ -154,17 +154,19 @@ fn sampling_kernels_refuse_bad_shapes() {
             "{e}"
         );
         let mut t = [0.0f32; 6];
-        let mut s = [0.0f32; 6];
-        let e = k
-            .sigmoid_bias_bernoulli(mm(&mut t, 2, 3), &[0.0; 2], mm(&mut s, 2, 3), &mut rng)
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("bias has 2"), "{e}");
-        let mut s = [0.0f32; 6];
-        let e = k
-            .sigmoid_bias_bernoulli(mm(&mut t, 2, 3), &[0.0; 3], mm(&mut s, 3, 2), &mut rng)
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("sample"), "{e}");
+        // (bias length, sample shape, what the error names)
+        for (bias, (sr, sc), want) in [(2, (2, 3), "bias has 2"), (3, (3, 2), "sample")] {
+            let mut s = [0.0f32; 6];
+            let e = k
+                .sigmoid_bias_bernoulli(
+                    mm(&mut t, 2, 3),
+                    &vec![0.0; bias],
+                    mm(&mut s, sr, sc),
+                    &mut rng,
+                )
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(want), "{e}");
+        }
     });
 }
