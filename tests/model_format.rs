@@ -131,25 +131,21 @@ fn version_2_files_load_and_the_provenance_round_trips() {
     let mut b = m.to_bytes();
     let at = b.len() - 10;
     b[at] = b'{';
-    let e = Model::from_bytes(&reseal(b), "p.sdae")
-        .unwrap_err()
-        .to_string();
-    assert!(
-        e.contains("p.sdae") && e.contains("provenance section"),
-        "{e}"
-    );
+    refused(b, "p.sdae", "provenance section");
     let mut b = v3.clone();
     b[n..n + 4].copy_from_slice(&u32::MAX.to_le_bytes());
-    let e = Model::from_bytes(&reseal(b), "big.sdae")
-        .unwrap_err()
-        .to_string();
-    assert!(
-        e.contains("big.sdae") && e.contains("provenance section of 4294967295 bytes"),
-        "{e}"
-    );
+    refused(b, "big.sdae", "provenance section of 4294967295 bytes");
 }
 
-/// `bytes` with its FNV-1a checksum recomputed after an edit.
+/// `bytes`, resealed, are refused as `name` with an error naming the file and `what`.
+#[track_caller]
+fn refused(bytes: Vec<u8>, name: &str, what: &str) {
+    let e = Model::from_bytes(&reseal(bytes), name)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains(name) && e.contains(what), "{e}");
+}
+
 fn reseal(mut bytes: Vec<u8>) -> Vec<u8> {
     let n = bytes.len() - 8;
     let sum = sdae::util::fnv1a64(&bytes[..n]);
