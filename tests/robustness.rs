@@ -2,6 +2,8 @@
 //! the error is the plain evaluation's; at ν > 0 the code moves, more at higher ν; two models see
 //! the very same corrupted inputs (identical models give identical rows); bad flags are refused.
 
+mod common;
+
 use std::process::Command;
 
 use rand_xoshiro::rand_core::SeedableRng;
@@ -74,9 +76,7 @@ fn codes_move_with_the_noise_and_every_model_sees_the_same_inputs() {
 
 #[test]
 fn the_command_prints_a_row_per_model_and_level_and_draws_the_plot() {
-    let dir = std::env::temp_dir().join(format!("sdae-robust-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = common::tmpdir("cmd");
     let (x, y) = data(300);
     let split = dir.join("test.sdd");
     write_dataset(&split, &x, &y, 36, 3).unwrap();

@@ -1,6 +1,8 @@
 //! `sdae viz noise-filters`: one layer per masking level from one initialisation (the same tile
 //! is the same unit in every panel), drawn as one PNG; bad levels and outputs are refused.
 
+mod common;
+
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -73,9 +75,7 @@ fn every_level_starts_from_the_same_weights_and_noise_changes_them() {
 
 #[test]
 fn the_command_writes_one_png_and_refuses_bad_levels() {
-    let dir = std::env::temp_dir().join(format!("sdae-viz-noise-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = common::tmpdir("cmd");
     let (x, y) = data();
     let split: PathBuf = dir.join("train.sdd");
     write_dataset(&split, &x, &y, 784, 2).unwrap();
