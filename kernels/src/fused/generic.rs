@@ -17,6 +17,27 @@ use crate::simd::pair::Quad;
 use crate::simd::{exp, load_n as ld, log1p_unit, sigmoid_parts, store_n as st, Simd};
 use crate::{Loss, SoftmaxStats, Xoshiro256PlusPlus};
 
+/// Walks the columns `0..cols` of a row as the two-width kernels do: `wide` on each full
+/// chunk of `W::LANES` columns, then `narrow` on the rest in chunks of at most `S::LANES`;
+/// in both, `c` is the chunk's first column and `n` its width. Chunks run in column order.
+macro_rules! wide_then_narrow {
+    ($cols:expr, $W:ident, $S:ident, |$c:ident, $n:ident| wide: $wide:expr, narrow: $narrow:expr $(,)?) => {{
+        let cols = $cols;
+        let mut $c = 0;
+        while $c + $W::LANES <= cols {
+            let $n = $W::LANES;
+            $wide;
+            $c += $n;
+        }
+        while $c < cols {
+            let $n = $S::LANES.min(cols - $c);
+            $narrow;
+            $c += $n;
+        }
+    }};
+}
+pub(crate) use wide_then_narrow;
+
 /// `v` in the first `n` lanes, 0 in the others (so padding never enters a sum).
 ///
 /// # Safety
@@ -60,18 +81,12 @@ pub unsafe fn sigmoid_bias_inplace<S: Simd, W: Simd>(
     let b = bias.as_ptr();
     for r in 0..rows {
         let row = y[r * cols..(r + 1) * cols].as_mut_ptr();
-        let mut c = 0;
-        while c + W::LANES <= cols {
-            // SAFETY: c + W::LANES <= cols.
-            unsafe { step::<W>(row, b, c, W::LANES) };
-            c += W::LANES;
-        }
-        while c < cols {
-            let n = S::LANES.min(cols - c);
+        wide_then_narrow!(cols, W, S, |c, n|
             // SAFETY: c + n <= cols.
-            unsafe { step::<S>(row, b, c, n) };
-            c += n;
-        }
+            wide: unsafe { step::<W>(row, b, c, n) },
+            // SAFETY: c + n <= cols.
+            narrow: unsafe { step::<S>(row, b, c, n) },
+        );
     }
 }
 
@@ -187,18 +202,12 @@ pub unsafe fn sigmoid_loss<S: Simd, W: Simd>(
         };
         // SAFETY: ISA available (caller).
         let (mut wide, mut acc) = unsafe { (W::splat(0.0), S::splat(0.0)) };
-        let mut c = 0;
-        while c + W::LANES <= cols {
-            // SAFETY: c + W::LANES <= cols.
-            wide = unsafe { W::add(wide, sigmoid_loss_step::<W>(loss, p, c, W::LANES)) };
-            c += W::LANES;
-        }
-        while c < cols {
-            let n = S::LANES.min(cols - c);
+        wide_then_narrow!(cols, W, S, |c, n|
             // SAFETY: c + n <= cols.
-            acc = unsafe { S::add(acc, sigmoid_loss_step::<S>(loss, p, c, n)) };
-            c += n;
-        }
+            wide: wide = unsafe { W::add(wide, sigmoid_loss_step::<W>(loss, p, c, n)) },
+            // SAFETY: c + n <= cols.
+            narrow: acc = unsafe { S::add(acc, sigmoid_loss_step::<S>(loss, p, c, n)) },
+        );
         // SAFETY: ISA available (caller).
         total += unsafe { W::reduce_add(wide) + S::reduce_add(acc) } as f64;
     }

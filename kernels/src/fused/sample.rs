@@ -12,6 +12,7 @@
 //! sigmoid ([`crate::simd::sigmoid_parts`], within 2 ulp of the reference); a sample can only
 //! differ between two ISAs when a uniform falls between their two roundings of `p`.
 
+use super::generic::wide_then_narrow;
 use crate::mat::{check_len, MatMut};
 use crate::random::SampleUniforms;
 use crate::simd::{load_n as ld, sigmoid_parts, store_n as st, Simd};
@@ -46,18 +47,12 @@ pub unsafe fn sample_rows<S: Simd, W: Simd>(
         let row = unsafe { t.add(r * cols) };
         if let Some(b) = bias {
             let b = b.as_ptr();
-            let mut c = 0;
-            while c + W::LANES <= cols {
-                // SAFETY: c + W::LANES <= cols.
-                unsafe { sig::<W>(row, b, c, W::LANES) };
-                c += W::LANES;
-            }
-            while c < cols {
-                let n = S::LANES.min(cols - c);
+            wide_then_narrow!(cols, W, S, |c, n|
                 // SAFETY: c + n <= cols.
-                unsafe { sig::<S>(row, b, c, n) };
-                c += n;
-            }
+                wide: unsafe { sig::<W>(row, b, c, n) },
+                // SAFETY: c + n <= cols.
+                narrow: unsafe { sig::<S>(row, b, c, n) },
+            );
         }
         let out = sample[r * cols..(r + 1) * cols].as_mut_ptr();
         let mut c = 0;
