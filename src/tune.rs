@@ -163,15 +163,19 @@ pub fn run(args: TuneArgs, start: &plan::PlanChoice) -> Result<(), String> {
         .collect();
     for &isa in &isas {
         let plans = candidate_plans(isa, args.quick, caches);
+        // Each plan's time on each shape at each thread count: [thread count][plan][shape].
+        let at_each_count = |plans: &[GemmPlan], shapes: &[GemmShape], rounds: usize| {
+            thread_counts
+                .iter()
+                .map(|&t| measure_plans(isa, plans, shapes, t, rounds))
+                .collect::<Result<Vec<_>, _>>()
+        };
         let peaks: Vec<f64> = thread_counts
             .iter()
             .map(|&t| peak(isa, t))
             .collect::<Result<_, _>>()?;
         // Stage 1: kernel x loop order x KC.
-        let per_t: Vec<Vec<Vec<f64>>> = thread_counts
-            .iter()
-            .map(|&t| measure_plans(isa, &plans, &shapes, t, rounds))
-            .collect::<Result<_, _>>()?;
+        let per_t: Vec<Vec<Vec<f64>>> = at_each_count(&plans, &shapes, rounds)?;
         let sc = scores(&per_t);
         // Stage 1b: the leaders and the untuned plan head to head, with three times the
         // rounds (the leaders are often within the noise of each other and of the untuned
@@ -188,10 +192,7 @@ pub fn run(args: TuneArgs, start: &plan::PlanChoice) -> Result<(), String> {
                 finalists.push(plans[i].clone());
             }
         }
-        let per_f: Vec<Vec<Vec<f64>>> = thread_counts
-            .iter()
-            .map(|&t| measure_plans(isa, &finalists, &shapes, t, 3 * rounds))
-            .collect::<Result<_, _>>()?;
+        let per_f: Vec<Vec<Vec<f64>>> = at_each_count(&finalists, &shapes, 3 * rounds)?;
         let scf = scores(&per_f);
         let lead = (1..finalists.len())
             .max_by(|&a, &b| scf[a].total_cmp(&scf[b]))
@@ -229,10 +230,7 @@ pub fn run(args: TuneArgs, start: &plan::PlanChoice) -> Result<(), String> {
         if !variants.contains(&best) {
             variants.insert(0, best.clone());
         }
-        let per_t2: Vec<Vec<Vec<f64>>> = thread_counts
-            .iter()
-            .map(|&t| measure_plans(isa, &variants, &small, t, rounds))
-            .collect::<Result<_, _>>()?;
+        let per_t2: Vec<Vec<Vec<f64>>> = at_each_count(&variants, &small, rounds)?;
         let sc2 = scores(&per_t2);
         let current = variants
             .iter()
