@@ -168,6 +168,57 @@ impl<'a> Decoder<'a> {
     }
 }
 
+/// The [`StackLayer`] accessors of a layer kind whose encoder is its fields `d`, `h`, `w`
+/// (`d x h`) and `b` (`h`): `d`, `h`, `encoder`, `encoder_mut`.
+macro_rules! encoder_methods {
+    () => {
+        fn d(&self) -> usize {
+            self.d
+        }
+        fn h(&self) -> usize {
+            self.h
+        }
+        fn encoder(&self) -> Encoder<'_> {
+            Encoder {
+                d: self.d,
+                h: self.h,
+                w: &self.w,
+                b: &self.b,
+            }
+        }
+        fn encoder_mut(&mut self) -> EncoderMut<'_> {
+            EncoderMut {
+                d: self.d,
+                h: self.h,
+                w: &mut self.w,
+                b: &mut self.b,
+            }
+        }
+    };
+}
+
+/// A layer's `W`, `b` and `c`.
+type Wbc = (Vec<f32>, Vec<f32>, Vec<f32>);
+
+/// Reads the `W` (`d x h`), `b` (`h`) and `c` (`d`) every layer record holds, in that order.
+fn read_wbc(d: usize, h: usize, r: &mut Reader) -> Result<Wbc, String> {
+    let n = d
+        .checked_mul(h)
+        .ok_or_else(|| format!("layer {d} x {h} overflows"))?;
+    let w = r.f32s(n)?;
+    let b = r.f32s(h)?;
+    let c = r.f32s(d)?;
+    Ok((w, b, c))
+}
+
+/// `W`, `b` and `c` have the sizes of a `d x h` layer.
+fn check_wbc(d: usize, h: usize, w: &[f32], b: &[f32], c: &[f32]) -> Result<(), String> {
+    if w.len() != d * h || b.len() != h || c.len() != d {
+        return Err(format!("parameter sizes do not match {d} x {h}"));
+    }
+    Ok(())
+}
+
 /// What every layer kind gives the stack.
 pub trait StackLayer {
     fn kind(&self) -> LayerKind;
@@ -231,13 +282,8 @@ impl DaeLayer {
     /// The DAE record (`tied`, `W`, `b`, `c`, untied `W'`) of a `d x h` layer.
     fn read(d: usize, h: usize, r: &mut Reader) -> Result<DaeLayer, String> {
         let tied = r.u32()? != 0;
-        let n = d
-            .checked_mul(h)
-            .ok_or_else(|| format!("layer {d} x {h} overflows"))?;
-        let w = r.f32s(n)?;
-        let b = r.f32s(h)?;
-        let c = r.f32s(d)?;
-        let w_dec = if tied { None } else { Some(r.f32s(n)?) };
+        let (w, b, c) = read_wbc(d, h, r)?;
+        let w_dec = if tied { None } else { Some(r.f32s(d * h)?) };
         Ok(DaeLayer {
             d,
             h,
@@ -253,28 +299,7 @@ impl StackLayer for DaeLayer {
     fn kind(&self) -> LayerKind {
         LayerKind::Dae
     }
-    fn d(&self) -> usize {
-        self.d
-    }
-    fn h(&self) -> usize {
-        self.h
-    }
-    fn encoder(&self) -> Encoder<'_> {
-        Encoder {
-            d: self.d,
-            h: self.h,
-            w: &self.w,
-            b: &self.b,
-        }
-    }
-    fn encoder_mut(&mut self) -> EncoderMut<'_> {
-        EncoderMut {
-            d: self.d,
-            h: self.h,
-            w: &mut self.w,
-            b: &mut self.b,
-        }
-    }
+    encoder_methods!();
     fn decoder(&self) -> Decoder<'_> {
         Decoder {
             d: self.d,
@@ -307,12 +332,7 @@ impl StackLayer for DaeLayer {
         }
     }
     fn check_sizes(&self) -> Result<(), String> {
-        if self.w.len() != self.d * self.h || self.b.len() != self.h || self.c.len() != self.d {
-            return Err(format!(
-                "parameter sizes do not match {} x {}",
-                self.d, self.h
-            ));
-        }
+        check_wbc(self.d, self.h, &self.w, &self.b, &self.c)?;
         if let Some(wd) = &self.w_dec {
             if wd.len() != self.d * self.h {
                 return Err(format!(
@@ -449,12 +469,7 @@ impl RbmLayer {
 
     /// The RBM record (`W`, `b`, `c`) of a `d x h` layer.
     fn read(d: usize, h: usize, r: &mut Reader) -> Result<RbmLayer, String> {
-        let n = d
-            .checked_mul(h)
-            .ok_or_else(|| format!("layer {d} x {h} overflows"))?;
-        let w = r.f32s(n)?;
-        let b = r.f32s(h)?;
-        let c = r.f32s(d)?;
+        let (w, b, c) = read_wbc(d, h, r)?;
         Ok(RbmLayer { d, h, w, b, c })
     }
 }
@@ -463,28 +478,7 @@ impl StackLayer for RbmLayer {
     fn kind(&self) -> LayerKind {
         LayerKind::Rbm
     }
-    fn d(&self) -> usize {
-        self.d
-    }
-    fn h(&self) -> usize {
-        self.h
-    }
-    fn encoder(&self) -> Encoder<'_> {
-        Encoder {
-            d: self.d,
-            h: self.h,
-            w: &self.w,
-            b: &self.b,
-        }
-    }
-    fn encoder_mut(&mut self) -> EncoderMut<'_> {
-        EncoderMut {
-            d: self.d,
-            h: self.h,
-            w: &mut self.w,
-            b: &mut self.b,
-        }
-    }
+    encoder_methods!();
     fn decoder(&self) -> Decoder<'_> {
         Decoder {
             d: self.d,
@@ -505,12 +499,7 @@ impl StackLayer for RbmLayer {
         }
     }
     fn check_sizes(&self) -> Result<(), String> {
-        if self.w.len() != self.d * self.h || self.b.len() != self.h || self.c.len() != self.d {
-            return Err(format!(
-                "parameter sizes do not match {} x {}",
-                self.d, self.h
-            ));
-        }
+        check_wbc(self.d, self.h, &self.w, &self.b, &self.c)?;
         Ok(())
     }
 }
