@@ -17,6 +17,27 @@ fn sample(rows: usize, cols: usize) -> (Vec<f32>, Vec<u32>) {
     (f, l)
 }
 
+/// A fresh scratch folder for `test` and the path of `file` in it.
+fn scratch_file(test: &str, file: &str) -> (PathBuf, PathBuf) {
+    let d = tmpdir(test);
+    let p = d.join(file);
+    (d, p)
+}
+
+/// [`scratch_file`] with a `rows x cols` [`sample`] (10 classes) written to the file: the
+/// folder, the file, the features and the labels.
+fn with_sample(
+    test: &str,
+    file: &str,
+    rows: usize,
+    cols: usize,
+) -> (PathBuf, PathBuf, Vec<f32>, Vec<u32>) {
+    let (d, p) = scratch_file(test, file);
+    let (f, l) = sample(rows, cols);
+    write_dataset(&p, &f, &l, cols, 10).unwrap();
+    (d, p, f, l)
+}
+
 #[test]
 fn xxh64_known_vectors() {
     // Reference values of XXH64 with seed 0 (xxhsum -H1).
@@ -87,10 +108,7 @@ fn err_of(p: &std::path::Path) -> String {
 
 #[test]
 fn header_validation_names_file_offset_and_expectation() {
-    let d = tmpdir("header");
-    let (f, l) = sample(4, 6);
-    let p = d.join("good.sdd");
-    write_dataset(&p, &f, &l, 6, 10).unwrap();
+    let (d, p, _, _) = with_sample("header", "good.sdd", 4, 6);
     let good = fs::read(&p).unwrap();
 
     let bad = d.join("bad.sdd");
@@ -145,8 +163,7 @@ fn header_validation_names_file_offset_and_expectation() {
 
 #[test]
 fn write_rejects_bad_shapes_and_labels_without_output() {
-    let d = tmpdir("writebad");
-    let p = d.join("x.sdd");
+    let (d, p) = scratch_file("writebad", "x.sdd");
     let (f, l) = sample(3, 4);
     assert!(write_dataset(&p, &f[..11], &l, 4, 10).is_err());
     assert!(write_dataset(&p, &f, &l, 0, 10).is_err());
@@ -161,10 +178,7 @@ fn write_rejects_bad_shapes_and_labels_without_output() {
 
 #[test]
 fn overwrite_is_atomic_for_existing_readers() {
-    let d = tmpdir("overwrite");
-    let p = d.join("a.sdd");
-    let (f, l) = sample(5, 3);
-    write_dataset(&p, &f, &l, 3, 10).unwrap();
+    let (d, p, f, _) = with_sample("overwrite", "a.sdd", 5, 3);
     let old = Dataset::open(&p).unwrap();
     let (f2, l2) = sample(9, 2);
     write_dataset(&p, &f2, &l2, 2, 10).unwrap();

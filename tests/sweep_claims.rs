@@ -6,7 +6,7 @@
 mod common;
 
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -34,18 +34,23 @@ fn starts(sweep: &Path, runs: usize) -> Vec<usize> {
     n
 }
 
+/// A sweep of `grid` on the data in `data`, planned in `<root>/<name>`.
+fn planned(root: &Path, name: &str, grid: &str, data: &Path) -> PathBuf {
+    let dir = root.join(name);
+    plan_sweep(grid, &dir, data);
+    dir
+}
+
 #[test]
 fn three_concurrent_workers_run_each_run_once_and_give_one_workers_table() {
     let (root, d) = with_rectangles("three");
     // Reference: one worker.
-    let one = root.join("one");
-    plan_sweep(GRID8, &one, &d);
+    let one = planned(&root, "one", GRID8, &d);
     ok_pinned(&["sweep", "run-local", one.to_str().unwrap(), "--jobs", "1"]);
     ok_pinned(&["sweep", "collect", one.to_str().unwrap()]);
     assert_eq!(starts(&one, 8), vec![1; 8]);
 
-    let many = root.join("many");
-    plan_sweep(GRID8, &many, &d);
+    let many = planned(&root, "many", GRID8, &d);
     let m = many.to_str().unwrap();
     let workers: Vec<_> = (0..3)
         .map(|_| {
@@ -97,12 +102,10 @@ const SLOW_GRID: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/slo
 #[test]
 fn a_killed_workers_run_is_taken_over_and_ends_bit_identical() {
     let (root, d) = with_rectangles("kill");
-    let reference = root.join("ref");
-    plan_sweep(SLOW_GRID, &reference, &d);
+    let reference = planned(&root, "ref", SLOW_GRID, &d);
     ok_pinned(&["sweep", "run", reference.to_str().unwrap(), "--index", "0"]);
 
-    let s = root.join("s");
-    plan_sweep(SLOW_GRID, &s, &d);
+    let s = planned(&root, "s", SLOW_GRID, &d);
     let s_s = s.to_str().unwrap();
     let run = s.join("runs/0000");
     let mut victim = pinned(&["sweep", "run", s_s, "--index", "0"])
@@ -175,8 +178,7 @@ fn a_killed_workers_run_is_taken_over_and_ends_bit_identical() {
 #[test]
 fn a_failed_run_shows_as_failed_and_a_claim_from_another_host_is_respected() {
     let (root, d) = with_rectangles("failed");
-    let s = root.join("s");
-    plan_sweep(GRID8, &s, &d);
+    let s = planned(&root, "s", GRID8, &d);
     let s_s = s.to_str().unwrap();
     fs::create_dir_all(s.join("runs/0001")).unwrap();
     fs::write(s.join("runs/0001/model.sdm.ckpt"), b"garbage").unwrap();
