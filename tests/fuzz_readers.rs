@@ -641,9 +641,9 @@ fn fuzz_sdd() {
 }
 
 #[test]
-fn fuzz_model_file() {
+fn fuzz_model_and_checkpoint_files() {
     let dir = scratch("model");
-    let (model, _) = model_and_checkpoint(&dir);
+    let (model, ckpt) = model_and_checkpoint(&dir);
     fuzz("model_file", inputs(vec![model], &[]), 4, |b| {
         if let Ok(m) = Model::from_bytes(b, "fuzz") {
             // A model that loads is a valid one, and writes back to what loads the same.
@@ -657,12 +657,6 @@ fn fuzz_model_file() {
         }
         Ok(())
     });
-}
-
-#[test]
-fn fuzz_checkpoint() {
-    let dir = scratch("ckpt");
-    let (_, ckpt) = model_and_checkpoint(&dir);
     fuzz("checkpoint", inputs(vec![ckpt], &[]), 6, |b| {
         if let Ok(c) = Checkpoint::from_bytes(b, "fuzz") {
             c.model
