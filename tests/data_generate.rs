@@ -212,16 +212,20 @@ fn convex_by_pairs(m: &RowMask) -> bool {
     true
 }
 
-#[test]
-fn fast_convexity_test_agrees_with_the_pairwise_definition() {
-    // random blobs of varied density, plus hand-made cases
-    let mut state = 12345u64;
-    let mut next = || {
+/// A xorshift64 stream from `seed` (the draws of the random convexity cases).
+fn xorshift(mut state: u64) -> impl FnMut() -> u64 {
+    move || {
         state ^= state << 13;
         state ^= state >> 7;
         state ^= state << 17;
         state
-    };
+    }
+}
+
+#[test]
+fn fast_convexity_test_agrees_with_the_pairwise_definition() {
+    // random blobs of varied density, plus hand-made cases
+    let mut next = xorshift(12345u64);
     let mut disagreements = 0;
     let mut convex_seen = 0;
     for k in 0..3000 {
@@ -325,13 +329,7 @@ fn convex_by_segments(m: &RowMask, test: ConvexTest) -> bool {
 
 #[test]
 fn rasterised_segment_tests_agree_with_their_pairwise_definitions() {
-    let mut state = 987654321u64;
-    let mut next = || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
+    let mut next = xorshift(987654321u64);
     for test in [ConvexTest::Segment, ConvexTest::Cover] {
         let mut passed = 0;
         for k in 0..150 {
