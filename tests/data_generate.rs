@@ -222,6 +222,17 @@ fn xorshift(mut state: u64) -> impl FnMut() -> u64 {
     }
 }
 
+/// The two classes' mean white-pixel counts (`area`: each class's total over `per_class`
+/// rows) differ by less than `tol` of the convex class's.
+#[track_caller]
+fn assert_similar_areas(area: [f64; 2], per_class: f64, tol: f64) {
+    let (m0, m1) = (area[0] / per_class, area[1] / per_class);
+    assert!(
+        (m0 - m1).abs() / m1 < tol,
+        "mean white pixels: non-convex {m0:.1}, convex {m1:.1}"
+    );
+}
+
 #[test]
 fn fast_convexity_test_agrees_with_the_pairwise_definition() {
     // random blobs of varied density, plus hand-made cases
@@ -397,11 +408,7 @@ fn the_v2_recipe_keeps_the_unions_that_fail_the_lattice_test() {
             assert_eq!(convex_by_pairs(&m), lab == CONVEX, "row {i}");
         }
     }
-    let (m0, m1) = (area[0] / 200.0, area[1] / 200.0);
-    assert!(
-        (m0 - m1).abs() / m1 < 0.1,
-        "non-convex {m0:.1}, convex {m1:.1}"
-    );
+    assert_similar_areas(area, 200.0, 0.1);
 }
 
 #[test]
@@ -431,11 +438,7 @@ fn convex_examples_are_convex_and_the_others_are_not_with_similar_areas() {
             }
         }
     }
-    let (m0, m1) = (area[0] / 1000.0, area[1] / 1000.0);
-    assert!(
-        (m0 - m1).abs() / m1 < 0.05,
-        "mean white pixels: non-convex {m0:.1}, convex {m1:.1}"
-    );
+    assert_similar_areas(area, 1000.0, 0.05);
 }
 
 #[test]
