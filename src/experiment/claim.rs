@@ -427,6 +427,24 @@ mod tests {
         d
     }
 
+    /// A claim by `host`'s process `pid` with `token`, made and last heard of at `now`.
+    fn claim_of(host: &str, pid: u32, token: &str, now: u64) -> ClaimInfo {
+        ClaimInfo {
+            host: host.into(),
+            pid,
+            pid_start: 0,
+            token: token.into(),
+            claimed_unix: now,
+            heartbeat_unix: now,
+            slurm: None,
+        }
+    }
+
+    /// Writes `info` as the claim file of `d` (no lock held).
+    fn put_claim(d: &Path, info: &ClaimInfo) {
+        fs::write(d.join(CLAIM_FILE), serde_json::to_string(info).unwrap()).unwrap();
+    }
+
     #[test]
     fn one_claim_at_a_time_and_released_on_drop() {
         let d = tmp("one");
@@ -448,24 +466,16 @@ mod tests {
         let d = tmp("stale");
         fs::create_dir_all(&d).unwrap();
         let now = now_unix();
-        let mut other = ClaimInfo {
-            host: "some-other-node".into(),
-            pid: 1,
-            pid_start: 0,
-            token: "t-other".into(),
-            claimed_unix: now,
-            heartbeat_unix: now,
-            slurm: None,
-        };
+        let mut other = claim_of("some-other-node", 1, "t-other", now);
         // Another host, fresh heartbeat: live, and the claim file (no flock) keeps us out.
-        fs::write(d.join(CLAIM_FILE), serde_json::to_string(&other).unwrap()).unwrap();
+        put_claim(&d, &other);
         assert!(matches!(inspect(&d), Seen::Live(_)));
         assert!(
             matches!(try_claim(&d).unwrap(), Attempt::Busy(w) if w.contains("some-other-node"))
         );
         // No heartbeat for longer than the limit: stale, taken over.
         other.heartbeat_unix = now - stale_secs() - 5;
-        fs::write(d.join(CLAIM_FILE), serde_json::to_string(&other).unwrap()).unwrap();
+        put_claim(&d, &other);
         assert!(matches!(inspect(&d), Seen::Stale(_)));
         let Attempt::Claimed(c) = try_claim(&d).unwrap() else {
             panic!("stale claim not taken over")
@@ -483,7 +493,7 @@ mod tests {
             token: "t-dead".into(),
             ..other
         };
-        fs::write(d.join(CLAIM_FILE), serde_json::to_string(&dead).unwrap()).unwrap();
+        put_claim(&d, &dead);
         assert!(matches!(inspect(&d), Seen::Stale(_)));
         assert!(matches!(try_claim(&d).unwrap(), Attempt::Claimed(_)));
         let _ = fs::remove_dir_all(&d);
@@ -494,16 +504,8 @@ mod tests {
         let d = tmp("race");
         fs::create_dir_all(&d).unwrap();
         let now = now_unix();
-        let fresh = ClaimInfo {
-            host: "node-b".into(),
-            pid: 2,
-            pid_start: 0,
-            token: "t-fresh".into(),
-            claimed_unix: now,
-            heartbeat_unix: now,
-            slurm: None,
-        };
-        fs::write(d.join(CLAIM_FILE), serde_json::to_string(&fresh).unwrap()).unwrap();
+        let fresh = claim_of("node-b", 2, "t-fresh", now);
+        put_claim(&d, &fresh);
         // We judged an older claim "t-old" stale, but the file now holds a fresh one.
         assert!(!remove_stale(&d, Some("t-old"), "t-me").unwrap());
         let back: ClaimInfo =
