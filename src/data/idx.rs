@@ -31,54 +31,48 @@ pub fn read_maybe_gz(path: &Path) -> Result<Vec<u8>, DataError> {
 
 /// Parse IDX bytes (already decompressed).
 pub fn parse_idx(path: &Path, b: &[u8]) -> Result<Idx, DataError> {
+    // A header field that fails, at its byte offset.
+    let bad = |offset: u64, message: String| Err(DataError::at_offset(path, offset, message));
     if b.len() < 4 {
-        return Err(DataError::at_offset(
-            path,
+        return bad(
             b.len() as u64,
             format!(
                 "file is {} bytes, expected at least a 4-byte IDX magic",
                 b.len()
             ),
-        ));
+        );
     }
     if b[0] != 0 || b[1] != 0 {
-        return Err(DataError::at_offset(
-            path,
+        return bad(
             0,
             format!(
                 "bad IDX magic {:02x}{:02x}{:02x}{:02x}, expected 0000 08 NN (not an IDX file)",
                 b[0], b[1], b[2], b[3]
             ),
-        ));
+        );
     }
     if b[2] != 0x08 {
-        return Err(DataError::at_offset(
-            path,
+        return bad(
             2,
             format!(
                 "IDX data type 0x{:02x}, expected 0x08 (unsigned byte)",
                 b[2]
             ),
-        ));
+        );
     }
     let nd = b[3] as usize;
     if nd == 0 {
-        return Err(DataError::at_offset(
-            path,
-            3,
-            "IDX with 0 dimensions, expected at least 1",
-        ));
+        return bad(3, "IDX with 0 dimensions, expected at least 1".into());
     }
     let data_off = 4 + 4 * nd;
     if b.len() < data_off {
-        return Err(DataError::at_offset(
-            path,
+        return bad(
             b.len() as u64,
             format!(
                 "truncated IDX header: {nd} dimensions need {data_off} bytes, file has {}",
                 b.len()
             ),
-        ));
+        );
     }
     let dims: Vec<usize> = (0..nd)
         .map(|i| u32::from_be_bytes(b[4 + 4 * i..8 + 4 * i].try_into().expect("4")) as usize)
