@@ -250,7 +250,7 @@ fn fast_convexity_test_agrees_with_the_pairwise_definition() {
         for (y, row) in m.iter_mut().enumerate() {
             for x in 0..SIDE {
                 let d = ((x as f64 - cx).powi(2) + (y as f64 - cy).powi(2)).sqrt();
-                let noisy = k % 3 == 0 && next() % 40 == 0;
+                let noisy = k % 3 == 0 && next().is_multiple_of(40);
                 if (d <= r) != noisy {
                     *row |= 1 << x;
                 }
@@ -360,7 +360,7 @@ fn rasterised_segment_tests_agree_with_their_pairwise_definitions() {
                     let inside = |(cx, cy, r): (f64, f64, f64)| {
                         (x as f64 - cx).powi(2) + (y as f64 - cy).powi(2) <= r * r
                     };
-                    let noisy = k % 5 == 0 && next() % 30 == 0;
+                    let noisy = k % 5 == 0 && next().is_multiple_of(30);
                     if (inside(a) || (two && inside(b))) != noisy {
                         *row |= 1 << x;
                     }
