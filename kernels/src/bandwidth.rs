@@ -119,23 +119,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn triad_matches_reference() {
-        let n = 1037;
-        let b: Vec<f32> = (0..n).map(|i| (i as f32).sin()).collect();
-        let c: Vec<f32> = (0..n).map(|i| (i as f32 * 0.37).cos()).collect();
-        let mut a = vec![f32::NAN; n];
-        triad(&mut a, &b, &c, -1.75).unwrap();
-        let mut want = vec![0.0f32; n];
-        crate::reference::triad(&mut want, &b, &c, -1.75);
-        for i in 0..n {
-            assert!(
-                (a[i] - want[i]).abs() <= 1e-6 * want[i].abs().max(1.0),
-                "i={i}"
-            );
-        }
-    }
-
-    #[test]
     fn triad_rejects_mismatched_lengths() {
         let mut a = vec![0.0; 3];
         let e = triad(&mut a, &[0.0; 3], &[0.0; 2], 1.0).unwrap_err();
