@@ -247,10 +247,18 @@ fn bench_gemm(json: bool, reps: usize, isa_all: bool) -> Result<(), String> {
             .collect();
         peaks.push(per.map_err(|e| e.to_string())?.iter().sum::<f64>());
     }
+    // Triad bandwidth of one thread per memory level, the roofline's sloped ceilings.
+    let bandwidths = sdae_kernels::bandwidth::probe_levels(0.1).map_err(|e| e.to_string())?;
     if json {
         for (isa, p) in isas.iter().zip(&peaks) {
             println!(
                 "{{\"op\":\"fma_peak\",\"isa\":\"{isa}\",\"threads\":{threads},\"gflops\":{p:.1}}}"
+            );
+        }
+        for (level, bytes, gbs) in &bandwidths {
+            println!(
+                "{{\"op\":\"triad\",\"level\":\"{}\",\"bytes\":{bytes},\"threads\":1,\"gbs\":{gbs:.1}}}",
+                level.name()
             );
         }
     } else {
@@ -261,6 +269,11 @@ fn bench_gemm(json: bool, reps: usize, isa_all: bool) -> Result<(), String> {
             let (plan, hash, source) = crate::plan::describe(*isa);
             println!("  FMA peak {isa}: {p:.1} GFLOP/s on {threads} thread(s); plan {plan} ({hash}, {source})");
         }
+        let bw: Vec<String> = bandwidths
+            .iter()
+            .map(|(level, bytes, gbs)| format!("{} {gbs:.1} ({} KiB)", level.name(), bytes / 1024))
+            .collect();
+        println!("  triad bandwidth, one thread, GB/s: {}", bw.join(", "));
         println!(
             "{:>5} {:>5} {:>5} {:>3} {:>7} {:>16} {:>15} {:>6} | {:>6} {:>6} {:>6}",
             "m", "n", "k", "op", "isa", "sdae", "matrixmultiply", "ratio", "best", "mm", "ratio"

@@ -25,6 +25,7 @@
 //! # Ok::<(), sdae_kernels::KernelError>(())
 //! ```
 
+pub mod bandwidth;
 pub mod dispatch;
 pub mod fused;
 pub mod gemm;

@@ -438,3 +438,14 @@ pub fn sigmoid_bias_bernoulli(
     sigmoid_bias_inplace(t, rows, cols, bias);
     bernoulli_sample(t, sample, rng);
 }
+
+/// STREAM triad `a[i] = b[i] + s * c[i]`, in `f64`.
+pub fn triad(a: &mut [f32], b: &[f32], c: &[f32], s: f32) {
+    assert!(
+        a.len() == b.len() && a.len() == c.len(),
+        "triad: lengths differ"
+    );
+    for i in 0..a.len() {
+        a[i] = (b[i] as f64 + s as f64 * c[i] as f64) as f32;
+    }
+}
