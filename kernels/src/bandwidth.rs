@@ -77,27 +77,12 @@ pub fn triad_bandwidth_gbs(bytes: usize, seconds: f64) -> Result<f64, KernelErro
     let c = vec![2.0f32; n];
     let mut a = vec![0.0f32; n];
     // Repeat small sets so one timed chunk lasts about 0.2 ms (timer resolution).
-    let mut reps = 1usize;
-    loop {
-        let t = std::time::Instant::now();
+    let best = crate::timing::best_rate(seconds, 2e-4, (1, 1 << 24), 12.0 * n as f64, |reps| {
         for _ in 0..reps {
             triad(std::hint::black_box(&mut a), &b, &c, 0.5)?;
         }
-        if t.elapsed().as_secs_f64() > 2e-4 || reps > 1 << 24 {
-            break;
-        }
-        reps *= 2;
-    }
-    let start = std::time::Instant::now();
-    let mut best = 0.0f64;
-    while best == 0.0 || start.elapsed().as_secs_f64() < seconds {
-        let t = std::time::Instant::now();
-        for _ in 0..reps {
-            triad(std::hint::black_box(&mut a), &b, &c, 0.5)?;
-        }
-        let dt = t.elapsed().as_secs_f64().max(1e-9);
-        best = best.max(12.0 * n as f64 * reps as f64 / dt / 1e9);
-    }
+        Ok(())
+    })?;
     std::hint::black_box(&a);
     Ok(best)
 }
@@ -127,28 +112,30 @@ mod tests {
 
     #[test]
     fn working_sets_grow_with_level_and_exceed_the_level_below() {
-        let caches = CacheSizes {
-            l1d: 48 << 10,
-            l2: 2 << 20,
-            l3: 32 << 20,
-            source: "test",
-        };
-        let sizes: Vec<usize> = MemLevel::ALL
-            .iter()
-            .map(|l| l.working_set_bytes(&caches))
-            .collect();
-        assert_eq!(sizes, vec![24 << 10, 1 << 20, 16 << 20, 128 << 20]);
-        let tiny = CacheSizes {
-            l1d: 32 << 10,
-            l2: 32 << 10,
-            l3: 32 << 10,
-            source: "test",
-        };
-        let sizes: Vec<usize> = MemLevel::ALL
-            .iter()
-            .map(|l| l.working_set_bytes(&tiny))
-            .collect();
-        assert_eq!(sizes, vec![16 << 10, 64 << 10, 64 << 10, 64 << 20]);
+        // (L1d, L2, L3) -> the working sets of L1, L2, L3, DRAM; the second has equal levels.
+        let cases: [((usize, usize, usize), [usize; 4]); 2] = [
+            (
+                (48 << 10, 2 << 20, 32 << 20),
+                [24 << 10, 1 << 20, 16 << 20, 128 << 20],
+            ),
+            (
+                (32 << 10, 32 << 10, 32 << 10),
+                [16 << 10, 64 << 10, 64 << 10, 64 << 20],
+            ),
+        ];
+        for ((l1d, l2, l3), want) in cases {
+            let caches = CacheSizes {
+                l1d,
+                l2,
+                l3,
+                source: "test",
+            };
+            let sizes: Vec<usize> = MemLevel::ALL
+                .iter()
+                .map(|l| l.working_set_bytes(&caches))
+                .collect();
+            assert_eq!(sizes, want, "caches {l1d}/{l2}/{l3}");
+        }
     }
 
     #[test]

@@ -37,6 +37,7 @@ pub mod reference;
 pub mod rowpass;
 pub mod simd;
 pub mod threads;
+mod timing;
 
 pub use dispatch::{install_gemm_plan, kernels, Kernels};
 pub use fused::SoftmaxStats;

@@ -677,23 +677,9 @@ pub fn fma_peak_gflops(isa: Isa, seconds: f64) -> Result<f64, KernelError> {
         #[allow(unreachable_patterns)]
         _ => unreachable!("supported ISA without an FMA loop"),
     };
-    // Calibrate a chunk of about 1 ms.
-    let mut iters = 1000usize;
-    loop {
-        let t = std::time::Instant::now();
+    // Chunks of about 1 ms, the best rate over `seconds`.
+    crate::timing::best_rate(seconds, 1e-3, (1000, 1 << 30), per_iter, |iters| {
         std::hint::black_box(run(std::hint::black_box(iters), 1.0));
-        if t.elapsed().as_secs_f64() > 1e-3 || iters > 1 << 30 {
-            break;
-        }
-        iters *= 2;
-    }
-    let start = std::time::Instant::now();
-    let mut best = 0.0f64;
-    while best == 0.0 || start.elapsed().as_secs_f64() < seconds {
-        let t = std::time::Instant::now();
-        std::hint::black_box(run(std::hint::black_box(iters), 1.0));
-        let dt = t.elapsed().as_secs_f64();
-        best = best.max(per_iter * iters as f64 / dt / 1e9);
-    }
-    Ok(best)
+        Ok(())
+    })
 }
