@@ -81,14 +81,25 @@ pub struct DaeTrainer {
     pub sgd: DaeSgd,
 }
 
-fn expect_dae<'l>(layer: &'l mut Layer, want: &str) -> Result<&'l mut DaeLayer, TrainError> {
+/// The layer of the kind a trainer needs (`as_kind` picks it), or an error naming the step
+/// (`want`), the layer's kind and what it was to be trained as (`as_what`).
+pub(crate) fn expect_kind<'l, T>(
+    layer: &'l mut Layer,
+    want: &str,
+    as_what: &str,
+    as_kind: impl FnOnce(&'l mut Layer) -> Option<&'l mut T>,
+) -> Result<&'l mut T, TrainError> {
     let kind = layer.kind();
-    layer.as_dae_mut().ok_or_else(|| {
+    as_kind(layer).ok_or_else(|| {
         TrainError::new(format!(
-            "{want}: a {} layer cannot be trained as a DAE",
+            "{want}: a {} layer cannot be trained as {as_what}",
             kind.name()
         ))
     })
+}
+
+fn expect_dae<'l>(layer: &'l mut Layer, want: &str) -> Result<&'l mut DaeLayer, TrainError> {
+    expect_kind(layer, want, "a DAE", Layer::as_dae_mut)
 }
 
 impl LayerTrainer for DaeTrainer {

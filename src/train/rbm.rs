@@ -184,13 +184,7 @@ pub struct RbmTrainer {
 }
 
 fn expect_rbm<'l>(layer: &'l mut Layer, want: &str) -> Result<&'l mut RbmLayer, TrainError> {
-    let kind = layer.kind();
-    layer.as_rbm_mut().ok_or_else(|| {
-        TrainError::new(format!(
-            "{want}: a {} layer cannot be trained as an RBM",
-            kind.name()
-        ))
-    })
+    super::layer::expect_kind(layer, want, "an RBM", Layer::as_rbm_mut)
 }
 
 impl LayerTrainer for RbmTrainer {
