@@ -74,10 +74,7 @@ impl CpuIdentity {
                 })
                 .unwrap_or(0)
         };
-        let flag_text = field(&["flags", "Features"]).unwrap_or_default();
-        let mut flags: Vec<&str> = flag_text.split_whitespace().collect();
-        flags.sort_unstable();
-        flags.dedup();
+        let flags = cpuinfo_flags(info);
         CpuIdentity {
             vendor: field(&["vendor_id", "CPU implementer"]).unwrap_or_else(|| "unknown".into()),
             family: num(&["cpu family", "CPU architecture"]),
@@ -96,6 +93,23 @@ impl CpuIdentity {
         let text = serde_json::to_string(self).expect("identity serialises");
         format!("{:016x}", crate::util::fnv1a64(text.as_bytes()))
     }
+}
+
+/// The CPU feature flags of the first processor block of a `/proc/cpuinfo` text (x86 `flags`,
+/// aarch64 `Features`), sorted and deduplicated.
+pub fn cpuinfo_flags(info: &str) -> Vec<String> {
+    let block = info.split("\n\n").next().unwrap_or("");
+    let text = block
+        .lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            ["flags", "Features"].contains(&k.trim()).then_some(v)
+        })
+        .unwrap_or("");
+    let mut flags: Vec<String> = text.split_whitespace().map(str::to_string).collect();
+    flags.sort_unstable();
+    flags.dedup();
+    flags
 }
 
 /// The sdae build: version and git revision (as recorded in results files).
@@ -290,6 +304,11 @@ pub struct Preset {
     pub vendor: &'static str,
     pub family: u32,
     pub models: &'static [u32],
+    /// Feature flags (as `/proc/cpuinfo` spells them) that identify the microarchitecture when
+    /// the model number does not: hypervisors often present a generic or foreign model (a KVM
+    /// guest on a Sapphire Rapids host seen here reported family 6 model 0xa7, a client part).
+    /// Consulted only when no row matches the model; every flag must be present. Empty: never.
+    pub flags: &'static [&'static str],
     /// For [`PresetProbe`]: which FMA width ratio this row wants (None: any).
     pub probe: Option<PresetProbe>,
     /// Per ISA: kernel, loop order and KC; MC and NC then come from the cache model.
@@ -319,6 +338,7 @@ pub const PRESETS: &[Preset] = &[
             0x10, 0x11, 0x12, 0x18, 0x60, 0x61, 0x70, 0x74, 0x75, 0x78, 0x7c, 0xa0, 0xa1,
         ],
         probe: None,
+        flags: &[],
         // `sdae tune` on an EPYC (family 25 model 17, 2 cores, L1d 32 KiB, L2 1 MiB) chose
         // 6x64 with KC 384 for AVX-512 (geometric mean over the training shapes 3% above 8x48
         // at KC 256, 20% above it on the batch-10 products); the AVX2 candidates tied within
@@ -339,6 +359,7 @@ pub const PRESETS: &[Preset] = &[
             0x00, 0x01, 0x02, 0x08, 0x10, 0x11, 0x20, 0x24, 0x40, 0x44, 0x60, 0x70,
         ],
         probe: None,
+        flags: &[],
         plans: &[
             (Isa::Avx512, "avx512_8x48", LoopOrder::BInL1, 128),
             (Isa::Avx2, "avx2_6x16", LoopOrder::BInL1, 192),
@@ -352,6 +373,7 @@ pub const PRESETS: &[Preset] = &[
         family: 0x19,
         models: &[0x01, 0x08, 0x21, 0x44, 0x50],
         probe: None,
+        flags: &[],
         // `sdae tune` on an EPYC (family 25 model 1, 2 cores, L1d 32 KiB, L2 512 KiB) chose
         // 6x16_pf8 with B in L1 and KC 384: in the head-to-head its geometric mean over the
         // training shapes was 3.5% above 6x16 at KC 256 (the cache model), on a host whose
@@ -367,6 +389,7 @@ pub const PRESETS: &[Preset] = &[
         family: 6,
         models: &[0x55],
         probe: Some(PresetProbe::FullRate512),
+        flags: &[],
         plans: &[
             (Isa::Avx512, "avx512_12x32_pf8", LoopOrder::AInL1, 384),
             (Isa::Avx2, "avx2_6x16_pf8", LoopOrder::AInL1, 256),
@@ -380,22 +403,44 @@ pub const PRESETS: &[Preset] = &[
         family: 6,
         models: &[0x55],
         probe: Some(PresetProbe::HalfRate512),
+        flags: &[],
         plans: &[
             (Isa::Avx512, "avx512_8x48", LoopOrder::BInL1, 256),
             (Isa::Avx2, "avx2_6x16", LoopOrder::BInL1, 256),
         ],
     },
-    // Intel Ice Lake-SP, Sapphire / Emerald / Granite Rapids: 48 KiB L1d, 1.25-2 MiB L2.
+    // Intel Ice Lake-SP: 48 KiB L1d, 1.25 MiB L2.
     Preset {
-        name: "icelake-sapphire-rapids",
+        name: "icelake-sp",
         basis: "derived",
         vendor: "GenuineIntel",
         family: 6,
-        models: &[0x6a, 0x6c, 0x8f, 0xcf, 0xad, 0xae],
+        models: &[0x6a, 0x6c],
         probe: None,
+        flags: &[],
         plans: &[
             (Isa::Avx512, "avx512_12x32_pf8", LoopOrder::AInL1, 384),
             (Isa::Avx2, "avx2_6x16_pf8", LoopOrder::AInL1, 256),
+        ],
+    },
+    // Intel Sapphire / Emerald / Granite Rapids: 48 KiB L1d, 2 MiB L2, AMX. Hypervisors hide
+    // the model (a KVM guest seen here reported 0xa7), so the AMX and FP16 flags name it too.
+    Preset {
+        name: "sapphire-rapids",
+        basis: "measured",
+        vendor: "GenuineIntel",
+        family: 6,
+        models: &[0x8f, 0xcf, 0xad, 0xae],
+        probe: None,
+        flags: &["amx_tile", "avx512_fp16"],
+        // `sdae tune --quick` and `sdae tune` on such a guest (2 cores, L1d 48 KiB, L2 2 MiB)
+        // both chose 6x64 with the A micro-panel in L1 (head to head 7% and 6% above the cache
+        // model's 8x48 with B in L1 at KC 128; KC 256 in the quick run, 128 in the full one,
+        // which ran beside compiles): KC 256 here. For AVX2 no candidate beat the cache
+        // model's 6x16 at KC 384 by the 3% margin.
+        plans: &[
+            (Isa::Avx512, "avx512_6x64", LoopOrder::AInL1, 256),
+            (Isa::Avx2, "avx2_6x16", LoopOrder::BInL1, 384),
         ],
     },
     // Arm Neoverse N1 (0xd0c), V1 (0xd40), N2 (0xd49), V2 (0xd4f): 64 KiB L1d.
@@ -406,6 +451,7 @@ pub const PRESETS: &[Preset] = &[
         family: 8,
         models: &[0xd0c, 0xd40, 0xd49, 0xd4f],
         probe: None,
+        flags: &[],
         plans: &[(Isa::Neon, "neon_8x12", LoopOrder::BInL1, 256)],
     },
 ];
@@ -414,12 +460,24 @@ pub const PRESETS: &[Preset] = &[
 /// the same CPUID differ by it).
 pub fn find_preset(
     id: &CpuIdentity,
+    flags: &[String],
     probe: impl FnOnce() -> Option<PresetProbe>,
 ) -> Option<&'static Preset> {
-    let rows: Vec<&Preset> = PRESETS
+    let same_family = |p: &&Preset| p.vendor == id.vendor && p.family == id.family;
+    let mut rows: Vec<&Preset> = PRESETS
         .iter()
-        .filter(|p| p.vendor == id.vendor && p.family == id.family && p.models.contains(&id.model))
+        .filter(same_family)
+        .filter(|p| p.models.contains(&id.model))
         .collect();
+    if rows.is_empty() {
+        // A model no row names (often a hypervisor's): the feature flags decide.
+        let has = |f: &&str| flags.iter().any(|g| g == f);
+        rows = PRESETS
+            .iter()
+            .filter(same_family)
+            .filter(|p| !p.flags.is_empty() && p.flags.iter().all(has))
+            .collect();
+    }
     if rows.iter().all(|p| p.probe.is_none()) {
         return rows.first().copied();
     }
@@ -564,7 +622,8 @@ pub fn choose(pinned: Option<&Path>, use_wisdom: bool) -> Result<PlanChoice, Str
             }
         }
     }
-    let preset = find_preset(&id, fma_probe);
+    let flags = cpuinfo_flags(&std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default());
+    let preset = find_preset(&id, &flags, fma_probe);
     let mut plans = Vec::new();
     for isa in Isa::supported() {
         if let Some(e) = from_file.iter().find(|e| e.0 == isa) {
@@ -695,7 +754,32 @@ mod tests {
             }
         }
         let id = CpuIdentity::from_cpuinfo(ZEN4, 2);
-        assert_eq!(find_preset(&id, || None).unwrap().name, "zen4");
+        assert_eq!(find_preset(&id, &[], || None).unwrap().name, "zen4");
+    }
+
+    #[test]
+    fn hidden_model_matched_by_flags() {
+        // A KVM guest on a Sapphire Rapids host: family 6, a client model number, AMX flags.
+        let guest = "vendor_id\t: GenuineIntel\ncpu family\t: 6\nmodel\t\t: 167\n\
+                     model name\t: Intel(R) Xeon(R) Processor\nstepping\t: 1\n\
+                     flags\t\t: fpu avx2 avx512f avx512_fp16 amx_tile amx_bf16\n";
+        let id = CpuIdentity::from_cpuinfo(guest, 2);
+        let flags = cpuinfo_flags(guest);
+        assert!(flags.contains(&"amx_tile".to_string()) && flags.len() == 6);
+        assert_eq!(
+            find_preset(&id, &flags, || None).unwrap().name,
+            "sapphire-rapids"
+        );
+        // Without the flags that name it, the unknown model gets no preset (the cache model).
+        let plain = guest.replace(" avx512_fp16 amx_tile amx_bf16", "");
+        assert!(find_preset(&id, &cpuinfo_flags(&plain), || None).is_none());
+        // An AMD part with the same flags is not matched by an Intel row.
+        let amd = guest.replace("GenuineIntel", "AuthenticAMD");
+        let id = CpuIdentity::from_cpuinfo(&amd, 2);
+        assert!(find_preset(&id, &flags, || None).is_none());
+        // A model a row names wins over the flags (Zen 4's row has none).
+        let id = CpuIdentity::from_cpuinfo(ZEN4, 2);
+        assert_eq!(find_preset(&id, &flags, || None).unwrap().name, "zen4");
     }
 
     #[test]
