@@ -311,6 +311,9 @@ pub struct Preset {
     pub flags: &'static [&'static str],
     /// For [`PresetProbe`]: which FMA width ratio this row wants (None: any).
     pub probe: Option<PresetProbe>,
+    /// Up to this many rows of C, `A * B^T` takes the dot-product path (None: the cache
+    /// model's threshold).
+    pub nt_dot_max_m: Option<usize>,
     /// Per ISA: kernel, loop order and KC; MC and NC then come from the cache model.
     pub plans: &'static [(Isa, &'static str, LoopOrder, usize)],
 }
@@ -339,6 +342,7 @@ pub const PRESETS: &[Preset] = &[
         ],
         probe: None,
         flags: &[],
+        nt_dot_max_m: None,
         // `sdae tune` on an EPYC (family 25 model 17, 2 cores, L1d 32 KiB, L2 1 MiB) chose
         // 6x64 with KC 384 for AVX-512 (geometric mean over the training shapes 3% above 8x48
         // at KC 256, 20% above it on the batch-10 products); the AVX2 candidates tied within
@@ -360,6 +364,7 @@ pub const PRESETS: &[Preset] = &[
         ],
         probe: None,
         flags: &[],
+        nt_dot_max_m: None,
         plans: &[
             (Isa::Avx512, "avx512_8x48", LoopOrder::BInL1, 128),
             (Isa::Avx2, "avx2_6x16", LoopOrder::BInL1, 192),
@@ -374,6 +379,7 @@ pub const PRESETS: &[Preset] = &[
         models: &[0x01, 0x08, 0x21, 0x44, 0x50],
         probe: None,
         flags: &[],
+        nt_dot_max_m: None,
         // `sdae tune` on an EPYC (family 25 model 1, 2 cores, L1d 32 KiB, L2 512 KiB) chose
         // 6x16_pf8 with B in L1 and KC 384: in the head-to-head its geometric mean over the
         // training shapes was 3.5% above 6x16 at KC 256 (the cache model), on a host whose
@@ -390,6 +396,7 @@ pub const PRESETS: &[Preset] = &[
         models: &[0x55],
         probe: Some(PresetProbe::FullRate512),
         flags: &[],
+        nt_dot_max_m: None,
         plans: &[
             (Isa::Avx512, "avx512_12x32_pf8", LoopOrder::AInL1, 384),
             (Isa::Avx2, "avx2_6x16_pf8", LoopOrder::AInL1, 256),
@@ -404,6 +411,7 @@ pub const PRESETS: &[Preset] = &[
         models: &[0x55],
         probe: Some(PresetProbe::HalfRate512),
         flags: &[],
+        nt_dot_max_m: None,
         plans: &[
             (Isa::Avx512, "avx512_8x48", LoopOrder::BInL1, 256),
             (Isa::Avx2, "avx2_6x16", LoopOrder::BInL1, 256),
@@ -418,6 +426,7 @@ pub const PRESETS: &[Preset] = &[
         models: &[0x6a, 0x6c],
         probe: None,
         flags: &[],
+        nt_dot_max_m: None,
         plans: &[
             (Isa::Avx512, "avx512_12x32_pf8", LoopOrder::AInL1, 384),
             (Isa::Avx2, "avx2_6x16_pf8", LoopOrder::AInL1, 256),
@@ -433,6 +442,11 @@ pub const PRESETS: &[Preset] = &[
         models: &[0x8f, 0xcf, 0xad, 0xae],
         probe: None,
         flags: &["amx_tile", "avx512_fp16"],
+        // Dot products only for the batch-10 and batch-20 products: at m = 64 and 128 the
+        // packed path (B^T packed by register transposes) ran at 127 and 146 GFLOP/s against
+        // the dot path's 90 and 91 on such a guest (one thread, interleaved medians; m = 20:
+        // dot 90, packed 84).
+        nt_dot_max_m: Some(32),
         // `sdae tune --quick` and `sdae tune` on such a guest (2 cores, L1d 48 KiB, L2 2 MiB)
         // both chose 6x64 with the A micro-panel in L1 (head to head 7% and 6% above the cache
         // model's 8x48 with B in L1 at KC 128; KC 256 in the quick run, 128 in the full one,
@@ -452,6 +466,7 @@ pub const PRESETS: &[Preset] = &[
         models: &[0xd0c, 0xd40, 0xd49, 0xd4f],
         probe: None,
         flags: &[],
+        nt_dot_max_m: None,
         plans: &[(Isa::Neon, "neon_8x12", LoopOrder::BInL1, 256)],
     },
 ];
@@ -496,6 +511,9 @@ pub fn preset_plan(p: &Preset, isa: Isa, caches: CacheSizes) -> Option<GemmPlan>
     let (mc, nc) = mc_nc_for(spec.mr(), spec.nr(), order, kc, caches);
     plan.mc = mc;
     plan.nc = nc;
+    if let Some(t) = p.nt_dot_max_m {
+        plan.nt_dot_max_m = t;
+    }
     Some(plan)
 }
 

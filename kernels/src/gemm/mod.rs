@@ -47,7 +47,7 @@ use std::cell::RefCell;
 
 pub use blocking::{CacheSizes, GemmBlocking};
 use microkernel::{MicroKernel, Tile, TileCall};
-use pack::{pack_a_block, pack_b_panel, Operand};
+use pack::{pack_a_block, pack_a_for, pack_b_panel, Operand, PackA};
 pub use plan::{GemmPlan, LoopOrder};
 use registry::KernelSpec;
 
@@ -113,6 +113,8 @@ pub(crate) struct GemmTable {
     plan: GemmPlan,
     /// The ISA's small-m NT routine when the plan uses it.
     nt_dot: Option<NtDot>,
+    /// The ISA's routine for packing a row-major A block, if it has one.
+    pack_a: Option<PackA>,
     blocking: GemmBlocking,
 }
 
@@ -135,6 +137,7 @@ impl GemmTable {
             spec,
             plan: plan.clone(),
             nt_dot,
+            pack_a: pack_a_for(isa),
             blocking,
         })
     }
@@ -289,15 +292,24 @@ fn run_block_with(
             let ragged = ncur % nr;
             if direct_b {
                 if ragged != 0 {
-                    pack_b_panel(job.b, pc, kcur, jc + ncur - ragged, ragged, nr, bbuf);
+                    pack_b_panel(
+                        job.b,
+                        pc,
+                        kcur,
+                        jc + ncur - ragged,
+                        ragged,
+                        nr,
+                        bbuf,
+                        job.table.pack_a,
+                    );
                 }
             } else {
-                pack_b_panel(job.b, pc, kcur, jc, ncur, nr, bbuf);
+                pack_b_panel(job.b, pc, kcur, jc, ncur, nr, bbuf, job.table.pack_a);
             }
             // LOOP 3 (IC): rows of C by MC.
             for ic in (m0..m1).step_by(bl.mc) {
                 let mcur = bl.mc.min(m1 - ic);
-                pack_a_block(job.a, ic, mcur, pc, kcur, mr, abuf);
+                pack_a_block(job.a, ic, mcur, pc, kcur, mr, abuf, job.table.pack_a);
                 let at = TileAt {
                     kcur,
                     beta,

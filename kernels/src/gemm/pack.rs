@@ -7,9 +7,34 @@
 //!     panel s, element (p, j) at  s*NR*kc + p*NR + j        columns j >= nc - s*NR are 0
 //! ```
 //!
-//! Safe code over slices: packing is O(mk + nk) against the O(mnk) of the kernel.
+//! Safe code over slices, except one ISA routine for the row-major A block (the common case:
+//! the forward products of training), whose scattered stores the safe loop cannot make fast.
 
 use crate::Trans;
+
+/// One MR-row micro-panel of a row-major `op(A) = A` block: `rows <= mr` rows of `kc` floats
+/// at `src + i*lda`, written k-major to `dst` (`mr * kc` floats; rows `rows..mr` zero).
+pub(crate) struct PackAPanel {
+    pub src: *const f32,
+    pub lda: usize,
+    pub rows: usize,
+    pub kc: usize,
+    pub mr: usize,
+    pub dst: *mut f32,
+}
+
+/// An ISA's routine for one [`PackAPanel`] (same result as the safe loop, bit for bit).
+pub(crate) type PackA = unsafe fn(&PackAPanel);
+
+/// The ISA's [`PackA`], if it has one.
+pub(crate) fn pack_a_for(isa: crate::Isa) -> Option<PackA> {
+    match isa {
+        // AVX-512 machines all have AVX2; 8-row transposes suit every MR of both lists.
+        #[cfg(target_arch = "x86_64")]
+        crate::Isa::Avx2 | crate::Isa::Avx512 => Some(super::x86::avx2_pack_a_panel as PackA),
+        _ => None,
+    }
+}
 
 /// A read-only row-major operand view with its transpose flag: `op(X)(r, c)`.
 #[derive(Clone, Copy)]
@@ -19,7 +44,9 @@ pub(crate) struct Operand<'a> {
     pub trans: Trans,
 }
 
-/// Pack rows `i0..i0+mc`, columns `p0..p0+kc` of `op(A)` into `dst` (MR-row micro-panels).
+/// Pack rows `i0..i0+mc`, columns `p0..p0+kc` of `op(A)` into `dst` (MR-row micro-panels),
+/// through `fast` (the ISA's [`PackA`]) for a row-major A when given.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn pack_a_block(
     a: Operand<'_>,
     i0: usize,
@@ -28,6 +55,7 @@ pub(crate) fn pack_a_block(
     kc: usize,
     mr: usize,
     dst: &mut [f32],
+    fast: Option<PackA>,
 ) {
     let panels = mc.div_ceil(mr);
     let dst = &mut dst[..panels * mr * kc];
@@ -35,6 +63,23 @@ pub(crate) fn pack_a_block(
         let rows = mr.min(mc - r * mr);
         let ib = i0 + r * mr;
         match a.trans {
+            Trans::N if fast.is_some() && kc > 0 => {
+                // The rows this panel reads, bounds-checked here once.
+                let src = &a.data[ib * a.ld + p0..][..(rows - 1) * a.ld + kc];
+                let call = PackAPanel {
+                    src: src.as_ptr(),
+                    lda: a.ld,
+                    rows,
+                    kc,
+                    mr,
+                    dst: panel.as_mut_ptr(),
+                };
+                let f = fast.expect("checked by the guard");
+                // SAFETY: `src` holds `rows` rows of `kc` floats at stride `lda` (sliced above),
+                // `panel` is `mr * kc` floats, 1 <= rows <= mr; `fast` came from `pack_a_for`
+                // for an ISA the table was built for, which the CPU supports.
+                unsafe { f(&call) }
+            }
             Trans::N => {
                 // op(A)(i, p) = a[i*lda + p]: each row is contiguous in p.
                 for i in 0..rows {
@@ -62,7 +107,10 @@ pub(crate) fn pack_a_block(
     }
 }
 
-/// Pack rows `p0..p0+kc`, columns `j0..j0+nc` of `op(B)` into `dst` (NR-column micro-panels).
+/// Pack rows `p0..p0+kc`, columns `j0..j0+nc` of `op(B)` into `dst` (NR-column micro-panels),
+/// through `fast` (the ISA's [`PackA`]) for a transposed B when given: a panel of `B^T` is the
+/// same transpose as a panel of a row-major A, with NR in place of MR.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn pack_b_panel(
     b: Operand<'_>,
     p0: usize,
@@ -71,6 +119,7 @@ pub(crate) fn pack_b_panel(
     nc: usize,
     nr: usize,
     dst: &mut [f32],
+    fast: Option<PackA>,
 ) {
     let panels = nc.div_ceil(nr);
     let dst = &mut dst[..panels * nr * kc];
@@ -86,6 +135,23 @@ pub(crate) fn pack_b_panel(
                     out[..cols].copy_from_slice(src);
                     out[cols..].fill(0.0);
                 }
+            }
+            Trans::T if fast.is_some() && kc > 0 => {
+                // Columns jb.. of op(B) are rows of b, k contiguous: bounds-checked here once.
+                let src = &b.data[jb * b.ld + p0..][..(cols - 1) * b.ld + kc];
+                let call = PackAPanel {
+                    src: src.as_ptr(),
+                    lda: b.ld,
+                    rows: cols,
+                    kc,
+                    mr: nr,
+                    dst: panel.as_mut_ptr(),
+                };
+                let f = fast.expect("checked by the guard");
+                // SAFETY: `src` holds `cols` rows of `kc` floats at stride `ldb` (sliced
+                // above), `panel` is `nr * kc` floats, 1 <= cols <= nr; `fast` came from
+                // `pack_a_for` for an ISA the CPU supports.
+                unsafe { f(&call) }
             }
             Trans::T => {
                 // op(B)(p, j) = b[j*ldb + p]: transpose 8 columns at a time so each source
@@ -150,7 +216,7 @@ mod tests {
             ld: 2,
             trans: Trans::N,
         };
-        pack_a_block(op, 0, 3, 0, 2, 2, &mut dst);
+        pack_a_block(op, 0, 3, 0, 2, 2, &mut dst, None);
         assert_eq!(dst, [1.0, 3.0, 2.0, 4.0, 5.0, 0.0, 6.0, 0.0]);
         // The same op(A) stored transposed (2 x 3).
         let at = [1.0, 3.0, 5.0, 2.0, 4.0, 6.0];
@@ -160,8 +226,51 @@ mod tests {
             ld: 3,
             trans: Trans::T,
         };
-        pack_a_block(op, 0, 3, 0, 2, 2, &mut dst2);
+        pack_a_block(op, 0, 3, 0, 2, 2, &mut dst2, None);
         assert_eq!(dst, dst2);
+    }
+
+    /// Every ISA's A packing against the safe loop, for every MR the registry uses, ragged
+    /// rows, k not a multiple of 8, an offset p0 and a stride past the block.
+    #[test]
+    fn isa_pack_a_equals_the_safe_loop() {
+        let mut ran = 0;
+        for isa in crate::Isa::ALL.into_iter().filter(|i| i.is_supported()) {
+            let Some(f) = pack_a_for(isa) else { continue };
+            for mr in [2, 4, 6, 8, 12, 14, 16, 24, 32, 48, 64] {
+                for (m, k, p0, kc) in [(1, 9, 0, 9), (13, 40, 3, 37), (37, 70, 5, 64), (8, 8, 0, 8)]
+                {
+                    let lda = k + 3;
+                    let a: Vec<f32> = (0..m * lda).map(|x| x as f32 * 0.5 - 7.0).collect();
+                    let op = Operand {
+                        data: &a,
+                        ld: lda,
+                        trans: Trans::N,
+                    };
+                    let len = m.div_ceil(mr) * mr * kc;
+                    let (mut want, mut got) = (vec![9.0f32; len], vec![-9.0f32; len]);
+                    pack_a_block(op, 0, m, p0, kc, mr, &mut want, None);
+                    pack_a_block(op, 0, m, p0, kc, mr, &mut got, Some(f));
+                    assert_eq!(want, got, "{isa:?} mr {mr} m {m} kc {kc}");
+                    // The same matrix as op(B) = B^T (k x m), NR = mr columns per panel.
+                    let (mut want, mut got) = (vec![9.0f32; len], vec![-9.0f32; len]);
+                    let bt = Operand {
+                        trans: Trans::T,
+                        ..op
+                    };
+                    pack_b_panel(bt, p0, kc, 0, m, mr, &mut want, None);
+                    pack_b_panel(bt, p0, kc, 0, m, mr, &mut got, Some(f));
+                    assert_eq!(want, got, "B^T {isa:?} nr {mr} n {m} kc {kc}");
+                    ran += 1;
+                }
+            }
+        }
+        // On x86-64 with AVX2 the routine must have run (the test cannot pass by skipping).
+        #[cfg(target_arch = "x86_64")]
+        if crate::Isa::Avx2.is_supported() {
+            assert!(ran >= 2 * 11 * 4, "ISA packing exercised {ran} times");
+        }
+        let _ = ran;
     }
 
     #[test]
@@ -173,8 +282,8 @@ mod tests {
         let mut d1 = vec![9.0f32; 2 * nr * k];
         let mut d2 = vec![7.0f32; 2 * nr * k];
         let op = |data, ld, trans| Operand { data, ld, trans };
-        pack_b_panel(op(&b, n, Trans::N), 0, k, 0, n, nr, &mut d1);
-        pack_b_panel(op(&bt, k, Trans::T), 0, k, 0, n, nr, &mut d2);
+        pack_b_panel(op(&b, n, Trans::N), 0, k, 0, n, nr, &mut d1, None);
+        pack_b_panel(op(&bt, k, Trans::T), 0, k, 0, n, nr, &mut d2, None);
         assert_eq!(d1, d2);
         assert_eq!(&d1[..8], &b[..8]);
         assert_eq!(&d1[16..19], &b[8..11]);

@@ -4,6 +4,7 @@
 use std::arch::x86_64::*;
 
 use super::microkernel::fma_loop_body;
+use super::pack::PackAPanel;
 use super::{COut, NtDotCall};
 use crate::simd::avx2::Avx2;
 use crate::simd::avx512::Avx512;
@@ -210,3 +211,96 @@ nt_dot_shim!(
 );
 // AVX2: 9 accumulators + 3 A vectors + 1 B vector of 16 registers.
 nt_dot_shim!(avx2_nt_dot, Avx2, "avx2,fma", 3, 3);
+
+/// [`PackAPanel`] through 8x8 register transposes: eight rows are read eight contiguous floats
+/// at a time and written as eight contiguous k steps, instead of one scattered store per
+/// element (the safe loop ran at 4-6 GB/s on an Intel Xeon, 11% of a 1000^3 product's time).
+/// Rows past `rows` are zeros; a group of fewer than eight rows of the panel (MR 12: 8 + 4) is
+/// written with a masked store so it never touches the next k step. Pure data movement: the
+/// packed panel is bit-identical to the safe loop's.
+///
+/// # Safety
+///
+/// The CPU must have AVX2. `src` must be readable for `rows` rows of `kc` floats at stride
+/// `lda`; `dst` writable for `mr * kc` floats; `1 <= rows <= mr`.
+#[target_feature(enable = "avx2")]
+pub(crate) unsafe fn avx2_pack_a_panel(t: &PackAPanel) {
+    let PackAPanel {
+        src,
+        lda,
+        rows,
+        kc,
+        mr,
+        dst,
+    } = *t;
+    // SAFETY (whole body): every load reads row g+r < rows at column p+8 <= kc, every store
+    // writes k step p+q < kc, lanes g..g+lanes <= mr of it; as the caller guarantees.
+    unsafe {
+        let mut g = 0;
+        while g < mr {
+            let lanes = 8.min(mr - g);
+            let valid = rows.saturating_sub(g).min(8);
+            let lane_idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+            let mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(lanes as i32), lane_idx);
+            let row = |r: usize| src.add((g + r) * lda);
+            let mut p = 0;
+            while p + 8 <= kc {
+                let mut v = [_mm256_setzero_ps(); 8];
+                for (r, x) in v.iter_mut().enumerate().take(valid) {
+                    *x = _mm256_loadu_ps(row(r).add(p));
+                }
+                let c = transpose8(v);
+                for (q, col) in c.iter().enumerate() {
+                    let out = dst.add((p + q) * mr + g);
+                    if lanes == 8 {
+                        _mm256_storeu_ps(out, *col);
+                    } else {
+                        _mm256_maskstore_ps(out, mask, *col);
+                    }
+                }
+                p += 8;
+            }
+            for p in p..kc {
+                for r in 0..lanes {
+                    *dst.add(p * mr + g + r) = if r < valid { *row(r).add(p) } else { 0.0 };
+                }
+            }
+            g += 8;
+        }
+    }
+}
+
+/// The transpose of the 8x8 block whose rows are `r`: element `(i, j)` of the result is
+/// `r[j]` lane `i`.
+#[inline(always)]
+unsafe fn transpose8(r: [__m256; 8]) -> [__m256; 8] {
+    // SAFETY: register-only; the caller's target features include AVX.
+    unsafe {
+        let t0 = _mm256_unpacklo_ps(r[0], r[1]);
+        let t1 = _mm256_unpackhi_ps(r[0], r[1]);
+        let t2 = _mm256_unpacklo_ps(r[2], r[3]);
+        let t3 = _mm256_unpackhi_ps(r[2], r[3]);
+        let t4 = _mm256_unpacklo_ps(r[4], r[5]);
+        let t5 = _mm256_unpackhi_ps(r[4], r[5]);
+        let t6 = _mm256_unpacklo_ps(r[6], r[7]);
+        let t7 = _mm256_unpackhi_ps(r[6], r[7]);
+        let u0 = _mm256_shuffle_ps::<0x44>(t0, t2);
+        let u1 = _mm256_shuffle_ps::<0xee>(t0, t2);
+        let u2 = _mm256_shuffle_ps::<0x44>(t1, t3);
+        let u3 = _mm256_shuffle_ps::<0xee>(t1, t3);
+        let u4 = _mm256_shuffle_ps::<0x44>(t4, t6);
+        let u5 = _mm256_shuffle_ps::<0xee>(t4, t6);
+        let u6 = _mm256_shuffle_ps::<0x44>(t5, t7);
+        let u7 = _mm256_shuffle_ps::<0xee>(t5, t7);
+        [
+            _mm256_permute2f128_ps::<0x20>(u0, u4),
+            _mm256_permute2f128_ps::<0x20>(u1, u5),
+            _mm256_permute2f128_ps::<0x20>(u2, u6),
+            _mm256_permute2f128_ps::<0x20>(u3, u7),
+            _mm256_permute2f128_ps::<0x31>(u0, u4),
+            _mm256_permute2f128_ps::<0x31>(u1, u5),
+            _mm256_permute2f128_ps::<0x31>(u2, u6),
+            _mm256_permute2f128_ps::<0x31>(u3, u7),
+        ]
+    }
+}
