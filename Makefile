@@ -55,6 +55,8 @@ bench: build
 	./target/release/sdae --isa all bench fused --threads 1
 	./target/release/sdae bench dae-step --batch 128 --threads 1
 	./target/release/sdae bench dae-step --batch 20 --threads 1
+	./target/release/sdae bench rbm-step --batch 128 --threads 1
+	./target/release/sdae bench rbm-step --batch 20 --threads 1
 
 # Every file reader fuzzed for FUZZ_SECONDS per target, one target at a time, from fresh seeds
 # (tests/fuzz_readers.rs; `make test` runs each from a fixed seed for a few hundred inputs).

@@ -197,6 +197,7 @@ pub fn run(cmd: BenchCommand, isa_all: bool) -> Result<(), String> {
     match cmd {
         BenchCommand::Gemm { json, reps } => bench_gemm(json, reps, isa_all),
         BenchCommand::DaeStep(a) => crate::bench_train::run_dae_step(a),
+        BenchCommand::RbmStep(a) => crate::bench_train::run_rbm_step(a),
         BenchCommand::Fused { json, reps } => bench_fused(json, reps, isa_all),
     }
 }

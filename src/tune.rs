@@ -123,8 +123,8 @@ fn scores(per_threads: &[Vec<Vec<f64>>]) -> Vec<f64> {
         .collect()
 }
 
-/// The FMA peak of `threads` cores at once on `isa`.
-fn peak(isa: Isa, threads: usize) -> Result<f64, String> {
+/// The FMA peak of `threads` cores at once on `isa` (also the step benches' reference).
+pub(crate) fn peak(isa: Isa, threads: usize) -> Result<f64, String> {
     use rayon::prelude::*;
     let per: Result<Vec<f64>, _> = (0..threads)
         .into_par_iter()

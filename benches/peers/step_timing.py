@@ -1,4 +1,4 @@
-"""The timing loop the DAE-step peers share: warm up, then `reps` timed rounds of steps over
+"""The timing loop the step peers (DAE and RBM) share: warm up, then `reps` timed rounds of steps over
 consecutive batches of X; the median throughput in examples per second."""
 import time
 

@@ -15,8 +15,13 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 31)]
         reps: usize,
     },
-    /// One denoising step of a 784->1000 tied layer (nu=0.25, cross-entropy, SGD): examples/s.
-    DaeStep(DaeStepArgs),
+    /// One denoising step of a 784->1000 tied layer (nu=0.25, cross-entropy, SGD): examples/s
+    /// and GFLOP/s as a % of the FMA peak measured in the same run.
+    DaeStep(StepArgs),
+    /// One CD-1 step of a 784->1000 RBM (binary units, inputs in [0,1], lr 0.01, v1 sampled),
+    /// the code `sdae train --layer-kind rbm` runs: examples/s and GFLOP/s as a % of the FMA
+    /// peak measured in the same run.
+    RbmStep(StepArgs),
     /// Every fused kernel over a 128x1000 batch, as a % of the 128x784x1000 GEMM timed in the
     /// same run (interleaved medians). `--isa all` measures every supported ISA.
     Fused {
@@ -30,7 +35,8 @@ pub enum BenchCommand {
 }
 
 #[derive(Args, Debug, Clone)]
-pub struct DaeStepArgs {
+/// The arguments of the step benches (`dae-step`, `rbm-step`).
+pub struct StepArgs {
     /// Minibatch size.
     #[arg(long, default_value_t = 128)]
     pub batch: usize,
