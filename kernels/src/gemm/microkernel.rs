@@ -222,7 +222,9 @@ pub(crate) unsafe fn fma_loop_body<S: Simd, const ACC: usize>(iters: usize, seed
 /// MR and NR are the const parameters its code is instantiated with, never typed twice.
 macro_rules! tile_family {
     ($shim:ident, $tile:ident, $simd:ty $(, #[$attr:meta])*) => {
-        /// Micro-kernel shim of tile `MR x (NV * LANES)` (the symbol carries ISA and tile).
+        /// Micro-kernel shim of tile `MR x (NV * LANES)`. With the v0 mangling of
+        /// `.cargo/config.toml` its symbol carries ISA and tile: `avx512_kernel::<8, 3, 8, 0>` is
+        /// MR 8, NV 3 vectors (NR 48), A step 8, no B prefetch (see README "Profiling with perf").
         ///
         /// # Safety
         ///
